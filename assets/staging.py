@@ -1,0 +1,105 @@
+"""Staging layer: apply the named cleaning rules to raw.transactions."""
+
+import datetime as dt
+
+from dagster import (
+    AssetCheckResult,
+    AssetExecutionContext,
+    MaterializeResult,
+    MetadataValue,
+    asset_check,
+    multi_asset,
+)
+
+from assets.common import markdown_rows, table_key, table_metadata, table_spec
+from pipeline.cleaning import ALL_RULES, build_staging
+from pipeline.settings import Settings
+from resources.warehouse import WRITER_POOL, DuckDBWarehouse
+
+STAGING_TABLES = ("staging.transactions", "staging.returns", "staging.excluded")
+
+ROW_ACCOUNTING_SQL = """
+SELECT
+    (SELECT coalesce(sum(rows_read), 0) FROM raw.file_ledger WHERE status = 'loaded'),
+    (SELECT count(*) FROM raw.transactions),
+    (SELECT count(*) FROM raw.quarantine),
+    (SELECT count(*) FROM staging.transactions),
+    (SELECT count(*) FROM staging.returns),
+    (SELECT count(*) FROM staging.excluded)
+"""
+
+
+@multi_asset(
+    specs=[
+        table_spec(table, group="staging", deps=["raw.transactions"]) for table in STAGING_TABLES
+    ],
+    pool=WRITER_POOL,
+    name="staging_clean",
+    description="Split raw.transactions into purchases, returns and excluded rows.",
+)
+def staging_clean(context: AssetExecutionContext, warehouse: DuckDBWarehouse):
+    """Rebuild staging from the full raw history with the rules in pipeline/cleaning.py;
+    every removed row is kept in staging.excluded with the rule's name."""
+    settings = Settings.from_env()
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    with warehouse.writer() as connection:
+        counts = build_staging(
+            connection,
+            non_product_codes=settings.non_product_codes,
+            latest_valid_ts=now + dt.timedelta(days=settings.future_tolerance_days),
+        )
+        rules = markdown_rows(
+            [
+                (r.name, r.destination, counts.excluded_by_rule.get(r.name, "-"), r.description)
+                for r in ALL_RULES
+            ],
+            ["rule", "goes to", "rows", "why"],
+        )
+        for table in STAGING_TABLES:
+            metadata = table_metadata(connection, table)
+            if table == "staging.excluded":
+                metadata["rows_by_rule"] = MetadataValue.md(rules)
+            yield MaterializeResult(asset_key=table_key(table), metadata=metadata)
+
+
+@asset_check(asset=table_key("staging.transactions"), blocking=True, name="row_accounting")
+def row_accounting(warehouse: DuckDBWarehouse) -> AssetCheckResult:
+    """No row disappears: rows read from files = raw + quarantine, and raw = transactions +
+    returns + excluded."""
+    with warehouse.reader() as connection:
+        read, raw, quarantined, purchases, returns, excluded = connection.execute(
+            ROW_ACCOUNTING_SQL
+        ).fetchone()
+    passed = read == raw + quarantined and raw == purchases + returns + excluded
+    return AssetCheckResult(
+        passed=bool(passed),
+        metadata={
+            "rows_read_from_files": read,
+            "raw_transactions": raw,
+            "raw_quarantine": quarantined,
+            "staging_transactions": purchases,
+            "staging_returns": returns,
+            "staging_excluded": excluded,
+            "equation": MetadataValue.md(
+                f"read {read} = raw {raw} + quarantined {quarantined}; "
+                f"raw {raw} = purchases {purchases} + returns {returns} + excluded {excluded}"
+            ),
+        },
+    )
+
+
+@asset_check(asset=table_key("staging.transactions"), blocking=True, name="key_columns_not_null")
+def key_columns_not_null(warehouse: DuckDBWarehouse) -> AssetCheckResult:
+    """customer_id, invoice_ts and line_amount are never null in the purchases table."""
+    with warehouse.reader() as connection:
+        nulls = connection.execute(
+            """
+            SELECT count(*) FILTER (WHERE customer_id IS NULL),
+                   count(*) FILTER (WHERE invoice_ts IS NULL),
+                   count(*) FILTER (WHERE line_amount IS NULL)
+            FROM staging.transactions
+            """
+        ).fetchone()
+    names = ("customer_id_nulls", "invoice_ts_nulls", "line_amount_nulls")
+    metadata = dict(zip(names, nulls, strict=True))
+    return AssetCheckResult(passed=sum(nulls) == 0, metadata=metadata)

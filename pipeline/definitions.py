@@ -1,0 +1,18 @@
+"""The code location: every asset, check, job, schedule, sensor and resource."""
+
+from __future__ import annotations
+
+from dagster import Definitions, load_asset_checks_from_modules, load_assets_from_modules
+
+from assets import raw, staging
+from pipeline.jobs import refresh_job
+from resources.warehouse import warehouse_from_env
+
+_ASSET_MODULES = [raw, staging]
+
+defs = Definitions(
+    assets=load_assets_from_modules(_ASSET_MODULES),
+    asset_checks=load_asset_checks_from_modules(_ASSET_MODULES),
+    jobs=[refresh_job],
+    resources={"warehouse": warehouse_from_env()},
+)

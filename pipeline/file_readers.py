@@ -1,0 +1,303 @@
+"""Read CSV, Excel and Parquet files into a DuckDB temp table of text columns.
+
+Every value is staged as text so that typing happens once, in SQL, with per-row error
+reporting (see ingestion.py). Each staged part (a file, or one Excel sheet) carries the
+``source_row`` a person would look up: the line number of a CSV (header = line 1), the
+spreadsheet row of an Excel sheet, the 1-based row index of a Parquet file.
+"""
+
+from __future__ import annotations
+
+import codecs
+import hashlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+
+from pipeline.column_mapping import Layout
+from pipeline.sql_text import quote_identifier
+
+CSV_SUFFIXES = {".csv", ".txt", ".tsv", ".dat"}
+EXCEL_SUFFIXES = {".xlsx", ".xlsm", ".xls"}
+PARQUET_SUFFIXES = {".parquet", ".pq"}
+SUPPORTED_SUFFIXES = CSV_SUFFIXES | EXCEL_SUFFIXES | PARQUET_SUFFIXES
+
+STAGED_TABLE = "_staged_rows"
+REJECTS_TABLE = "_csv_rejects"
+_CHUNK = 8 * 1024 * 1024
+
+
+class FileRejected(ValueError):
+    """A file that cannot be loaded at all; the message names the file and what is wrong."""
+
+    def __init__(
+        self, file: str, problem: str, *, row: int | None = None, column: str | None = None
+    ):
+        self.file = file
+        self.problem = problem
+        self.row = row
+        self.column = column
+        where = file
+        if row is not None:
+            where += f", row {row}"
+        if column is not None:
+            where += f", column {column!r}"
+        super().__init__(f"{where}: {problem}")
+
+
+@dataclass(frozen=True)
+class FileScan:
+    content_hash: str
+    size_bytes: int
+    is_utf8: bool
+
+
+def scan_file(path: Path) -> FileScan:
+    """SHA-256 of the content and whether it decodes as UTF-8, in one streaming pass."""
+    digest = hashlib.sha256()
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    is_utf8 = True
+    size = 0
+    with path.open("rb") as handle:
+        while chunk := handle.read(_CHUNK):
+            digest.update(chunk)
+            size += len(chunk)
+            if is_utf8:
+                try:
+                    decoder.decode(chunk)
+                except UnicodeDecodeError:
+                    is_utf8 = False
+    if is_utf8:
+        try:
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            is_utf8 = False
+    return FileScan(digest.hexdigest(), size, is_utf8)
+
+
+@dataclass
+class StagedPart:
+    """One file or sheet staged in STAGED_TABLE: its text columns plus source_row."""
+
+    sheet: str | None
+    columns: list[str]
+    row_count: int
+    # Lines the CSV parser could not split into the file's columns: (line, error, raw text).
+    unparsed_lines: list[tuple[int, str, str]] = field(default_factory=list)
+
+
+def stage_parts(
+    connection: duckdb.DuckDBPyConnection,
+    path: Path,
+    display_name: str,
+    layout: Layout,
+    scan: FileScan,
+) -> Iterator[StagedPart]:
+    """Stage each part of ``path`` in turn; the table is replaced for every part yielded."""
+    suffix = path.suffix.lower()
+    if scan.size_bytes == 0:
+        raise FileRejected(display_name, "the file is empty")
+    if suffix in CSV_SUFFIXES:
+        yield _stage_csv(connection, path, display_name, layout, scan)
+    elif suffix in EXCEL_SUFFIXES:
+        yield from _stage_excel(connection, path, display_name, layout)
+    elif suffix in PARQUET_SUFFIXES:
+        yield _stage_parquet(connection, path, display_name)
+    else:
+        raise FileRejected(
+            display_name,
+            f"unsupported file type {suffix or '(none)'}; "
+            f"supported: {', '.join(sorted(SUPPORTED_SUFFIXES))}",
+        )
+
+
+def _encoding(layout: Layout, scan: FileScan) -> str:
+    if layout.encoding != "auto":
+        return layout.encoding
+    return "utf-8" if scan.is_utf8 else "latin-1"
+
+
+def _stage_csv(
+    connection: duckdb.DuckDBPyConnection,
+    path: Path,
+    display_name: str,
+    layout: Layout,
+    scan: FileScan,
+) -> StagedPart:
+    if layout.delimiter == "whitespace":
+        return _stage_whitespace_separated(connection, path, display_name, layout, scan)
+    options = {
+        "all_varchar": True,
+        "header": layout.header,
+        "encoding": _encoding(layout, scan),
+        "store_rejects": True,
+        "rejects_table": REJECTS_TABLE,
+        "rejects_scan": REJECTS_TABLE + "_scan",
+        "null_padding": False,
+    }
+    if layout.delimiter:
+        options["delim"] = layout.delimiter
+    connection.execute(f"DROP TABLE IF EXISTS {REJECTS_TABLE}")
+    connection.execute(f"DROP TABLE IF EXISTS {REJECTS_TABLE}_scan")
+    option_sql = ", ".join(f"{name} := ${name}" for name in options)
+    try:
+        connection.execute(
+            f"""
+            CREATE OR REPLACE TEMP TABLE {STAGED_TABLE} AS
+            SELECT *, row_number() OVER () AS _record_number
+            FROM read_csv($path, {option_sql})
+            """,
+            {"path": str(path), **options},
+        )
+    except duckdb.Error as error:
+        raise FileRejected(display_name, f"cannot be read as CSV: {_first_line(error)}") from error
+    unparsed = connection.execute(
+        f"SELECT line, error_type, csv_line FROM {REJECTS_TABLE} ORDER BY line"
+    ).fetchall()
+    header_lines = 1 if layout.header else 0
+    # Good records are numbered 1..n; shift each past the header and past the rejected lines
+    # before it so that source_row is the line number a text editor shows.
+    rejected_before = [line - header_lines - j for j, (line, _, _) in enumerate(unparsed, 1)]
+    connection.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE {STAGED_TABLE} AS
+        SELECT * EXCLUDE (_record_number),
+               _record_number + $header_lines
+                 + len(list_filter($rejected_before::BIGINT[], lambda g: g < _record_number))
+                 AS source_row
+        FROM {STAGED_TABLE}
+        """,
+        {"header_lines": header_lines, "rejected_before": rejected_before},
+    )
+    return _describe(connection, None, [(int(a), str(b), str(c)) for a, b, c in unparsed])
+
+
+def _stage_whitespace_separated(
+    connection: duckdb.DuckDBPyConnection,
+    path: Path,
+    display_name: str,
+    layout: Layout,
+    scan: FileScan,
+) -> StagedPart:
+    """Files whose fields are separated by runs of spaces (fixed-width exports)."""
+    try:
+        connection.execute(
+            """
+            CREATE OR REPLACE TEMP TABLE _whitespace_lines AS
+            SELECT row_number() OVER () AS line_number,
+                   regexp_split_to_array(trim(line), '\\s+') AS fields
+            FROM read_csv($path, columns := {'line': 'VARCHAR'}, delim := '\x1f', quote := '',
+                          escape := '', header := false, auto_detect := false,
+                          encoding := $encoding)
+            """,
+            {"path": str(path), "encoding": _encoding(layout, scan)},
+        )
+    except duckdb.Error as error:
+        raise FileRejected(display_name, f"cannot be read as text: {_first_line(error)}") from error
+    first = connection.execute(
+        "SELECT fields FROM _whitespace_lines WHERE line_number = 1"
+    ).fetchone()
+    if first is None:
+        raise FileRejected(display_name, "the file has no lines")
+    width = len(first[0])
+    names = list(first[0]) if layout.header else [f"column{i}" for i in range(width)]
+    select = ", ".join(
+        f"fields[{i + 1}] AS {quote_identifier(name)}" for i, name in enumerate(names)
+    )
+    start = 2 if layout.header else 1
+    connection.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE {STAGED_TABLE} AS
+        SELECT {select}, line_number AS source_row
+        FROM _whitespace_lines
+        WHERE line_number >= {start} AND trim(array_to_string(fields, '')) <> ''
+        """
+    )
+    return _describe(connection, None, [])
+
+
+def _stage_excel(
+    connection: duckdb.DuckDBPyConnection, path: Path, display_name: str, layout: Layout
+) -> Iterator[StagedPart]:
+    import pandas as pd  # heavy import, only for Excel files
+
+    try:
+        sheets = pd.read_excel(
+            path,
+            sheet_name=layout.sheet if layout.sheet else None,
+            dtype=str,
+            engine="calamine",
+            header=0 if layout.header else None,
+        )
+    except Exception as error:  # calamine and pandas raise many types for a broken workbook
+        raise FileRejected(
+            display_name, f"cannot be read as Excel: {_first_line(error)}"
+        ) from error
+    if not isinstance(sheets, dict):
+        sheets = {layout.sheet: sheets}
+    non_empty = {name: frame for name, frame in sheets.items() if len(frame.columns) and len(frame)}
+    if not non_empty:
+        raise FileRejected(display_name, "every sheet of the workbook is empty")
+    first_data_row = 2 if layout.header else 1
+    for sheet_name, frame in non_empty.items():
+        frame = frame.copy()
+        frame.columns = [
+            str(c) if layout.header else f"column{i}" for i, c in enumerate(frame.columns)
+        ]
+        frame["source_row"] = range(first_data_row, first_data_row + len(frame))
+        connection.register("_excel_sheet", frame)
+        try:
+            connection.execute(
+                f"CREATE OR REPLACE TEMP TABLE {STAGED_TABLE} AS SELECT * FROM _excel_sheet"
+            )
+        finally:
+            connection.unregister("_excel_sheet")
+        yield _describe(connection, str(sheet_name), [])
+
+
+def _stage_parquet(
+    connection: duckdb.DuckDBPyConnection, path: Path, display_name: str
+) -> StagedPart:
+    try:
+        columns = [
+            row[0]
+            for row in connection.execute(
+                "DESCRIBE SELECT * FROM read_parquet($path)", {"path": str(path)}
+            ).fetchall()
+        ]
+        as_text = ", ".join(
+            f"CAST({quote_identifier(c)} AS VARCHAR) AS {quote_identifier(c)}" for c in columns
+        )
+        connection.execute(
+            f"""
+            CREATE OR REPLACE TEMP TABLE {STAGED_TABLE} AS
+            SELECT {as_text}, file_row_number + 1 AS source_row
+            FROM read_parquet($path, file_row_number := true)
+            """,
+            {"path": str(path)},
+        )
+    except duckdb.Error as error:
+        raise FileRejected(
+            display_name, f"cannot be read as Parquet: {_first_line(error)}"
+        ) from error
+    return _describe(connection, None, [])
+
+
+def _describe(
+    connection: duckdb.DuckDBPyConnection, sheet: str | None, unparsed: list[tuple[int, str, str]]
+) -> StagedPart:
+    names = [row[0] for row in connection.execute(f"DESCRIBE {STAGED_TABLE}").fetchall()]
+    (count,) = connection.execute(f"SELECT count(*) FROM {STAGED_TABLE}").fetchone()
+    return StagedPart(
+        sheet=sheet,
+        columns=[name for name in names if name != "source_row"],
+        row_count=int(count),
+        unparsed_lines=unparsed,
+    )
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__

@@ -1,0 +1,478 @@
+"""Load landing files into raw.transactions, raw.quarantine and raw.file_ledger.
+
+For each file: hash it; skip it when the ledger already holds that content; otherwise stage
+it as text (file_readers.py), map its columns (column_mapping.py), type every value in SQL
+and, in one transaction, replace any earlier version of the same file, insert the typed rows
+into raw.transactions and the rows that cannot be typed into raw.quarantine (file, row,
+column, reason, original values), and record the outcome in the ledger. A file that cannot
+be read at all is recorded as rejected and changes nothing else.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+
+from pipeline.column_mapping import (
+    CANONICAL_COLUMNS,
+    Layout,
+    MappingError,
+    layout_for,
+    load_layouts,
+    missing_required,
+    resolve_columns,
+)
+from pipeline.file_readers import (
+    STAGED_TABLE,
+    FileRejected,
+    StagedPart,
+    scan_file,
+    stage_parts,
+)
+from pipeline.sql_text import quote_identifier
+
+log = logging.getLogger(__name__)
+
+RAW_SCHEMA_SQL = """
+CREATE SCHEMA IF NOT EXISTS raw;
+CREATE TABLE IF NOT EXISTS raw.transactions (
+    invoice_id   VARCHAR,
+    stock_code   VARCHAR,
+    description  VARCHAR,
+    quantity     DOUBLE,
+    invoice_ts   TIMESTAMP NOT NULL,
+    unit_price   DOUBLE,
+    customer_id  VARCHAR,
+    country      VARCHAR,
+    line_amount  DOUBLE NOT NULL,
+    source_file  VARCHAR NOT NULL,
+    source_sheet VARCHAR,
+    source_row   BIGINT NOT NULL,
+    ingested_at  TIMESTAMP NOT NULL
+);
+CREATE TABLE IF NOT EXISTS raw.quarantine (
+    source_file    VARCHAR NOT NULL,
+    source_sheet   VARCHAR,
+    source_row     BIGINT,
+    column_name    VARCHAR,
+    reason         VARCHAR NOT NULL,
+    raw_record     VARCHAR,
+    quarantined_at TIMESTAMP NOT NULL
+);
+CREATE TABLE IF NOT EXISTS raw.file_ledger (
+    file_path        VARCHAR NOT NULL,
+    content_hash     VARCHAR NOT NULL,
+    size_bytes       BIGINT NOT NULL,
+    layout           VARCHAR,
+    status           VARCHAR NOT NULL,
+    rows_read        BIGINT NOT NULL,
+    rows_loaded      BIGINT NOT NULL,
+    rows_quarantined BIGINT NOT NULL,
+    error            VARCHAR,
+    ingested_at      TIMESTAMP NOT NULL
+);
+"""
+
+# Typing rules, as macros so the typed SELECT below reads like a column list.
+TYPING_MACROS_SQL = r"""
+CREATE OR REPLACE TEMP MACRO ci_blank(s) AS NULLIF(trim(s), '');
+-- Currency symbols, ISO codes and blanks are dropped; comma decimals are recognised:
+-- '1,234.5' and '1.234,5' are thousands-separated, a lone comma is a decimal comma.
+CREATE OR REPLACE TEMP MACRO ci_number_text(t, decimal_mark) AS
+    CASE
+        WHEN decimal_mark = ',' THEN replace(replace(t, '.', ''), ',', '.')
+        WHEN regexp_full_match(t, '[-+]?\d{1,3}(,\d{3})+(\.\d+)?') THEN replace(t, ',', '')
+        WHEN regexp_full_match(t, '[-+]?\d{1,3}(\.\d{3})+,\d+')
+            THEN replace(replace(t, '.', ''), ',', '.')
+        WHEN regexp_full_match(t, '[-+]?\d*,\d+') THEN replace(t, ',', '.')
+        ELSE t
+    END;
+CREATE OR REPLACE TEMP MACRO ci_number_any(s, decimal_mark) AS
+    TRY_CAST(ci_number_text(regexp_replace(trim(s), '£|\$|€|¥|GBP|USD|EUR|\s', '', 'g'),
+                            decimal_mark) AS DOUBLE);
+CREATE OR REPLACE TEMP MACRO ci_finite(x) AS CASE WHEN isfinite(x) THEN x END;
+CREATE OR REPLACE TEMP MACRO ci_number(s, decimal_mark) AS ci_finite(
+    CASE WHEN decimal_mark = '.' THEN coalesce(TRY_CAST(s AS DOUBLE), ci_number_any(s, '.'))
+         ELSE ci_number_any(s, decimal_mark) END);
+CREATE OR REPLACE TEMP MACRO ci_timestamp(s, formats) AS
+    coalesce(TRY_CAST(trim(s) AS TIMESTAMP), try_strptime(trim(s), formats));
+-- Numeric ids read through a spreadsheet come back as '17850.0'.
+CREATE OR REPLACE TEMP MACRO ci_customer_id(s) AS
+    ci_blank(regexp_replace(trim(s), '^(\d+)\.0+$', '\1'));
+"""
+
+MONTH_FIRST_FORMATS = [
+    "%m/%d/%Y %H:%M",
+    "%m/%d/%Y %H:%M:%S",
+    "%m/%d/%Y",
+    "%m/%d/%y %H:%M",
+    "%m/%d/%y",
+]
+DAY_FIRST_FORMATS = [
+    "%d/%m/%Y %H:%M",
+    "%d/%m/%Y %H:%M:%S",
+    "%d/%m/%Y",
+    "%d/%m/%y %H:%M",
+    "%d/%m/%y",
+]
+OTHER_FORMATS = [
+    "%Y%m%d",
+    "%Y%m%d %H%M%S",
+    "%d.%m.%Y %H:%M",
+    "%d.%m.%Y",
+    "%Y/%m/%d %H:%M:%S",
+    "%Y/%m/%d",
+    "%d-%b-%Y %H:%M",
+    "%d-%b-%Y",
+    "%d %b %Y",
+]
+
+
+def date_formats(layout: Layout) -> list[str]:
+    """strptime formats tried, in order, after DuckDB's ISO-8601 cast."""
+    first, second = (
+        (DAY_FIRST_FORMATS, MONTH_FIRST_FORMATS)
+        if layout.day_first
+        else (MONTH_FIRST_FORMATS, DAY_FIRST_FORMATS)
+    )
+    custom = [layout.date_format] if layout.date_format else []
+    return custom + first + OTHER_FORMATS + second
+
+
+@dataclass
+class FileOutcome:
+    file_path: str
+    status: str  # loaded | rejected | unchanged
+    rows_read: int = 0
+    rows_loaded: int = 0
+    rows_quarantined: int = 0
+    replaced_previous: bool = False
+    error: str | None = None
+
+
+@dataclass
+class IngestReport:
+    files: list[FileOutcome] = field(default_factory=list)
+
+    def with_status(self, status: str) -> list[FileOutcome]:
+        return [f for f in self.files if f.status == status]
+
+    @property
+    def rows_loaded(self) -> int:
+        return sum(f.rows_loaded for f in self.files)
+
+    @property
+    def rows_quarantined(self) -> int:
+        return sum(f.rows_quarantined for f in self.files)
+
+
+def ensure_raw_schema(connection: duckdb.DuckDBPyConnection) -> None:
+    connection.execute(RAW_SCHEMA_SQL)
+
+
+def discover_files(landing_dir: Path) -> list[Path]:
+    """Transaction files under landing/, oldest name first; skips new_customers/ and
+    hidden, temporary or partial files (a writer's ``.tmp``/``.part`` before its rename)."""
+    if not landing_dir.exists():
+        return []
+    files = []
+    for path in sorted(landing_dir.rglob("*")):
+        relative = path.relative_to(landing_dir)
+        if not path.is_file() or relative.parts[0] == "new_customers":
+            continue
+        if any(part.startswith((".", "~$", "_")) for part in relative.parts):
+            continue
+        if path.suffix.lower() in {".tmp", ".part", ".crdownload", ".md"}:
+            continue
+        files.append(path)
+    return files
+
+
+def _typed_select(resolved: dict[str, str]) -> str:
+    """SELECT over the staged text rows: typed canonical columns plus a list of errors."""
+
+    def raw(canonical: str) -> str:
+        source = resolved.get(canonical)
+        return f"CAST({quote_identifier(source)} AS VARCHAR)" if source else "NULL::VARCHAR"
+
+    raw_columns = ",\n            ".join(f"{raw(c)} AS {c}_text" for c in CANONICAL_COLUMNS)
+    mapped_sources = [quote_identifier(s) for s in resolved.values()]
+    # A row whose every mapped value repeats its own header is a header repeated mid-file.
+    repeated_header = (
+        " AND ".join(
+            f"trim(CAST({quote_identifier(s)} AS VARCHAR)) = {_sql_string(s)}"
+            for s in resolved.values()
+        )
+        or "false"
+    )
+    line_amount = (
+        "ci_number(line_amount_text, $decimal_mark)"
+        if "line_amount" in resolved
+        else "quantity * unit_price"
+    )
+    return f"""
+    WITH text_rows AS (
+        SELECT
+            {raw_columns},
+            ({repeated_header}) AS is_repeated_header,
+            source_row,
+            to_json(struct_pack({", ".join(f"{s} := {s}" for s in mapped_sources)}))::VARCHAR
+                AS raw_record
+        FROM {STAGED_TABLE}
+    ), typed AS (
+        SELECT
+            ci_blank(invoice_id_text) AS invoice_id,
+            upper(ci_blank(stock_code_text)) AS stock_code,
+            ci_blank(description_text) AS description,
+            ci_number(quantity_text, $decimal_mark) AS quantity,
+            ci_timestamp(invoice_ts_text, $date_formats) AS invoice_ts,
+            ci_number(unit_price_text, $decimal_mark) AS unit_price,
+            ci_customer_id(customer_id_text) AS customer_id,
+            ci_blank(country_text) AS country,
+            * EXCLUDE (invoice_id_text, stock_code_text, description_text, customer_id_text,
+                       country_text)
+        FROM text_rows
+    ), with_amount AS (
+        SELECT *, {line_amount} AS line_amount FROM typed
+    )
+    SELECT *,
+        CASE WHEN is_repeated_header THEN ['header: repeated header row'] ELSE list_filter([
+            CASE WHEN quantity IS NULL AND ci_blank(quantity_text) IS NOT NULL
+                 THEN 'quantity: not a number: ' || quantity_text END,
+            CASE WHEN unit_price IS NULL AND ci_blank(unit_price_text) IS NOT NULL
+                 THEN 'unit_price: not a number: ' || unit_price_text END,
+            CASE WHEN ci_blank(line_amount_text) IS NOT NULL
+                      AND ci_number(line_amount_text, $decimal_mark) IS NULL
+                 THEN 'line_amount: not a number: ' || line_amount_text END,
+            CASE WHEN invoice_ts IS NULL AND ci_blank(invoice_ts_text) IS NOT NULL
+                 THEN 'invoice_ts: not a date: ' || invoice_ts_text END,
+            CASE WHEN ci_blank(invoice_ts_text) IS NULL THEN 'invoice_ts: missing' END,
+            CASE WHEN line_amount IS NULL AND ci_blank(line_amount_text) IS NULL
+                      AND (ci_blank(quantity_text) IS NULL OR ci_blank(unit_price_text) IS NULL)
+                 THEN 'line_amount: missing (no amount, nor quantity and unit_price)' END
+        ], lambda e: e IS NOT NULL) END AS errors
+    FROM with_amount
+    """
+
+
+def _sql_string(value: str) -> str:
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+INSERT_TRANSACTIONS_SQL = """
+INSERT INTO raw.transactions
+SELECT invoice_id, stock_code, description, quantity, invoice_ts, unit_price, customer_id,
+       country, line_amount, $source_file, $source_sheet, source_row, $now
+FROM ({typed}) WHERE len(errors) = 0
+"""
+
+INSERT_QUARANTINE_SQL = """
+INSERT INTO raw.quarantine
+SELECT $source_file, $source_sheet, source_row, split_part(errors[1], ':', 1),
+       array_to_string(errors, '; '), raw_record, $now
+FROM ({typed}) WHERE len(errors) > 0
+"""
+
+
+def _load_part(
+    connection: duckdb.DuckDBPyConnection,
+    part: StagedPart,
+    display_name: str,
+    layout: Layout,
+    now: dt.datetime,
+) -> tuple[int, int]:
+    """Insert one staged part; returns (rows loaded, rows quarantined)."""
+    try:
+        resolved = resolve_columns(part.columns, layout)
+    except MappingError as error:
+        raise FileRejected(display_name, str(error)) from error
+    missing = missing_required(resolved)
+    if missing:
+        where = f" (sheet {part.sheet!r})" if part.sheet else ""
+        raise FileRejected(
+            display_name,
+            f"missing required column(s){where}: {', '.join(missing)}; "
+            f"the file has: {', '.join(part.columns) or '(no columns)'}. "
+            "Rename the columns or describe the layout in column_mappings.yaml.",
+        )
+    typed = _typed_select(resolved)
+    lineage = {"source_file": display_name, "source_sheet": part.sheet, "now": now}
+    typing = {"decimal_mark": layout.decimal, "date_formats": date_formats(layout)}
+    (before,) = connection.execute("SELECT count(*) FROM raw.transactions").fetchone()
+    connection.execute(INSERT_TRANSACTIONS_SQL.format(typed=typed), lineage | typing)
+    (after,) = connection.execute("SELECT count(*) FROM raw.transactions").fetchone()
+    loaded = int(after - before)
+    quarantined = part.row_count - loaded
+    if quarantined:
+        connection.execute(INSERT_QUARANTINE_SQL.format(typed=typed), lineage | typing)
+    for line, error_type, csv_line in part.unparsed_lines:
+        connection.execute(
+            "INSERT INTO raw.quarantine VALUES ($source_file, $source_sheet, $line, NULL, "
+            "$reason, $raw, $now)",
+            lineage
+            | {
+                "line": line,
+                "reason": f"unparseable line: {error_type.lower().replace('_', ' ')}",
+                "raw": csv_line,
+            },
+        )
+    return loaded, quarantined + len(part.unparsed_lines)
+
+
+def _previous_loaded(
+    connection: duckdb.DuckDBPyConnection, display_name: str
+) -> tuple[str | None, set[str]]:
+    """(hash loaded under this path, every hash loaded under any path)."""
+    rows = connection.execute(
+        "SELECT file_path, content_hash FROM raw.file_ledger WHERE status = 'loaded'"
+    ).fetchall()
+    same_path = next((h for p, h in rows if p == display_name), None)
+    return same_path, {h for _, h in rows}
+
+
+def ingest_file(
+    connection: duckdb.DuckDBPyConnection,
+    path: Path,
+    display_name: str,
+    layout: Layout,
+    now: dt.datetime,
+) -> FileOutcome:
+    """Load one file atomically (see module docstring)."""
+    scan = scan_file(path)
+    loaded_hash, all_hashes = _previous_loaded(connection, display_name)
+    if scan.content_hash in all_hashes:
+        return FileOutcome(display_name, "unchanged")
+    connection.execute("BEGIN TRANSACTION")
+    try:
+        replaced = loaded_hash is not None
+        if replaced:
+            # A changed file replaces every row its previous version contributed.
+            for table in ("raw.transactions", "raw.quarantine"):
+                connection.execute(
+                    f"DELETE FROM {table} WHERE source_file = $f", {"f": display_name}
+                )
+            connection.execute(
+                "UPDATE raw.file_ledger SET status = 'superseded' "
+                "WHERE file_path = $f AND status = 'loaded'",
+                {"f": display_name},
+            )
+        rows_read = rows_loaded = rows_quarantined = 0
+        for part in stage_parts(connection, path, display_name, layout, scan):
+            loaded, quarantined = _load_part(connection, part, display_name, layout, now)
+            rows_read += part.row_count + len(part.unparsed_lines)
+            rows_loaded += loaded
+            rows_quarantined += quarantined
+        connection.execute(
+            "DELETE FROM raw.file_ledger WHERE file_path = $f AND status = 'rejected'",
+            {"f": display_name},
+        )
+        _record(
+            connection,
+            display_name,
+            scan.content_hash,
+            scan.size_bytes,
+            layout,
+            "loaded",
+            rows_read,
+            rows_loaded,
+            rows_quarantined,
+            None,
+            now,
+        )
+        connection.execute("COMMIT")
+    except FileRejected as rejection:
+        connection.execute("ROLLBACK")
+        _record_rejection(connection, display_name, scan, layout, str(rejection), now)
+        return FileOutcome(display_name, "rejected", error=str(rejection))
+    except BaseException:
+        connection.execute("ROLLBACK")
+        raise
+    return FileOutcome(
+        display_name, "loaded", rows_read, rows_loaded, rows_quarantined, replaced_previous=replaced
+    )
+
+
+def _record(
+    connection: duckdb.DuckDBPyConnection,
+    display_name: str,
+    content_hash: str,
+    size_bytes: int,
+    layout: Layout,
+    status: str,
+    rows_read: int,
+    rows_loaded: int,
+    rows_quarantined: int,
+    error: str | None,
+    now: dt.datetime,
+) -> None:
+    connection.execute(
+        "INSERT INTO raw.file_ledger VALUES ($p, $h, $s, $layout, $status, $read, $loaded, "
+        "$quarantined, $error, $now)",
+        {
+            "p": display_name,
+            "h": content_hash,
+            "s": size_bytes,
+            "layout": layout.name,
+            "status": status,
+            "read": rows_read,
+            "loaded": rows_loaded,
+            "quarantined": rows_quarantined,
+            "error": error,
+            "now": now,
+        },
+    )
+
+
+def _record_rejection(connection, display_name, scan, layout, message, now) -> None:
+    connection.execute("BEGIN TRANSACTION")
+    connection.execute(
+        "DELETE FROM raw.file_ledger WHERE file_path = $f AND status = 'rejected'",
+        {"f": display_name},
+    )
+    _record(
+        connection,
+        display_name,
+        scan.content_hash,
+        scan.size_bytes,
+        layout,
+        "rejected",
+        0,
+        0,
+        0,
+        message,
+        now,
+    )
+    connection.execute("COMMIT")
+
+
+def ingest_landing(
+    connection: duckdb.DuckDBPyConnection,
+    landing_dir: Path,
+    mappings_path: Path,
+    now: dt.datetime | None = None,
+) -> IngestReport:
+    """Load every new or changed file under ``landing_dir``."""
+    now = now or dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    ensure_raw_schema(connection)
+    connection.execute(TYPING_MACROS_SQL)
+    layouts = load_layouts(mappings_path)
+    report = IngestReport()
+    for path in discover_files(landing_dir):
+        display_name = path.relative_to(landing_dir).as_posix()
+        layout = layout_for(path.name, layouts)
+        outcome = ingest_file(connection, path, display_name, layout, now)
+        if outcome.status == "rejected":
+            log.error("rejected %s", outcome.error)
+        elif outcome.status == "loaded":
+            log.info(
+                "loaded %s: %d rows, %d quarantined",
+                display_name,
+                outcome.rows_loaded,
+                outcome.rows_quarantined,
+            )
+        report.files.append(outcome)
+    return report

@@ -1,0 +1,16 @@
+"""Jobs of the code location."""
+
+from __future__ import annotations
+
+from dagster import AssetSelection, define_asset_job, in_process_executor
+
+# One process for the whole run: every writing step holds the single DuckDB writer pool
+# anyway, and a fresh process per step would pay the heavy imports (pandas, sklearn, GX,
+# MLflow) again for every step.
+refresh_job = define_asset_job(
+    name="refresh",
+    selection=AssetSelection.all(),
+    executor_def=in_process_executor,
+    description="Refresh every table: ingest new files, clean, and rebuild everything downstream.",
+    tags={"pipeline/trigger": "manual"},
+)

@@ -1,0 +1,116 @@
+"""Paths and tunables, read from environment variables with defaults that work out of the box.
+
+Everything the pipeline writes lives under DATA_DIR (default ``./data``):
+
+    landing/                  incoming transaction files (new_customers/ holds rows to score)
+    warehouse.duckdb          the pipeline's working database (one writer at a time)
+    mlflow/                   MLflow tracking store and artifacts
+    exports/                  CSV and Parquet segment files
+    bi/customer_intel.duckdb  the published snapshot BI tools read
+    demo/                     the demo generator's side files (latent truth per customer)
+    quality/                  data-quality validation results
+
+This module has no Dagster import so the domain core and the CLI can use it too.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+# Stock codes that are not products in the UCI Online Retail data (postage, discounts,
+# manual adjustments, bank and marketplace fees, carriage, samples, test lines).
+DEFAULT_NON_PRODUCT_CODES: tuple[str, ...] = (
+    "POST",
+    "DOT",
+    "D",
+    "M",
+    "C2",
+    "CRUK",
+    "S",
+    "B",
+    "PADS",
+    "BANK CHARGES",
+    "AMAZONFEE",
+    "ADJUST",
+    "TEST001",
+    "TEST002",
+)
+
+
+def _env_path(name: str, default: Path) -> Path:
+    value = os.environ.get(name)
+    return Path(value).expanduser() if value else default
+
+
+def _env_int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    try:
+        return int(value)
+    except ValueError as error:
+        raise ValueError(
+            f"environment variable {name} must be an integer, got {value!r}"
+        ) from error
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Resolved configuration. Build it with :meth:`from_env`."""
+
+    data_dir: Path
+    # Transactions later than this many days after the run are treated as bad dates.
+    future_tolerance_days: int = 1
+    non_product_codes: tuple[str, ...] = field(default=DEFAULT_NON_PRODUCT_CODES)
+    # DuckDB limits; empty means DuckDB's own default.
+    duckdb_memory_limit: str = ""
+    duckdb_threads: int = 0
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        data_dir = _env_path("DATA_DIR", Path("data")).resolve()
+        return cls(
+            data_dir=data_dir,
+            future_tolerance_days=_env_int("FUTURE_TOLERANCE_DAYS", 1),
+            duckdb_memory_limit=os.environ.get("DUCKDB_MEMORY_LIMIT", ""),
+            duckdb_threads=_env_int("DUCKDB_THREADS", 0),
+        )
+
+    @property
+    def landing_dir(self) -> Path:
+        return self.data_dir / "landing"
+
+    @property
+    def new_customers_dir(self) -> Path:
+        return self.landing_dir / "new_customers"
+
+    @property
+    def warehouse_path(self) -> Path:
+        return self.data_dir / "warehouse.duckdb"
+
+    @property
+    def mlflow_dir(self) -> Path:
+        return self.data_dir / "mlflow"
+
+    @property
+    def exports_dir(self) -> Path:
+        return self.data_dir / "exports"
+
+    @property
+    def bi_snapshot_path(self) -> Path:
+        return self.data_dir / "bi" / "customer_intel.duckdb"
+
+    @property
+    def demo_dir(self) -> Path:
+        return self.data_dir / "demo"
+
+    @property
+    def quality_dir(self) -> Path:
+        return self.data_dir / "quality"
+
+    @property
+    def mappings_path(self) -> Path:
+        """User-supplied column mappings for layouts the built-in aliases do not cover."""
+        return _env_path("COLUMN_MAPPINGS", self.data_dir / "column_mappings.yaml")

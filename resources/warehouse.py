@@ -1,0 +1,144 @@
+"""The DuckDB warehouse: one writer at a time, read-only readers, and retry on a held lock.
+
+DuckDB lets one process open a database file for writing; other processes may only open it
+read-only while nobody writes. All writing assets share the Dagster pool ``duckdb_writer``
+(limit 1, see dagster.yaml), and each opens the writer only for the duration of its write.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+from dagster import ConfigurableResource
+from pydantic import Field
+
+from pipeline.settings import Settings
+
+WRITER_POOL = "duckdb_writer"
+
+log = logging.getLogger(__name__)
+
+_LOCK_MESSAGE = re.compile(r"(Conflicting lock|Could not set lock|lock on file)", re.IGNORECASE)
+_PID = re.compile(r"PID (\d+)")
+
+
+class WarehouseLockedError(RuntimeError):
+    """The warehouse file stayed locked by another process for longer than the retry budget."""
+
+
+def _default_path() -> str:
+    return str(Settings.from_env().warehouse_path)
+
+
+def connect_with_retry(
+    path: Path,
+    *,
+    read_only: bool,
+    config: dict[str, str] | None = None,
+    timeout_s: float = 60.0,
+    first_wait_s: float = 0.5,
+) -> duckdb.DuckDBPyConnection:
+    """Open ``path``; while another process holds the lock, wait with exponential backoff.
+
+    Raises WarehouseLockedError naming the holding process when the lock outlasts
+    ``timeout_s``. Any other error is raised unchanged.
+    """
+    if not read_only:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    deadline = time.monotonic() + timeout_s
+    wait_s = first_wait_s
+    while True:
+        try:
+            return duckdb.connect(str(path), read_only=read_only, config=config or {})
+        except duckdb.IOException as error:
+            message = str(error)
+            if not _LOCK_MESSAGE.search(message):
+                raise
+            holder = _PID.search(message)
+            holder_text = f"process {holder.group(1)}" if holder else "another process"
+            if time.monotonic() + wait_s > deadline:
+                raise WarehouseLockedError(
+                    f"{path} is locked by {holder_text} for more than {timeout_s:.0f} s; "
+                    f"stop that process or wait for it to finish. DuckDB said: {message}"
+                ) from error
+            log.warning("%s is locked by %s; retrying in %.1f s", path, holder_text, wait_s)
+            time.sleep(wait_s)
+            wait_s = min(wait_s * 2, 10.0)
+
+
+class DuckDBWarehouse(ConfigurableResource):
+    """The pipeline's working DuckDB database (``DATA_DIR/warehouse.duckdb`` by default)."""
+
+    path: str = Field(
+        default_factory=_default_path,
+        description="Database file. Defaults to DATA_DIR/warehouse.duckdb.",
+    )
+    memory_limit: str = Field(
+        default="", description="DuckDB memory_limit, e.g. '4GB'; empty keeps DuckDB's default."
+    )
+    threads: int = Field(default=0, description="DuckDB threads; 0 keeps DuckDB's default.")
+    temp_directory: str = Field(
+        default="", description="Where DuckDB spills; empty uses a folder beside the database."
+    )
+    lock_timeout_s: float = Field(
+        default=120.0, description="How long to wait for another process's writer lock."
+    )
+
+    @property
+    def database_path(self) -> Path:
+        return Path(self.path)
+
+    def _config(self) -> dict[str, str]:
+        config: dict[str, str] = {}
+        if self.memory_limit:
+            config["memory_limit"] = self.memory_limit
+        if self.threads:
+            config["threads"] = str(self.threads)
+        config["temp_directory"] = self.temp_directory or str(
+            self.database_path.with_suffix(".tmp")
+        )
+        return config
+
+    @contextmanager
+    def writer(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A read-write connection, closed on exit. Callers own their transactions."""
+        connection = connect_with_retry(
+            self.database_path,
+            read_only=False,
+            config=self._config(),
+            timeout_s=self.lock_timeout_s,
+        )
+        try:
+            yield connection
+        finally:
+            connection.close()
+
+    @contextmanager
+    def reader(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A read-only connection, closed on exit."""
+        connection = connect_with_retry(
+            self.database_path,
+            read_only=True,
+            config=self._config(),
+            timeout_s=self.lock_timeout_s,
+        )
+        try:
+            yield connection
+        finally:
+            connection.close()
+
+
+def warehouse_from_env() -> DuckDBWarehouse:
+    """The resource as configured by DATA_DIR, DUCKDB_MEMORY_LIMIT and DUCKDB_THREADS."""
+    settings = Settings.from_env()
+    return DuckDBWarehouse(
+        path=str(settings.warehouse_path),
+        memory_limit=settings.duckdb_memory_limit,
+        threads=settings.duckdb_threads,
+    )
