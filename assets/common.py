@@ -8,7 +8,7 @@ import duckdb
 from dagster import AssetKey, AssetSpec, MetadataValue, TableColumn, TableSchema
 
 from pipeline.catalog import TABLES
-from pipeline.sql_text import qualified
+from pipeline.sql_text import one_row, qualified
 
 OWNERS = ["team:data-platform"]
 
@@ -51,7 +51,7 @@ def table_spec(
 
 
 def row_count(connection: duckdb.DuckDBPyConnection, table: str) -> int:
-    (count,) = connection.execute(f"SELECT count(*) FROM {qualified(table)}").fetchone()
+    (count,) = one_row(connection, f"SELECT count(*) FROM {qualified(table)}")
     return int(count)
 
 

@@ -18,6 +18,7 @@ from pydantic import Field
 from assets.common import markdown_rows, table_key, table_metadata, table_spec
 from pipeline.ingestion import ingest_landing
 from pipeline.settings import Settings
+from pipeline.sql_text import one_row
 from resources.warehouse import WRITER_POOL, DuckDBWarehouse
 
 RAW_TABLES = ("raw.transactions", "raw.quarantine", "raw.file_ledger")
@@ -92,7 +93,8 @@ def rows_traceable_to_source(
 ) -> AssetCheckResult:
     """Every raw row names its file and row, and no (file, sheet, row) appears twice."""
     with warehouse.reader() as connection:
-        untraceable, duplicated = connection.execute(
+        untraceable, duplicated = one_row(
+            connection,
             """
             SELECT
                 (SELECT count(*) FROM raw.transactions
@@ -100,8 +102,8 @@ def rows_traceable_to_source(
                 (SELECT count(*) FROM (
                     SELECT 1 FROM raw.transactions
                     GROUP BY source_file, source_sheet, source_row HAVING count(*) > 1))
-            """
-        ).fetchone()
+            """,
+        )
     return AssetCheckResult(
         passed=untraceable == 0 and duplicated == 0,
         metadata={"rows_without_lineage": untraceable, "duplicated_source_rows": duplicated},

@@ -14,6 +14,7 @@ from dagster import (
 from assets.common import markdown_rows, table_key, table_metadata, table_spec
 from pipeline.cleaning import ALL_RULES, build_staging
 from pipeline.settings import Settings
+from pipeline.sql_text import one_row
 from resources.warehouse import WRITER_POOL, DuckDBWarehouse
 
 STAGING_TABLES = ("staging.transactions", "staging.returns", "staging.excluded")
@@ -67,9 +68,9 @@ def row_accounting(warehouse: DuckDBWarehouse) -> AssetCheckResult:
     """No row disappears: rows read from files = raw + quarantine, and raw = transactions +
     returns + excluded."""
     with warehouse.reader() as connection:
-        read, raw, quarantined, purchases, returns, excluded = connection.execute(
-            ROW_ACCOUNTING_SQL
-        ).fetchone()
+        read, raw, quarantined, purchases, returns, excluded = one_row(
+            connection, ROW_ACCOUNTING_SQL
+        )
     passed = read == raw + quarantined and raw == purchases + returns + excluded
     return AssetCheckResult(
         passed=bool(passed),
@@ -92,14 +93,15 @@ def row_accounting(warehouse: DuckDBWarehouse) -> AssetCheckResult:
 def key_columns_not_null(warehouse: DuckDBWarehouse) -> AssetCheckResult:
     """customer_id, invoice_ts and line_amount are never null in the purchases table."""
     with warehouse.reader() as connection:
-        nulls = connection.execute(
+        nulls = one_row(
+            connection,
             """
             SELECT count(*) FILTER (WHERE customer_id IS NULL),
                    count(*) FILTER (WHERE invoice_ts IS NULL),
                    count(*) FILTER (WHERE line_amount IS NULL)
             FROM staging.transactions
-            """
-        ).fetchone()
+            """,
+        )
     names = ("customer_id_nulls", "invoice_ts_nulls", "line_amount_nulls")
     metadata = dict(zip(names, nulls, strict=True))
     return AssetCheckResult(passed=sum(nulls) == 0, metadata=metadata)

@@ -25,6 +25,8 @@ from dataclasses import dataclass
 
 import duckdb
 
+from pipeline.sql_text import one_row
+
 
 @dataclass(frozen=True)
 class CleaningRule:
@@ -154,8 +156,8 @@ def build_staging(
     except BaseException:
         connection.execute("ROLLBACK")
         raise
-    (transactions,) = connection.execute("SELECT count(*) FROM staging.transactions").fetchone()
-    (returns,) = connection.execute("SELECT count(*) FROM staging.returns").fetchone()
+    (transactions,) = one_row(connection, "SELECT count(*) FROM staging.transactions")
+    (returns,) = one_row(connection, "SELECT count(*) FROM staging.returns")
     by_rule = dict(
         connection.execute(
             "SELECT rule, count(*) FROM staging.excluded GROUP BY rule ORDER BY rule"

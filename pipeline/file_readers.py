@@ -17,7 +17,7 @@ from pathlib import Path
 import duckdb
 
 from pipeline.column_mapping import Layout
-from pipeline.sql_text import quote_identifier
+from pipeline.sql_text import one_row, quote_identifier
 
 CSV_SUFFIXES = {".csv", ".txt", ".tsv", ".dat"}
 EXCEL_SUFFIXES = {".xlsx", ".xlsm", ".xls"}
@@ -154,7 +154,9 @@ def _stage_csv(
     except duckdb.Error as error:
         raise FileRejected(display_name, f"cannot be read as CSV: {_first_line(error)}") from error
     unparsed = connection.execute(
-        f"SELECT line, error_type, csv_line FROM {REJECTS_TABLE} ORDER BY line"
+        # DuckDB reports a line once per surplus column; one quarantine row per line.
+        f"SELECT line, min(error_type), any_value(csv_line) FROM {REJECTS_TABLE} "
+        "GROUP BY line ORDER BY line"
     ).fetchall()
     header_lines = 1 if layout.header else 0
     # Good records are numbered 1..n; shift each past the header and past the rejected lines
@@ -198,11 +200,11 @@ def _stage_whitespace_separated(
         raise FileRejected(display_name, f"cannot be read as text: {_first_line(error)}") from error
     first = connection.execute(
         "SELECT fields FROM _whitespace_lines WHERE line_number = 1"
-    ).fetchone()
-    if first is None:
+    ).fetchall()
+    if not first:
         raise FileRejected(display_name, "the file has no lines")
-    width = len(first[0])
-    names = list(first[0]) if layout.header else [f"column{i}" for i in range(width)]
+    width = len(first[0][0])
+    names = list(first[0][0]) if layout.header else [f"column{i}" for i in range(width)]
     select = ", ".join(
         f"fields[{i + 1}] AS {quote_identifier(name)}" for i, name in enumerate(names)
     )
@@ -289,7 +291,7 @@ def _describe(
     connection: duckdb.DuckDBPyConnection, sheet: str | None, unparsed: list[tuple[int, str, str]]
 ) -> StagedPart:
     names = [row[0] for row in connection.execute(f"DESCRIBE {STAGED_TABLE}").fetchall()]
-    (count,) = connection.execute(f"SELECT count(*) FROM {STAGED_TABLE}").fetchone()
+    (count,) = one_row(connection, f"SELECT count(*) FROM {STAGED_TABLE}")
     return StagedPart(
         sheet=sheet,
         columns=[name for name in names if name != "source_row"],

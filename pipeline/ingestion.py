@@ -33,7 +33,7 @@ from pipeline.file_readers import (
     scan_file,
     stage_parts,
 )
-from pipeline.sql_text import quote_identifier
+from pipeline.sql_text import one_row, quote_identifier
 
 log = logging.getLogger(__name__)
 
@@ -302,9 +302,9 @@ def _load_part(
     typed = _typed_select(resolved)
     lineage = {"source_file": display_name, "source_sheet": part.sheet, "now": now}
     typing = {"decimal_mark": layout.decimal, "date_formats": date_formats(layout)}
-    (before,) = connection.execute("SELECT count(*) FROM raw.transactions").fetchone()
+    (before,) = one_row(connection, "SELECT count(*) FROM raw.transactions")
     connection.execute(INSERT_TRANSACTIONS_SQL.format(typed=typed), lineage | typing)
-    (after,) = connection.execute("SELECT count(*) FROM raw.transactions").fetchone()
+    (after,) = one_row(connection, "SELECT count(*) FROM raw.transactions")
     loaded = int(after - before)
     quarantined = part.row_count - loaded
     if quarantined:

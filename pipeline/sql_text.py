@@ -1,4 +1,4 @@
-"""Quoting for SQL identifiers that come from users' files (column and table names)."""
+"""SQL helpers: quoting for identifiers that come from users' files, and single-row reads."""
 
 from __future__ import annotations
 
@@ -11,3 +11,12 @@ def quote_identifier(name: str) -> str:
 def qualified(table: str) -> str:
     """Quote a ``schema.table`` name part by part."""
     return ".".join(quote_identifier(part) for part in table.split("."))
+
+
+def one_row(connection, sql: str, parameters: dict | None = None) -> tuple:
+    """The single row a query returns, read to the end (DuckDB 2 refuses other work on a
+    connection while a result is only partly fetched)."""
+    rows = connection.execute(sql, parameters or {}).fetchall()
+    if len(rows) != 1:
+        raise ValueError(f"expected one row, got {len(rows)} from: {sql.strip()[:80]}")
+    return rows[0]

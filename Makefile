@@ -1,0 +1,34 @@
+# Entry points. `make demo` and `make test` work on a fresh clone (Python 3.11 required).
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV ?= .venv
+BIN := $(VENV)/bin
+export DATA_DIR ?= $(CURDIR)/data
+export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
+
+.PHONY: install demo refresh dev test lint bench
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml requirements.lock
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements.lock
+	$(BIN)/pip install --quiet --no-deps -e .
+	touch $@
+
+demo: install          ## generate demo data (if landing is empty) and refresh every table
+	$(BIN)/customer-intel demo
+
+refresh: install       ## refresh every table from the files in DATA_DIR/landing
+	$(BIN)/customer-intel refresh
+
+dev: install           ## Dagster UI and daemon on http://127.0.0.1:3000
+	$(BIN)/customer-intel dev
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/dagster definitions validate -w workspace.yaml
+
+test: lint             ## linters, definitions validation, and the test suite
+	$(BIN)/pytest

@@ -1,0 +1,361 @@
+"""Ingestion: formats, encodings, column mapping, the ledger, quarantine and bad files."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+
+from pipeline.column_mapping import MappingError, load_layouts
+from pipeline.ingestion import ingest_landing
+from tests.conftest import UCI_HEADER, write_csv
+
+GOOD_ROWS = [
+    "536365,85123A,WHITE HANGING HEART T-LIGHT HOLDER,6,12/1/2010 8:26,2.55,17850.0,United Kingdom",
+    "536365,71053,WHITE METAL LANTERN,6,12/1/2010 8:26,3.39,17850,United Kingdom",
+    "536366,22633,HAND WARMER UNION JACK,6,12/1/2010 8:28,1.85,,United Kingdom",
+]
+
+
+def ingest(connection, landing: Path, mappings: Path | None = None):
+    return ingest_landing(connection, landing, mappings or landing.parent / "none.yaml")
+
+
+def table(connection, sql: str) -> list[tuple]:
+    return connection.execute(sql).fetchall()
+
+
+def snapshot(connection) -> dict[str, list[tuple]]:
+    """Everything loaded so far, to prove that a rejected file changes nothing."""
+    return {
+        name: table(connection, f"SELECT * EXCLUDE (ingested_at) FROM raw.{name} ORDER BY ALL")
+        for name in ("transactions",)
+    } | {"quarantine": table(connection, "SELECT * FROM raw.quarantine ORDER BY ALL")}
+
+
+def test_uci_csv_is_typed_with_lineage(connection, landing):
+    write_csv(landing / "online_retail.csv", GOOD_ROWS)
+    report = ingest(connection, landing)
+    assert [(f.status, f.rows_read, f.rows_loaded) for f in report.files] == [("loaded", 3, 3)]
+    rows = table(
+        connection,
+        "SELECT invoice_id, quantity, invoice_ts, unit_price, customer_id, line_amount, "
+        "source_file, source_row FROM raw.transactions ORDER BY source_row",
+    )
+    assert rows[0][:5] == ("536365", 6.0, dt.datetime(2010, 12, 1, 8, 26), 2.55, "17850")
+    assert rows[0][5] == pytest.approx(15.3)
+    assert [r[6:] for r in rows] == [
+        ("online_retail.csv", 2),
+        ("online_retail.csv", 3),
+        ("online_retail.csv", 4),
+    ]
+    assert rows[2][4] is None  # empty CustomerID stays null for the cleaning rule
+
+
+def test_online_retail_ii_parquet(connection, landing):
+    frame = pd.DataFrame(
+        {
+            "Invoice": ["489434", "C489449"],
+            "StockCode": ["85048", "22087"],
+            "Description": ["15CM CHRISTMAS GLASS BALL", "PAPER BUNTING"],
+            "Quantity": [12, -12],
+            "InvoiceDate": pd.to_datetime(["2009-12-01 07:45", "2009-12-01 10:33"]),
+            "Price": [6.95, 2.95],
+            "Customer ID": [13085.0, 16321.0],
+            "Country": ["United Kingdom", "Australia"],
+        }
+    )
+    frame.to_parquet(landing / "online_retail_ii.parquet")
+    ingest(connection, landing)
+    rows = table(
+        connection,
+        "SELECT invoice_id, quantity, invoice_ts, customer_id, source_row FROM raw.transactions "
+        "ORDER BY source_row",
+    )
+    assert rows == [
+        ("489434", 12.0, dt.datetime(2009, 12, 1, 7, 45), "13085", 1),
+        ("C489449", -12.0, dt.datetime(2009, 12, 1, 10, 33), "16321", 2),
+    ]
+
+
+def test_excel_reads_every_sheet_and_skips_empty_ones(connection, landing):
+    sheet = pd.DataFrame(
+        {
+            "Invoice": ["1", "2"],
+            "StockCode": ["A", "B"],
+            "Description": ["X", "Y"],
+            "Quantity": [1, 2],
+            "InvoiceDate": ["2010-01-04 09:00", "2010-01-05 10:00"],
+            "Price": [1.5, 2.5],
+            "Customer ID": ["12346", "12347"],
+            "Country": ["France", "Spain"],
+        }
+    )
+    with pd.ExcelWriter(landing / "retail_ii.xlsx") as writer:
+        sheet.to_excel(writer, sheet_name="Year 2009-2010", index=False)
+        sheet.assign(Invoice=["3", "4"]).to_excel(writer, sheet_name="Year 2010-2011", index=False)
+        pd.DataFrame().to_excel(writer, sheet_name="Notes", index=False)
+    report = ingest(connection, landing)
+    assert report.files[0].rows_loaded == 4
+    rows = table(
+        connection,
+        "SELECT source_sheet, source_row, invoice_id, invoice_ts FROM raw.transactions "
+        "ORDER BY ALL",
+    )
+    assert rows[0] == ("Year 2009-2010", 2, "1", dt.datetime(2010, 1, 4, 9, 0))
+    assert {r[0] for r in rows} == {"Year 2009-2010", "Year 2010-2011"}
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "encoding"),
+    [
+        (
+            "latin1.csv",
+            UCI_HEADER + "\n1,A,CAFÉ CRÈME,2,12/1/2010 8:26,1.5,12346,France\n",
+            "latin-1",
+        ),
+        (
+            "bom.csv",
+            "\ufeff" + UCI_HEADER + "\n1,A,CAFÉ,2,12/1/2010 8:26,1.5,12346,France\n",
+            "utf-8",
+        ),
+        (
+            "semicolon.csv",
+            UCI_HEADER.replace(",", ";") + "\n1;A;CAFÉ;2;12/1/2010 8:26;1,5;12346;France\n",
+            "utf-8",
+        ),
+        (
+            "tabs.tsv",
+            UCI_HEADER.replace(",", "\t") + "\n1\tA\tCAFÉ\t2\t12/1/2010 8:26\t1.5\t12346\tFrance\n",
+            "utf-8",
+        ),
+    ],
+)
+def test_encodings_and_delimiters(connection, landing, name, content, encoding):
+    (landing / name).write_bytes(content.encode(encoding))
+    ingest(connection, landing)
+    rows = table(connection, "SELECT description, unit_price, customer_id FROM raw.transactions")
+    assert rows[0][0].startswith("CAF\u00c9")
+    assert rows[0][1:] == (1.5, "12346")
+
+
+@pytest.mark.parametrize(
+    ("price", "expected"),
+    [
+        ("£2.55", 2.55),
+        ("$1,234.50", 1234.5),
+        ("1.234,50", 1234.5),
+        ("2,55", 2.55),
+        (" 3 ", 3.0),
+        ("EUR 4.10", 4.1),
+    ],
+)
+def test_price_notations(connection, landing, price, expected):
+    write_csv(landing / "p.csv", [f'1,A,X,1,12/1/2010 8:26,"{price}",12346,UK'])
+    ingest(connection, landing)
+    assert table(connection, "SELECT unit_price FROM raw.transactions") == [(expected,)]
+
+
+def test_mixed_date_formats_in_one_file(connection, landing):
+    dates = [
+        "12/1/2010 8:26",
+        "2010-12-01 08:26:00",
+        "2010-12-01T08:26:00",
+        "20101201",
+        "01.12.2010 08:26",
+    ]
+    write_csv(landing / "d.csv", [f"{i},A,X,1,{d},1,12346,UK" for i, d in enumerate(dates)])
+    ingest(connection, landing)
+    parsed = [r[0].date() for r in table(connection, "SELECT invoice_ts FROM raw.transactions")]
+    assert parsed == [dt.date(2010, 12, 1)] * len(dates)
+
+
+def test_rows_that_cannot_be_typed_are_quarantined_with_row_and_column(connection, landing):
+    write_csv(
+        landing / "dirty.csv",
+        [
+            GOOD_ROWS[0],
+            "536366,22633,HAND WARMER,six,12/1/2010 8:28,1.85,17850,United Kingdom",
+            UCI_HEADER,
+            "536367,22633,HAND WARMER,6,31/31/2010 8:28,1.85,17850,United Kingdom",
+            "536368,22633,HAND WARMER,6,12/1/2010 8:28,1.85,17850,United Kingdom,EXTRA,FIELDS",
+            "536369,22633,HAND WARMER,6,,1.85,17850,United Kingdom",
+            "536370,22633,HAND WARMER,nan,12/1/2010 8:28,1.85,17850,United Kingdom",
+        ],
+    )
+    report = ingest(connection, landing)
+    outcome = report.files[0]
+    assert (outcome.rows_read, outcome.rows_loaded, outcome.rows_quarantined) == (7, 1, 6)
+    quarantined = table(
+        connection, "SELECT source_row, column_name, reason FROM raw.quarantine ORDER BY source_row"
+    )
+    assert [(row, column) for row, column, _ in quarantined] == [
+        (3, "quantity"),
+        (4, "header"),
+        (5, "invoice_ts"),
+        (6, None),
+        (7, "invoice_ts"),
+        (8, "quantity"),
+    ]
+    assert "not a number: six" in quarantined[0][2]
+    assert "too many columns" in quarantined[3][2]
+    raw_record = table(connection, "SELECT raw_record FROM raw.quarantine WHERE source_row = 3")
+    assert '"Quantity":"six"' in raw_record[0][0]
+
+
+def test_ledger_makes_reingest_a_noop_and_replaces_a_changed_file(connection, landing):
+    path = write_csv(landing / "daily.csv", GOOD_ROWS)
+    ingest(connection, landing)
+    again = ingest(connection, landing)
+    assert [f.status for f in again.files] == ["unchanged"]
+    assert table(connection, "SELECT count(*) FROM raw.transactions") == [(3,)]
+
+    write_csv(
+        path,
+        GOOD_ROWS[:2] + ["536399,X,NEW,1,12/2/2010 9:00,1,12346,UK", "bad,X,Y,z,1/1/2010,1,1,UK"],
+    )
+    changed = ingest(connection, landing)
+    assert changed.files[0].replaced_previous
+    assert table(connection, "SELECT count(*) FROM raw.transactions") == [(3,)]
+    assert table(connection, "SELECT count(*) FROM raw.quarantine") == [(1,)]
+    assert table(connection, "SELECT status FROM raw.file_ledger ORDER BY ingested_at, status") == [
+        ("superseded",),
+        ("loaded",),
+    ] or sorted(table(connection, "SELECT status FROM raw.file_ledger")) == [
+        ("loaded",),
+        ("superseded",),
+    ]
+
+    (landing / "copy_of_daily.csv").write_bytes(path.read_bytes())
+    copy = ingest(connection, landing)
+    assert {f.file_path: f.status for f in copy.files}["copy_of_daily.csv"] == "unchanged"
+
+
+def _rejects(connection, landing, name, content: bytes) -> str:
+    write_csv(landing / "good.csv", GOOD_ROWS)
+    ingest(connection, landing)
+    before = snapshot(connection)
+    (landing / name).write_bytes(content)
+    report = ingest(connection, landing)
+    outcome = {f.file_path: f for f in report.files}[name]
+    assert outcome.status == "rejected"
+    assert snapshot(connection) == before
+    ledger = table(
+        connection, f"SELECT status, error FROM raw.file_ledger WHERE file_path = '{name}'"
+    )
+    assert ledger == [("rejected", outcome.error)]
+    return outcome.error
+
+
+def test_empty_file_is_rejected_and_changes_nothing(connection, landing):
+    assert _rejects(connection, landing, "empty.csv", b"") == "empty.csv: the file is empty"
+
+
+def test_missing_required_column_names_the_file_and_the_column(connection, landing):
+    error = _rejects(
+        connection,
+        landing,
+        "no_customer.csv",
+        b"InvoiceNo,InvoiceDate,Quantity,UnitPrice\n1,12/1/2010 8:26,1,1\n",
+    )
+    assert error.startswith("no_customer.csv: missing required column(s): customer_id")
+    assert "the file has: InvoiceNo, InvoiceDate, Quantity, UnitPrice" in error
+
+
+def test_truncated_parquet_is_rejected(connection, landing, tmp_path):
+    pd.DataFrame(
+        {"CustomerID": ["1"] * 100, "InvoiceDate": ["2010-01-01"] * 100, "Amount": [1.0] * 100}
+    ).to_parquet(tmp_path / "t.parquet")
+    content = (tmp_path / "t.parquet").read_bytes()
+    error = _rejects(connection, landing, "truncated.parquet", content[: len(content) // 2])
+    assert error.startswith("truncated.parquet: cannot be read as Parquet")
+
+
+def test_unsupported_file_type_is_rejected(connection, landing):
+    error = _rejects(connection, landing, "orders.json", b'{"a": 1}')
+    assert "unsupported file type .json" in error
+
+
+def test_header_only_file_loads_zero_rows(connection, landing):
+    write_csv(landing / "header_only.csv", [])
+    report = ingest(connection, landing)
+    assert [(f.status, f.rows_read) for f in report.files] == [("loaded", 0)]
+
+
+def test_hostile_column_names_are_quoted(connection, landing):
+    header = UCI_HEADER + ',"x"""; DROP TABLE raw.transactions; --"'
+    write_csv(landing / 'it\'s a "file".csv', [GOOD_ROWS[0] + ",1"], header=header)
+    ingest(connection, landing)
+    assert table(connection, "SELECT source_file, customer_id FROM raw.transactions") == [
+        ('it\'s a "file".csv', "17850")
+    ]
+
+
+def test_user_mapping_for_a_whitespace_separated_layout(connection, landing, data_dir):
+    (landing / "CDNOW_master.txt").write_text(
+        "00001 19970101  1  11.77\n00002 19970112  2  89.00\n00003 19970102  2  20.76\n"
+    )
+    mappings = data_dir / "column_mappings.yaml"
+    mappings.write_text(
+        """
+layouts:
+  - name: cdnow
+    files: "CDNOW_*.txt"
+    delimiter: whitespace
+    header: false
+    columns: {customer_id: 1, invoice_ts: 2, quantity: 3, line_amount: 4}
+    date_format: "%Y%m%d"
+"""
+    )
+    ingest(connection, landing, mappings)
+    rows = table(
+        connection,
+        "SELECT customer_id, invoice_ts, quantity, line_amount, source_row "
+        "FROM raw.transactions ORDER BY source_row",
+    )
+    assert rows[0] == ("00001", dt.datetime(1997, 1, 1), 1.0, 11.77, 1)
+    assert len(rows) == 3
+
+
+def test_mapping_errors_are_clear(tmp_path):
+    path = tmp_path / "column_mappings.yaml"
+    path.write_text("layouts:\n  - name: x\n    columns: {customer: 1}\n")
+    with pytest.raises(MappingError, match="unknown canonical columns: customer"):
+        load_layouts(path)
+    path.write_text("layouts:\n  - name: x\n    delimiter: ';;'\n")
+    with pytest.raises(MappingError, match="delimiter must be one character"):
+        load_layouts(path)
+
+
+def test_mapping_to_a_column_the_file_lacks_rejects_the_file(connection, landing, data_dir):
+    mappings = data_dir / "column_mappings.yaml"
+    mappings.write_text("layouts:\n  - files: '*.csv'\n    columns: {customer_id: Client}\n")
+    write_csv(landing / "x.csv", GOOD_ROWS)
+    report = ingest(connection, landing, mappings)
+    assert report.files[0].status == "rejected"
+    assert (
+        "maps customer_id to column 'Client', which the file does not have" in report.files[0].error
+    )
+
+
+def test_new_customers_folder_and_partial_files_are_not_ingested(connection, landing):
+    (landing / "new_customers").mkdir()
+    write_csv(landing / "new_customers" / "c.csv", GOOD_ROWS)
+    write_csv(landing / "upload.csv.part", GOOD_ROWS)
+    write_csv(landing / ".hidden.csv", GOOD_ROWS)
+    assert ingest(connection, landing).files == []
+
+
+def test_file_database_survives_a_failed_load(tmp_path, landing):
+    """A failure mid-file rolls back: nothing from that file is visible afterwards."""
+    database = tmp_path / "w.duckdb"
+    write_csv(landing / "a.csv", GOOD_ROWS)
+    with duckdb.connect(str(database)) as con:
+        ingest(con, landing)
+    (landing / "b.csv").write_bytes(b"CustomerID,Amount\n1,2\n")
+    with duckdb.connect(str(database)) as con:
+        ingest(con, landing)
+        assert table(con, "SELECT DISTINCT source_file FROM raw.transactions") == [("a.csv",)]
