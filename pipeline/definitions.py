@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from dagster import Definitions, load_asset_checks_from_modules, load_assets_from_modules
 
-from assets import raw, staging
+from assets import features, raw, staging
 from pipeline.jobs import refresh_job
 from resources.warehouse import warehouse_from_env
 
-_ASSET_MODULES = [raw, staging]
+_ASSET_MODULES = [raw, staging, features]
 
 defs = Definitions(
     assets=load_assets_from_modules(_ASSET_MODULES),

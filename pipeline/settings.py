@@ -15,6 +15,7 @@ This module has no Dagster import so the domain core and the CLI can use it too.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -56,6 +57,18 @@ def _env_int(name: str, default: int) -> int:
         ) from error
 
 
+def _env_date(name: str) -> dt.date | None:
+    value = os.environ.get(name)
+    if not value:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError as error:
+        raise ValueError(
+            f"environment variable {name} must be a date YYYY-MM-DD, got {value!r}"
+        ) from error
+
+
 @dataclass(frozen=True)
 class Settings:
     """Resolved configuration. Build it with :meth:`from_env`."""
@@ -64,6 +77,11 @@ class Settings:
     # Transactions later than this many days after the run are treated as bad dates.
     future_tolerance_days: int = 1
     non_product_codes: tuple[str, ...] = field(default=DEFAULT_NON_PRODUCT_CODES)
+    # Snapshot date of the customer features; None: the day after the last purchase.
+    as_of: dt.date | None = None
+    # Prediction horizon of the models, and how far before the snapshot the training
+    # cutoff lies (features up to the cutoff, labels from the horizon after it).
+    horizon_days: int = 90
     # DuckDB limits; empty means DuckDB's own default.
     duckdb_memory_limit: str = ""
     duckdb_threads: int = 0
@@ -74,9 +92,16 @@ class Settings:
         return cls(
             data_dir=data_dir,
             future_tolerance_days=_env_int("FUTURE_TOLERANCE_DAYS", 1),
+            as_of=_env_date("AS_OF_DATE"),
+            horizon_days=_env_int("HORIZON_DAYS", 90),
             duckdb_memory_limit=os.environ.get("DUCKDB_MEMORY_LIMIT", ""),
             duckdb_threads=_env_int("DUCKDB_THREADS", 0),
         )
+
+    @property
+    def product_categories_path(self) -> Path:
+        """Optional user mapping stock_code,category that overrides the keyword rules."""
+        return self.data_dir / "product_categories.csv"
 
     @property
     def landing_dir(self) -> Path:

@@ -1,0 +1,71 @@
+"""Features layer: product categories and per-customer RFM features as of the snapshot."""
+
+import datetime as dt
+
+from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, multi_asset
+
+from assets.common import markdown_rows, table_key, table_metadata, table_spec
+from pipeline.features import RFM_SEGMENTS, build_customer_rfm, default_as_of
+from pipeline.product_categories import build_product_categories, load_rules
+from pipeline.settings import Settings
+from resources.warehouse import WRITER_POOL, DuckDBWarehouse
+
+
+@multi_asset(
+    specs=[
+        table_spec("features.product_categories", group="features", deps=["staging.transactions"])
+    ],
+    pool=WRITER_POOL,
+    name="product_categories",
+)
+def product_categories(context: AssetExecutionContext, warehouse: DuckDBWarehouse):
+    """One row per stock code with its category: the user's mapping where given
+    (DATA_DIR/product_categories.csv), else the keyword rules."""
+    settings = Settings.from_env()
+    with warehouse.writer() as connection:
+        build_product_categories(connection, settings.product_categories_path, load_rules())
+        shares = connection.execute(
+            "SELECT category, count(*) AS products, round(sum(revenue), 2) AS revenue "
+            "FROM features.product_categories GROUP BY category ORDER BY revenue DESC"
+        ).fetchall()
+        metadata = table_metadata(connection, "features.product_categories", preview=False)
+    metadata["categories"] = MetadataValue.md(
+        markdown_rows(shares, ["category", "products", "revenue"])
+    )
+    yield MaterializeResult(asset_key=table_key("features.product_categories"), metadata=metadata)
+
+
+@multi_asset(
+    specs=[
+        table_spec(
+            "features.customer_rfm",
+            group="features",
+            deps=["staging.transactions", "staging.returns", "features.product_categories"],
+        )
+    ],
+    pool=WRITER_POOL,
+    name="customer_rfm",
+)
+def customer_rfm(context: AssetExecutionContext, warehouse: DuckDBWarehouse):
+    """Recency, frequency, monetary value and behaviour per customer as of the snapshot
+    date (AS_OF_DATE, default the day after the last purchase), with RFM scores and
+    segments."""
+    settings = Settings.from_env()
+    with warehouse.writer() as connection:
+        as_of = (
+            dt.datetime.combine(settings.as_of, dt.time())
+            if settings.as_of
+            else default_as_of(connection)
+        )
+        build_customer_rfm(connection, as_of)
+        segments = connection.execute(
+            "SELECT rfm_segment, count(*), round(avg(recency_days), 1), round(avg(frequency), 2), "
+            "round(avg(monetary), 2) FROM features.customer_rfm GROUP BY 1 ORDER BY 2 DESC"
+        ).fetchall()
+        metadata = table_metadata(connection, "features.customer_rfm")
+    metadata["as_of"] = as_of.isoformat()
+    metadata["rfm_segments"] = MetadataValue.md(
+        markdown_rows(segments, ["segment", "customers", "recency", "frequency", "monetary"])
+    )
+    metadata["segments_defined"] = len(RFM_SEGMENTS)
+    yield MaterializeResult(asset_key=table_key("features.customer_rfm"), metadata=metadata)

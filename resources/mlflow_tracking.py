@@ -1,0 +1,100 @@
+"""MLflow tracking and registry as a Dagster resource.
+
+The embedded default is a SQLite tracking store with local artifacts under DATA_DIR/mlflow;
+set MLFLOW_TRACKING_URI (and optionally MLFLOW_ARTIFACT_LOCATION) for a team server. Runs
+are opened and closed by :meth:`ModelTracking.run`, so no run is left open when a step
+fails (the failure is recorded on the run).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
+
+from dagster import ConfigurableResource
+from pydantic import Field
+
+from pipeline.settings import Settings
+
+if TYPE_CHECKING:
+    import mlflow
+
+
+class MlflowUnavailableError(RuntimeError):
+    """The tracking store cannot be reached or written."""
+
+
+def _default_tracking_uri() -> str:
+    configured = os.environ.get("MLFLOW_TRACKING_URI")
+    if configured:
+        return configured
+    return f"sqlite:///{Settings.from_env().mlflow_dir / 'mlflow.db'}"
+
+
+def _default_artifact_location() -> str:
+    configured = os.environ.get("MLFLOW_ARTIFACT_LOCATION")
+    if configured:
+        return configured
+    return (Settings.from_env().mlflow_dir / "artifacts").as_uri()
+
+
+class ModelTracking(ConfigurableResource):
+    """Where models are tracked and registered."""
+
+    tracking_uri: str = Field(
+        default_factory=_default_tracking_uri,
+        description="MLflow tracking URI; default sqlite:///DATA_DIR/mlflow/mlflow.db.",
+    )
+    artifact_location: str = Field(
+        default_factory=_default_artifact_location,
+        description="Artifact root for the experiment; default DATA_DIR/mlflow/artifacts.",
+    )
+    experiment_name: str = Field(default="customer-intel", description="MLflow experiment.")
+
+    def _prepare_local_store(self) -> None:
+        if self.tracking_uri.startswith("sqlite:///"):
+            path = self.tracking_uri.removeprefix("sqlite:///")
+            try:
+                os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+            except OSError as error:
+                raise MlflowUnavailableError(
+                    f"cannot create the MLflow store folder for {self.tracking_uri}: {error}"
+                ) from error
+
+    def client(self) -> mlflow.MlflowClient:
+        import mlflow
+
+        self._prepare_local_store()
+        mlflow.set_tracking_uri(self.tracking_uri)
+        mlflow.set_registry_uri(self.tracking_uri)
+        return mlflow.MlflowClient(self.tracking_uri, self.tracking_uri)
+
+    def experiment_id(self) -> str:
+        client = self.client()
+        try:
+            experiment = client.get_experiment_by_name(self.experiment_name)
+            if experiment is not None:
+                return experiment.experiment_id
+            return client.create_experiment(
+                self.experiment_name, artifact_location=self.artifact_location
+            )
+        except Exception as error:  # MLflow raises many store-specific types
+            raise MlflowUnavailableError(
+                f"MLflow store {self.tracking_uri} is unavailable: {error}"
+            ) from error
+
+    @contextmanager
+    def run(self, run_name: str, tags: dict[str, str] | None = None) -> Iterator[mlflow.ActiveRun]:
+        """An MLflow run that is always ended: FINISHED, or FAILED if the block raises."""
+        import mlflow
+
+        experiment_id = self.experiment_id()
+        active = mlflow.start_run(experiment_id=experiment_id, run_name=run_name, tags=tags)
+        try:
+            yield active
+        except BaseException:
+            mlflow.end_run(status="FAILED")
+            raise
+        mlflow.end_run(status="FINISHED")
