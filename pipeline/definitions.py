@@ -6,6 +6,7 @@ from dagster import Definitions, load_asset_checks_from_modules, load_assets_fro
 
 from assets import features, raw, staging
 from pipeline.jobs import refresh_job
+from resources.mlflow_tracking import ModelTracking
 from resources.warehouse import warehouse_from_env
 
 _ASSET_MODULES = [raw, staging, features]
@@ -14,5 +15,5 @@ defs = Definitions(
     assets=load_assets_from_modules(_ASSET_MODULES),
     asset_checks=load_asset_checks_from_modules(_ASSET_MODULES),
     jobs=[refresh_job],
-    resources={"warehouse": warehouse_from_env()},
+    resources={"warehouse": warehouse_from_env(), "mlflow": ModelTracking()},
 )
