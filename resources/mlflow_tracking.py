@@ -44,32 +44,43 @@ class ModelTracking(ConfigurableResource):
     """Where models are tracked and registered."""
 
     tracking_uri: str = Field(
-        default_factory=_default_tracking_uri,
-        description="MLflow tracking URI; default sqlite:///DATA_DIR/mlflow/mlflow.db.",
+        default="",
+        description="MLflow tracking URI; empty means $MLFLOW_TRACKING_URI, else "
+        "sqlite:///DATA_DIR/mlflow/mlflow.db (resolved at run time).",
     )
     artifact_location: str = Field(
-        default_factory=_default_artifact_location,
-        description="Artifact root for the experiment; default DATA_DIR/mlflow/artifacts.",
+        default="",
+        description="Artifact root for a new experiment; empty means "
+        "$MLFLOW_ARTIFACT_LOCATION, else DATA_DIR/mlflow/artifacts.",
     )
     experiment_name: str = Field(default="customer-intel", description="MLflow experiment.")
 
+    @property
+    def resolved_tracking_uri(self) -> str:
+        return self.tracking_uri or _default_tracking_uri()
+
+    @property
+    def resolved_artifact_location(self) -> str:
+        return self.artifact_location or _default_artifact_location()
+
     def _prepare_local_store(self) -> None:
-        if self.tracking_uri.startswith("sqlite:///"):
-            path = self.tracking_uri.removeprefix("sqlite:///")
+        if self.resolved_tracking_uri.startswith("sqlite:///"):
+            path = self.resolved_tracking_uri.removeprefix("sqlite:///")
             try:
                 os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
             except OSError as error:
                 raise MlflowUnavailableError(
-                    f"cannot create the MLflow store folder for {self.tracking_uri}: {error}"
+                    f"cannot create the MLflow store folder for {path}: {error}"
                 ) from error
 
     def client(self) -> mlflow.MlflowClient:
         import mlflow
 
         self._prepare_local_store()
-        mlflow.set_tracking_uri(self.tracking_uri)
-        mlflow.set_registry_uri(self.tracking_uri)
-        return mlflow.MlflowClient(self.tracking_uri, self.tracking_uri)
+        uri = self.resolved_tracking_uri
+        mlflow.set_tracking_uri(uri)
+        mlflow.set_registry_uri(uri)
+        return mlflow.MlflowClient(uri, uri)
 
     def experiment_id(self) -> str:
         client = self.client()
@@ -78,11 +89,11 @@ class ModelTracking(ConfigurableResource):
             if experiment is not None:
                 return experiment.experiment_id
             return client.create_experiment(
-                self.experiment_name, artifact_location=self.artifact_location
+                self.experiment_name, artifact_location=self.resolved_artifact_location
             )
         except Exception as error:  # MLflow raises many store-specific types
             raise MlflowUnavailableError(
-                f"MLflow store {self.tracking_uri} is unavailable: {error}"
+                f"MLflow store {self.resolved_tracking_uri} is unavailable: {error}"
             ) from error
 
     @contextmanager

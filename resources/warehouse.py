@@ -8,6 +8,7 @@ read-only while nobody writes. All writing assets share the Dagster pool ``duckd
 from __future__ import annotations
 
 import logging
+import os
 import re
 import time
 from collections.abc import Iterator
@@ -30,10 +31,6 @@ _PID = re.compile(r"PID (\d+)")
 
 class WarehouseLockedError(RuntimeError):
     """The warehouse file stayed locked by another process for longer than the retry budget."""
-
-
-def _default_path() -> str:
-    return str(Settings.from_env().warehouse_path)
 
 
 def connect_with_retry(
@@ -76,8 +73,8 @@ class DuckDBWarehouse(ConfigurableResource):
     """The pipeline's working DuckDB database (``DATA_DIR/warehouse.duckdb`` by default)."""
 
     path: str = Field(
-        default_factory=_default_path,
-        description="Database file. Defaults to DATA_DIR/warehouse.duckdb.",
+        default="",
+        description="Database file; empty means DATA_DIR/warehouse.duckdb, read at run time.",
     )
     memory_limit: str = Field(
         default="", description="DuckDB memory_limit, e.g. '4GB'; empty keeps DuckDB's default."
@@ -92,7 +89,7 @@ class DuckDBWarehouse(ConfigurableResource):
 
     @property
     def database_path(self) -> Path:
-        return Path(self.path)
+        return Path(self.path) if self.path else Settings.from_env().warehouse_path
 
     def _config(self) -> dict[str, str]:
         config: dict[str, str] = {}
@@ -135,10 +132,11 @@ class DuckDBWarehouse(ConfigurableResource):
 
 
 def warehouse_from_env() -> DuckDBWarehouse:
-    """The resource as configured by DATA_DIR, DUCKDB_MEMORY_LIMIT and DUCKDB_THREADS."""
+    """The resource as configured by WAREHOUSE_PATH, DUCKDB_MEMORY_LIMIT and DUCKDB_THREADS
+    (the database defaults to DATA_DIR/warehouse.duckdb, resolved when a run opens it)."""
     settings = Settings.from_env()
     return DuckDBWarehouse(
-        path=str(settings.warehouse_path),
+        path=os.environ.get("WAREHOUSE_PATH", ""),
         memory_limit=settings.duckdb_memory_limit,
         threads=settings.duckdb_threads,
     )
