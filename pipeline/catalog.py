@@ -157,5 +157,17 @@ TABLES: dict[str, TableDoc] = {
                 Column("as_of", "TIMESTAMP", "Snapshot date: features use data before it."),
             ),
         ),
+        TableDoc(
+            "bi.customer_intel",
+            "The published snapshot DATA_DIR/bi/customer_intel.duckdb that BI tools and the "
+            "dashboard read: the features, segments, scores and marts tables of one refresh, "
+            "replaced atomically. Its table snapshot_info lists what it holds.",
+            (
+                Column("published_at", "TIMESTAMP", "When the snapshot was published (UTC)."),
+                Column("run_id", "VARCHAR", "Dagster run that published it."),
+                Column("table_name", "VARCHAR", "A table in the snapshot."),
+                Column("row_count", "BIGINT", "Rows of that table."),
+            ),
+        ),
     )
 }

@@ -4,16 +4,20 @@ from __future__ import annotations
 
 from dagster import Definitions, load_asset_checks_from_modules, load_assets_from_modules
 
-from assets import features, raw, staging
+from assets import bi, features, raw, staging
 from pipeline.jobs import refresh_job
+from pipeline.schedules import nightly_refresh_schedule
+from pipeline.sensors import landing_files_sensor
 from resources.mlflow_tracking import ModelTracking
 from resources.warehouse import warehouse_from_env
 
-_ASSET_MODULES = [raw, staging, features]
+_ASSET_MODULES = [raw, staging, features, bi]
 
 defs = Definitions(
     assets=load_assets_from_modules(_ASSET_MODULES),
     asset_checks=load_asset_checks_from_modules(_ASSET_MODULES),
     jobs=[refresh_job],
+    schedules=[nightly_refresh_schedule],
+    sensors=[landing_files_sensor],
     resources={"warehouse": warehouse_from_env(), "mlflow": ModelTracking()},
 )

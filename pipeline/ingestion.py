@@ -33,7 +33,7 @@ from pipeline.file_readers import (
     scan_file,
     stage_parts,
 )
-from pipeline.sql_text import one_row, quote_identifier
+from pipeline.sql_text import one_row, quote_identifier, quote_literal
 
 log = logging.getLogger(__name__)
 
@@ -204,7 +204,7 @@ def _typed_select(resolved: dict[str, str]) -> str:
     # A row whose every mapped value repeats its own header is a header repeated mid-file.
     repeated_header = (
         " AND ".join(
-            f"trim(CAST({quote_identifier(s)} AS VARCHAR)) = {_sql_string(s)}"
+            f"trim(CAST({quote_identifier(s)} AS VARCHAR)) = {quote_literal(s)}"
             for s in resolved.values()
         )
         or "false"
@@ -257,10 +257,6 @@ def _typed_select(resolved: dict[str, str]) -> str:
         ], lambda e: e IS NOT NULL) END AS errors
     FROM with_amount
     """
-
-
-def _sql_string(value: str) -> str:
-    return "'" + str(value).replace("'", "''") + "'"
 
 
 INSERT_TRANSACTIONS_SQL = """

@@ -82,6 +82,9 @@ class Settings:
     # Prediction horizon of the models, and how far before the snapshot the training
     # cutoff lies (features up to the cutoff, labels from the horizon after it).
     horizon_days: int = 90
+    # Nightly refresh: cron expression and the timezone it is read in.
+    refresh_cron: str = "0 2 * * *"
+    timezone: str = "UTC"
     # DuckDB limits; empty means DuckDB's own default.
     duckdb_memory_limit: str = ""
     duckdb_threads: int = 0
@@ -94,6 +97,8 @@ class Settings:
             future_tolerance_days=_env_int("FUTURE_TOLERANCE_DAYS", 1),
             as_of=_env_date("AS_OF_DATE"),
             horizon_days=_env_int("HORIZON_DAYS", 90),
+            refresh_cron=os.environ.get("REFRESH_CRON", "0 2 * * *"),
+            timezone=os.environ.get("PIPELINE_TIMEZONE", "UTC"),
             duckdb_memory_limit=os.environ.get("DUCKDB_MEMORY_LIMIT", ""),
             duckdb_threads=_env_int("DUCKDB_THREADS", 0),
         )

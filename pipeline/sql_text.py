@@ -8,6 +8,11 @@ def quote_identifier(name: str) -> str:
     return '"' + str(name).replace('"', '""') + '"'
 
 
+def quote_literal(value: str) -> str:
+    """A SQL string literal, for the few statements that take no parameters (COMMENT ON)."""
+    return "'" + str(value).replace("'", "''") + "'"
+
+
 def qualified(table: str) -> str:
     """Quote a ``schema.table`` name part by part."""
     return ".".join(quote_identifier(part) for part in table.split("."))

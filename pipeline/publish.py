@@ -1,0 +1,124 @@
+"""Publish the BI snapshot: a separate DuckDB file, replaced atomically.
+
+BI tools never open the working warehouse (that would block the pipeline's writer, or be
+blocked by it). The snapshot is built in a new file beside the published one and renamed
+over it: a reader that already holds the old file keeps reading it, new readers open the
+new one, and a failed or killed publish leaves the previous snapshot in place (only a
+``*.building`` file is left behind, removed by the next publish).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from pipeline.sql_text import qualified, quote_identifier, quote_literal
+
+DEFAULT_SCHEMAS = ("features", "segments", "scores", "marts")
+SNAPSHOT_ALIAS = "snapshot"
+INFO_TABLE = "snapshot_info"
+
+
+@dataclass(frozen=True)
+class PublishedSnapshot:
+    path: Path
+    tables: dict[str, int]  # table -> rows
+    published_at: dt.datetime
+    size_bytes: int
+
+
+def _tables_to_publish(
+    connection: duckdb.DuckDBPyConnection, schemas: tuple[str, ...]
+) -> list[tuple[str, str]]:
+    return connection.execute(
+        """
+        SELECT schema_name, table_name FROM duckdb_tables()
+        WHERE database_name = current_database() AND schema_name IN (SELECT unnest($schemas))
+              AND NOT temporary
+        ORDER BY schema_name, table_name
+        """,
+        {"schemas": list(schemas)},
+    ).fetchall()
+
+
+def _fsync(path: Path) -> None:
+    descriptor = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
+def publish_snapshot(
+    connection: duckdb.DuckDBPyConnection,
+    snapshot_path: Path,
+    *,
+    schemas: tuple[str, ...] = DEFAULT_SCHEMAS,
+    run_id: str = "",
+) -> PublishedSnapshot:
+    """Copy every table of ``schemas`` (with their comments) into a new snapshot file and
+    atomically replace ``snapshot_path`` with it."""
+    snapshot_path.parent.mkdir(parents=True, exist_ok=True)
+    building = snapshot_path.with_name(snapshot_path.name + ".building")
+    building.unlink(missing_ok=True)
+    building.with_name(building.name + ".wal").unlink(missing_ok=True)
+    published_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    counts: dict[str, int] = {}
+    connection.execute(f"ATTACH $path AS {SNAPSHOT_ALIAS}", {"path": str(building)})
+    try:
+        tables = _tables_to_publish(connection, schemas)
+        for schema in sorted({schema for schema, _ in tables}):
+            connection.execute(
+                f"CREATE SCHEMA IF NOT EXISTS {SNAPSHOT_ALIAS}.{quote_identifier(schema)}"
+            )
+        for schema, table in tables:
+            source = qualified(f"{schema}.{table}")
+            target = f"{SNAPSHOT_ALIAS}.{source}"
+            connection.execute(f"CREATE TABLE {target} AS SELECT * FROM {source}")
+            counts[f"{schema}.{table}"] = connection.execute(
+                f"SELECT count(*) FROM {target}"
+            ).fetchall()[0][0]
+            _copy_comments(connection, schema, table, target)
+        connection.execute(
+            f"CREATE TABLE {SNAPSHOT_ALIAS}.main.{INFO_TABLE} AS "
+            "SELECT $published_at AS published_at, $run_id AS run_id, "
+            "unnest($names::VARCHAR[]) AS table_name, unnest($rows::BIGINT[]) AS row_count",
+            {
+                "published_at": published_at,
+                "run_id": run_id,
+                "names": list(counts),
+                "rows": list(counts.values()),
+            },
+        )
+        connection.execute(f"CHECKPOINT {SNAPSHOT_ALIAS}")
+    finally:
+        connection.execute(f"DETACH {SNAPSHOT_ALIAS}")
+    _fsync(building)
+    os.replace(building, snapshot_path)
+    _fsync(snapshot_path.parent)
+    return PublishedSnapshot(snapshot_path, counts, published_at, snapshot_path.stat().st_size)
+
+
+def _copy_comments(
+    connection: duckdb.DuckDBPyConnection, schema: str, table: str, target: str
+) -> None:
+    """Carry COMMENT ON text over, so BI tools show what each table and column means."""
+    table_comment = connection.execute(
+        "SELECT comment FROM duckdb_tables() WHERE database_name = current_database() "
+        "AND schema_name = $s AND table_name = $t",
+        {"s": schema, "t": table},
+    ).fetchall()
+    if table_comment and table_comment[0][0]:
+        connection.execute(f"COMMENT ON TABLE {target} IS {quote_literal(table_comment[0][0])}")
+    for column, comment in connection.execute(
+        "SELECT column_name, comment FROM duckdb_columns() WHERE database_name = "
+        "current_database() AND schema_name = $s AND table_name = $t AND comment IS NOT NULL",
+        {"s": schema, "t": table},
+    ).fetchall():
+        connection.execute(
+            f"COMMENT ON COLUMN {target}.{quote_identifier(column)} IS {quote_literal(comment)}"
+        )
