@@ -16,6 +16,7 @@ from dagster import (
 from pydantic import Field
 
 from assets.common import markdown_rows, table_key, table_metadata, table_spec
+from assets.quality import gx_check
 from pipeline.ingestion import ingest_landing
 from pipeline.settings import Settings
 from pipeline.sql_text import one_row
@@ -108,3 +109,23 @@ def rows_traceable_to_source(
         passed=untraceable == 0 and duplicated == 0,
         metadata={"rows_without_lineage": untraceable, "duplicated_source_rows": duplicated},
     )
+
+
+gx_raw_transactions = gx_check(
+    ["raw", "transactions"],
+    "raw.transactions",
+    blocking=True,
+    description="Great Expectations suite: schema, typed keys, lineage unique, freshness.",
+)
+gx_raw_quarantine = gx_check(
+    ["raw", "quarantine"],
+    "raw.quarantine",
+    blocking=False,
+    description="Great Expectations suite: every quarantined row has a file and a reason.",
+)
+gx_raw_file_ledger = gx_check(
+    ["raw", "file_ledger"],
+    "raw.file_ledger",
+    blocking=False,
+    description="Great Expectations suite: ledger statuses and non-negative counts.",
+)

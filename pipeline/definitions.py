@@ -8,6 +8,7 @@ from assets import bi, features, raw, staging
 from pipeline.jobs import refresh_job
 from pipeline.schedules import nightly_refresh_schedule
 from pipeline.sensors import landing_files_sensor
+from resources.data_quality import DataQuality
 from resources.mlflow_tracking import ModelTracking
 from resources.warehouse import warehouse_from_env
 
@@ -19,5 +20,9 @@ defs = Definitions(
     jobs=[refresh_job],
     schedules=[nightly_refresh_schedule],
     sensors=[landing_files_sensor],
-    resources={"warehouse": warehouse_from_env(), "mlflow": ModelTracking()},
+    resources={
+        "warehouse": warehouse_from_env(),
+        "mlflow": ModelTracking(),
+        "data_quality": DataQuality(),
+    },
 )

@@ -8,6 +8,7 @@ asset checks stay one paragraph long. Importing this module does not import GX.
 from __future__ import annotations
 
 import datetime as dt
+import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -23,21 +24,13 @@ if TYPE_CHECKING:
     from great_expectations.expectations import Expectation
 
 
-def _default_results_dir() -> str:
-    return str(Settings.from_env().quality_dir)
-
-
-def _default_future_tolerance_days() -> int:
-    return Settings.from_env().future_tolerance_days
-
-
 class DataQuality(ConfigurableResource):
     """Runs GX suites against warehouse tables and stores each result under ``results_dir``."""
 
     results_dir: str = Field(
-        default_factory=_default_results_dir,
-        description="Where validation results (GX JSON + HTML) are written. "
-        "Defaults to DATA_DIR/quality.",
+        default="",
+        description="Where validation results (GX JSON + HTML) are written; empty means "
+        "DATA_DIR/quality, read at run time.",
     )
     pandas_row_limit: int = Field(
         default=quality.DEFAULT_PANDAS_ROW_LIMIT,
@@ -56,23 +49,35 @@ class DataQuality(ConfigurableResource):
     )
     freshness_reference: str = Field(
         default="",
-        description="ISO date or timestamp freshness is measured against; empty means the "
-        "time of the run. Pin it (e.g. '2011-12-10') to check historical demo data.",
+        description="ISO date or timestamp freshness is measured against; empty means "
+        "$FRESHNESS_REFERENCE_DATE, else the time of the run. Pin it (e.g. '2011-12-10') to "
+        "check historical data such as the demo's.",
     )
-    future_tolerance_days: int = Field(
-        default_factory=_default_future_tolerance_days,
-        description="How far after the reference time the latest timestamp may lie. "
-        "Defaults to FUTURE_TOLERANCE_DAYS, the staging rule's tolerance.",
+    future_tolerance_days: int | None = Field(
+        default=None,
+        description="How far after the reference time the latest timestamp may lie; unset "
+        "means FUTURE_TOLERANCE_DAYS (the staging rule's tolerance), read at run time.",
     )
     write_html: bool = Field(
         default=True,
         description="Also write GX's HTML rendering of each result beside the JSON.",
     )
 
+    @property
+    def resolved_results_dir(self) -> Path:
+        return Path(self.results_dir) if self.results_dir else Settings.from_env().quality_dir
+
+    @property
+    def resolved_future_tolerance_days(self) -> int:
+        if self.future_tolerance_days is not None:
+            return self.future_tolerance_days
+        return Settings.from_env().future_tolerance_days
+
     def reference_time(self) -> dt.datetime | None:
-        if not self.freshness_reference:
+        reference = self.freshness_reference or os.environ.get("FRESHNESS_REFERENCE_DATE", "")
+        if not reference:
             return None
-        return dt.datetime.fromisoformat(self.freshness_reference)
+        return dt.datetime.fromisoformat(reference)
 
     def validate(
         self,
@@ -86,12 +91,12 @@ class DataQuality(ConfigurableResource):
             connection,
             table,
             suite,
-            results_dir=Path(self.results_dir),
+            results_dir=self.resolved_results_dir,
             previous_row_count=previous_row_count,
             pandas_row_limit=self.pandas_row_limit,
             row_drop_threshold=self.row_drop_threshold,
             freshness_days=self.freshness_days,
-            future_tolerance_days=self.future_tolerance_days,
+            future_tolerance_days=self.resolved_future_tolerance_days,
             reference_time=self.reference_time(),
             write_html=self.write_html,
         )

@@ -1,0 +1,133 @@
+"""The BI snapshot: atomic replacement, consistency for readers in other processes."""
+
+from __future__ import annotations
+
+import multiprocessing
+import time
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from pipeline.publish import publish_snapshot
+
+
+def _warehouse(path: Path, rows: int) -> duckdb.DuckDBPyConnection:
+    connection = duckdb.connect(str(path))
+    connection.execute(
+        "CREATE SCHEMA IF NOT EXISTS marts; CREATE SCHEMA IF NOT EXISTS scores;"
+        "CREATE SCHEMA IF NOT EXISTS raw;"
+        "CREATE OR REPLACE TABLE raw.transactions AS SELECT 1 AS secret"
+    )
+    _refill(connection, rows)
+    return connection
+
+
+def _refill(connection: duckdb.DuckDBPyConnection, rows: int) -> None:
+    """Two tables whose sizes agree within one refresh (customers = scores)."""
+    connection.execute(
+        "CREATE OR REPLACE TABLE marts.customer_segments AS "
+        "SELECT range AS customer_id, 'x' AS segment FROM range($n)",
+        {"n": rows},
+    )
+    connection.execute(
+        "CREATE OR REPLACE TABLE scores.propensity AS "
+        "SELECT range AS customer_id, 0.5 AS probability FROM range($n)",
+        {"n": rows},
+    )
+
+
+def test_publish_copies_published_schemas_with_comments(tmp_path):
+    connection = _warehouse(tmp_path / "w.duckdb", 10)
+    connection.execute("COMMENT ON TABLE marts.customer_segments IS 'One row per customer'")
+    connection.execute("COMMENT ON COLUMN marts.customer_segments.segment IS 'It''s the segment'")
+    published = publish_snapshot(connection, tmp_path / "bi" / "snap.duckdb", run_id="run-1")
+    assert published.tables == {"marts.customer_segments": 10, "scores.propensity": 10}
+    with duckdb.connect(str(published.path), read_only=True) as reader:
+        schemas = {
+            r[0] for r in reader.execute("SELECT schema_name FROM duckdb_tables()").fetchall()
+        }
+        assert "raw" not in schemas
+        assert reader.execute(
+            "SELECT comment FROM duckdb_columns() WHERE column_name = 'segment'"
+        ).fetchall() == [("It's the segment",)]
+        assert reader.execute("SELECT DISTINCT run_id FROM snapshot_info").fetchall() == [
+            ("run-1",)
+        ]
+    assert not list((tmp_path / "bi").glob("*.building*"))
+
+
+def test_failed_publish_keeps_the_previous_snapshot(tmp_path, monkeypatch):
+    connection = _warehouse(tmp_path / "w.duckdb", 10)
+    snapshot = tmp_path / "bi" / "snap.duckdb"
+    publish_snapshot(connection, snapshot, run_id="good")
+    _refill(connection, 20)
+
+    def fail(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr("pipeline.publish._fsync", fail)
+    with pytest.raises(OSError, match="disk full"):
+        publish_snapshot(connection, snapshot, run_id="bad")
+    with duckdb.connect(str(snapshot), read_only=True) as reader:
+        assert reader.execute("SELECT count(*) FROM marts.customer_segments").fetchall() == [(10,)]
+    monkeypatch.undo()
+    publish_snapshot(connection, snapshot, run_id="next")  # the leftover is cleaned up
+    assert not list((tmp_path / "bi").glob("*.building*"))
+
+
+def _reader(path: str, seconds: float, results) -> None:
+    """Open the snapshot read-only again and again; every view must be one refresh."""
+    reads = errors = inconsistent = 0
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            with duckdb.connect(path, read_only=True) as connection:
+                expected = dict(
+                    connection.execute("SELECT table_name, row_count FROM snapshot_info").fetchall()
+                )
+                customers = connection.execute(
+                    "SELECT count(*) FROM marts.customer_segments"
+                ).fetchall()[0][0]
+                scores = connection.execute("SELECT count(*) FROM scores.propensity").fetchall()[0][
+                    0
+                ]
+            reads += 1
+            if not (customers == scores == expected["marts.customer_segments"]):
+                inconsistent += 1
+        except duckdb.Error as error:
+            errors += 1
+            results.put(("error", str(error)))
+    results.put(("done", reads, errors, inconsistent))
+
+
+def test_readers_in_other_processes_see_whole_refreshes_and_never_block(tmp_path):
+    connection = _warehouse(tmp_path / "w.duckdb", 1000)
+    snapshot = tmp_path / "bi" / "snap.duckdb"
+    publish_snapshot(connection, snapshot)
+    context = multiprocessing.get_context("spawn")
+    results = context.Queue()
+    readers = [
+        context.Process(target=_reader, args=(str(snapshot), 6.0, results)) for _ in range(3)
+    ]
+    for process in readers:
+        process.start()
+    time.sleep(1.5)  # let the readers start (spawned interpreters import duckdb)
+    publishes = 0
+    deadline = time.monotonic() + 3.5
+    while time.monotonic() < deadline:
+        _refill(connection, 1000 + 137 * (publishes + 1))
+        publish_snapshot(connection, snapshot, run_id=str(publishes))
+        publishes += 1
+    summaries = []
+    for _ in readers:
+        message = results.get(timeout=60)
+        while message[0] == "error":
+            pytest.fail(f"reader error: {message[1]}")
+        summaries.append(message)
+    for process in readers:
+        process.join(timeout=30)
+    assert publishes >= 3
+    assert all(reads > 0 and errors == 0 and bad == 0 for _, reads, errors, bad in summaries), (
+        summaries
+    )
