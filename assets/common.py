@@ -8,7 +8,7 @@ import duckdb
 from dagster import AssetKey, AssetSpec, MetadataValue, TableColumn, TableSchema
 
 from pipeline.catalog import TABLES
-from pipeline.sql_text import one_row, qualified
+from pipeline.sql_text import one_row, qualified, quote_identifier, quote_literal
 
 OWNERS = ["team:data-platform"]
 
@@ -70,7 +70,33 @@ def markdown_rows(rows: Sequence[Sequence[object]], header: Sequence[str]) -> st
     return "\n".join(lines)
 
 
+def comment_table(connection: duckdb.DuckDBPyConnection, table: str) -> None:
+    """COMMENT ON the table and its columns from the catalog, so BI tools show what each
+    column means."""
+    doc = TABLES[table]
+    target = qualified(table)
+    connection.execute(f"COMMENT ON TABLE {target} IS {quote_literal(doc.description)}")
+    schema, name = table.split(".")
+    present = {
+        row[0]
+        for row in connection.execute(
+            "SELECT column_name FROM duckdb_columns() WHERE database_name = current_database() "
+            "AND schema_name = $s AND table_name = $t",
+            {"s": schema, "t": name},
+        ).fetchall()
+    }
+    for column in doc.columns:
+        if column.name in present:
+            connection.execute(
+                f"COMMENT ON COLUMN {target}.{quote_identifier(column.name)} "
+                f"IS {quote_literal(column.description)}"
+            )
+
+
 def table_metadata(connection: duckdb.DuckDBPyConnection, table: str, preview: bool = True):
+    """After an asset wrote ``table``: comment it in DuckDB from the catalog and return the
+    Dagster metadata (row count, table name, a preview of the first rows)."""
+    comment_table(connection, table)
     metadata = {
         "dagster/row_count": row_count(connection, table),
         "dagster/table_name": table,
