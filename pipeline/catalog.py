@@ -169,5 +169,23 @@ TABLES: dict[str, TableDoc] = {
                 Column("row_count", "BIGINT", "Rows of that table."),
             ),
         ),
+        TableDoc(
+            "marts.monthly_revenue",
+            "Revenue, orders, customers and newcomers per calendar month, for seasonality.",
+            (
+                Column("month", "DATE", "First day of the month."),
+                Column("year", "BIGINT", "Calendar year."),
+                Column("month_of_year", "BIGINT", "1 = January ... 12 = December."),
+                Column("revenue", "DOUBLE", "Purchase revenue in the month."),
+                Column("returns_amount", "DOUBLE", "Value of returns in the month."),
+                Column("net_revenue", "DOUBLE", "Revenue minus returns."),
+                Column("orders", "BIGINT", "Distinct orders."),
+                Column("customers", "BIGINT", "Distinct buying customers."),
+                Column("new_customers", "BIGINT", "Customers whose first purchase is this month."),
+                Column("avg_order_value", "DOUBLE", "Revenue / orders."),
+                Column("revenue_yoy_growth", "DOUBLE", "Revenue vs the same month a year before."),
+                Column("seasonality_index", "DOUBLE", "Revenue / average monthly revenue."),
+            ),
+        ),
     )
 }
