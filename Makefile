@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 export DATA_DIR ?= $(CURDIR)/data
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
-.PHONY: install demo refresh dev test lint bench
+.PHONY: install demo refresh dev test lint browser bench
 
 install: $(VENV)/.installed
 
@@ -30,5 +30,11 @@ lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/dagster definitions validate -w workspace.yaml
 
-test: lint             ## linters, definitions validation, and the test suite
+# Browser tests drive the system Chromium (Playwright's own download cannot be used here).
+browser:
+	@command -v chromium >/dev/null || { \
+	  echo "installing Debian's chromium for the browser tests"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+
+test: lint browser     ## linters, definitions validation, and the test suite
 	$(BIN)/pytest
