@@ -25,7 +25,12 @@ refresh: install       ## refresh every table from the files in DATA_DIR/landing
 dev: install           ## Dagster UI and daemon on http://127.0.0.1:3000
 	$(BIN)/customer-intel dev
 
-lint: install
+# A Dagster instance needs DAGSTER_HOME to exist; link this repository's dagster.yaml into it.
+$(DAGSTER_HOME)/dagster.yaml:
+	mkdir -p $(DAGSTER_HOME)
+	ln -sf $(CURDIR)/dagster.yaml $@
+
+lint: install $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/dagster definitions validate -w workspace.yaml
