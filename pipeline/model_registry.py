@@ -35,8 +35,8 @@ class PromotionDecision:
             return f"{self.model_name} v{self.version} is the first champion"
         if self.champion_value is None:
             return (
-                f"{self.model_name} v{self.version} replaces champion v{self.champion_version}, "
-                "which cannot score the current features"
+                f"{self.model_name} v{self.version} replaces champion v{self.champion_version} "
+                "(no comparison on this evaluation set)"
             )
         verdict = "promoted" if self.promoted else "kept the champion"
         return (

@@ -26,9 +26,14 @@ class MlflowUnavailableError(RuntimeError):
     """The tracking store cannot be reached or written."""
 
 
+# mlflow.set_tracking_uri() also writes MLFLOW_TRACKING_URI into the environment; remember
+# what we wrote so that a later DATA_DIR is not shadowed by our own earlier choice.
+_uri_set_by_us: str | None = None
+
+
 def _default_tracking_uri() -> str:
     configured = os.environ.get("MLFLOW_TRACKING_URI")
-    if configured:
+    if configured and configured != _uri_set_by_us:
         return configured
     return f"sqlite:///{Settings.from_env().mlflow_dir / 'mlflow.db'}"
 
@@ -77,9 +82,11 @@ class ModelTracking(ConfigurableResource):
         import mlflow
 
         self._prepare_local_store()
+        global _uri_set_by_us
         uri = self.resolved_tracking_uri
         mlflow.set_tracking_uri(uri)
         mlflow.set_registry_uri(uri)
+        _uri_set_by_us = uri
         return mlflow.MlflowClient(uri, uri)
 
     def experiment_id(self) -> str:
