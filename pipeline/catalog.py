@@ -158,6 +158,125 @@ TABLES: dict[str, TableDoc] = {
             ),
         ),
         TableDoc(
+            "segments.customer_value",
+            "One row per customer: value segment Low / Mid / High from k-means (k=3) on "
+            "standardized log recency, frequency and monetary; clusters are named by their "
+            "centroid's value score, so labels keep their meaning between runs.",
+            (
+                Column("customer_id", "VARCHAR", "Customer identifier."),
+                Column("value_segment", "VARCHAR", "Low, Mid or High."),
+                Column(
+                    "value_score",
+                    "DOUBLE",
+                    "Mean of -z(log recency), z(log frequency), z(log monetary): 0 = the "
+                    "average customer, higher = more valuable; orders customers within and "
+                    "across segments.",
+                ),
+                Column("value_rank", "BIGINT", "1 = the highest value_score."),
+                Column("value_cluster", "BIGINT", "k-means cluster id (internal; use the label)."),
+                Column("recency_days", "BIGINT", "Days from the last purchase to the snapshot."),
+                Column("frequency", "BIGINT", "Number of distinct orders."),
+                Column("monetary", "DOUBLE", "Net spend (the model counts negative as 0)."),
+                Column(
+                    "model_version",
+                    "VARCHAR",
+                    "Version of the MLflow model customer_value_segments that assigned it.",
+                ),
+                Column("as_of", "TIMESTAMP", "Snapshot date of the features."),
+            ),
+        ),
+        TableDoc(
+            "segments.purchase_style",
+            "One row per customer: purchase style Regular / Bulk / Anomaly from quantities per "
+            "line (Bulk by k-means, Anomaly by an isolation forest plus a materiality rule), "
+            "a human-readable reason, and value_style_label, the business label of the value "
+            "segment x purchase style matrix (High+Regular = VIP, High+Bulk = Key Account, "
+            "Mid+Regular = Growth Opportunity, Mid+Bulk = Wholesale Prospect, Low+Regular = "
+            "Nurture, Low+Bulk = Occasional Bulk, any+Anomaly = Investigate).",
+            (
+                Column("customer_id", "VARCHAR", "Customer identifier."),
+                Column("purchase_style", "VARCHAR", "Regular, Bulk or Anomaly."),
+                Column("style_reason", "VARCHAR", "Why, in numbers a person can check."),
+                Column("value_segment", "VARCHAR", "Low, Mid or High (segments.customer_value)."),
+                Column(
+                    "value_style_label",
+                    "VARCHAR",
+                    "VIP, Key Account, Growth Opportunity, Wholesale Prospect, Nurture, "
+                    "Occasional Bulk or Investigate.",
+                ),
+                Column(
+                    "style_assessed",
+                    "BOOLEAN",
+                    "False when the customer's lines carry no quantity (style defaults to "
+                    "Regular).",
+                ),
+                Column("is_bulk_buyer", "BOOLEAN", "Lines in the bulk cluster (even if Anomaly)."),
+                Column(
+                    "anomaly_score",
+                    "DOUBLE",
+                    "Isolation forest score: ~0.5 ordinary, towards 1 unusual (null if not "
+                    "assessed).",
+                ),
+                Column("style_cluster", "BIGINT", "Bulk k-means cluster id (internal)."),
+                Column("quantity_lines", "BIGINT", "Purchase lines with a quantity."),
+                Column("median_units_per_line", "DOUBLE", "Typical (median) units per line."),
+                Column("p25_units_per_line", "DOUBLE", "Lower-quartile units per line."),
+                Column("p75_units_per_line", "DOUBLE", "Upper-quartile units per line."),
+                Column("avg_units_per_line", "DOUBLE", "Average units per line."),
+                Column("max_units_per_line", "DOUBLE", "Largest quantity on one line."),
+                Column("units_per_line_cv", "DOUBLE", "Coefficient of variation of line quantity."),
+                Column("median_unit_price", "DOUBLE", "Median unit price paid."),
+                Column(
+                    "priced_lines",
+                    "BIGINT",
+                    "Lines whose product has a usual (median) price to compare with.",
+                ),
+                Column(
+                    "off_price_lines",
+                    "BIGINT",
+                    "Lines priced 2x or more away from the product's usual price.",
+                ),
+                Column("max_returned_units", "DOUBLE", "Largest quantity returned on one line."),
+                Column(
+                    "model_version",
+                    "VARCHAR",
+                    "Version of the MLflow model purchase_style_segments that assigned it.",
+                ),
+                Column("as_of", "TIMESTAMP", "Snapshot date of the features."),
+            ),
+        ),
+        TableDoc(
+            "segments.personas",
+            "One row per customer: persona Loyal Customers / Big Spenders / At Risk / New / "
+            "Occasional from k-means (k=4) on standardized log recency, frequency, monetary "
+            "and average order value; each cluster takes the persona whose archetype is "
+            "nearest its centroid (an assignment, never a fixed cluster id).",
+            (
+                Column("customer_id", "VARCHAR", "Customer identifier."),
+                Column(
+                    "persona",
+                    "VARCHAR",
+                    "Loyal Customers, Big Spenders, At Risk or New / Occasional.",
+                ),
+                Column("persona_cluster", "BIGINT", "k-means cluster id (internal; use persona)."),
+                Column(
+                    "distance_to_centroid",
+                    "DOUBLE",
+                    "Distance to the persona's centre in standard deviations: small = typical.",
+                ),
+                Column("recency_days", "BIGINT", "Days from the last purchase to the snapshot."),
+                Column("frequency", "BIGINT", "Number of distinct orders."),
+                Column("monetary", "DOUBLE", "Net spend."),
+                Column("avg_order_value", "DOUBLE", "Average order value."),
+                Column(
+                    "model_version",
+                    "VARCHAR",
+                    "Version of the MLflow model customer_personas that assigned it.",
+                ),
+                Column("as_of", "TIMESTAMP", "Snapshot date of the features."),
+            ),
+        ),
+        TableDoc(
             "bi.customer_intel",
             "The published snapshot DATA_DIR/bi/customer_intel.duckdb that BI tools and the "
             "dashboard read: the features, segments, scores and marts tables of one refresh, "
@@ -185,6 +304,295 @@ TABLES: dict[str, TableDoc] = {
                 Column("avg_order_value", "DOUBLE", "Revenue / orders."),
                 Column("revenue_yoy_growth", "DOUBLE", "Revenue vs the same month a year before."),
                 Column("seasonality_index", "DOUBLE", "Revenue / average monthly revenue."),
+            ),
+        ),
+        # --- models (scores) and their marts: pipeline/modelling, assets/models.py ---
+        TableDoc(
+            "scores.churn",
+            "One row per customer: the risk of no purchase in the horizon after the snapshot, "
+            "from a logistic regression on standardised behaviour features (registered "
+            "champion customer_churn), with the top 3 reasons.",
+            (
+                Column("customer_id", "VARCHAR", "Customer identifier."),
+                Column("churn_probability", "DOUBLE", "P(no purchase in the horizon), 0-1."),
+                Column("churn_risk_pct", "DOUBLE", "100 x churn_probability, 0-100."),
+                Column("churn_risk_band", "VARCHAR", "high (>= 70), medium (>= 30) or low."),
+                Column(
+                    "top_reasons",
+                    "VARCHAR",
+                    "Top 3 reasons: feature=value (contribution to the logit, up/down).",
+                ),
+                Column(
+                    "reasons",
+                    "STRUCT(feature VARCHAR, value DOUBLE, contribution DOUBLE, "
+                    "direction VARCHAR)[]",
+                    "The top reasons as records; contribution = coefficient x standardised value.",
+                ),
+                Column("model_name", "VARCHAR", "Registered MLflow model."),
+                Column("model_version", "VARCHAR", "Registered version that scored."),
+                Column("horizon_days", "BIGINT", "Length of the horizon, days."),
+                Column("as_of", "TIMESTAMP", "Snapshot: features use purchases before it."),
+                Column("horizon_end", "TIMESTAMP", "End of the horizon (exclusive)."),
+            ),
+        ),
+        TableDoc(
+            "scores.propensity",
+            "One row per customer: P(at least one purchase in the horizon after the snapshot), "
+            "calibrated, the expected orders and spend, and the top 3 reasons (registered "
+            "champion purchase_propensity).",
+            (
+                Column("customer_id", "VARCHAR", "Customer identifier."),
+                Column("purchase_probability", "DOUBLE", "P(purchase in the horizon), 0-1."),
+                Column("propensity_decile", "BIGINT", "Decile of the probability, 10 = highest."),
+                Column(
+                    "expected_orders",
+                    "DOUBLE",
+                    "purchase_probability x BG/NBD orders of a buyer (E[X] / P(X > 0)).",
+                ),
+                Column(
+                    "predicted_spend",
+                    "DOUBLE",
+                    "expected_orders x net order value so far (net spend / orders, capped "
+                    "at the 99th percentile of customers).",
+                ),
+                Column("bgnbd_p_alive", "DOUBLE", "BG/NBD P(still active), trading clock."),
+                Column(
+                    "top_reasons",
+                    "VARCHAR",
+                    "Top 3 reasons: feature=value (contribution to the logit, up/down).",
+                ),
+                Column(
+                    "reasons",
+                    "STRUCT(feature VARCHAR, value DOUBLE, contribution DOUBLE, "
+                    "direction VARCHAR)[]",
+                    "The top reasons as records; contribution = coefficient x standardised value.",
+                ),
+                Column("model_name", "VARCHAR", "Registered MLflow model."),
+                Column("model_version", "VARCHAR", "Registered version that scored."),
+                Column(
+                    "model_kind",
+                    "VARCHAR",
+                    "Selected candidate: logistic, gradient_boosting or bgnbd_trading_clock.",
+                ),
+                Column("horizon_days", "BIGINT", "Length of the horizon, days."),
+                Column("as_of", "TIMESTAMP", "Snapshot: features use purchases before it."),
+                Column("horizon_end", "TIMESTAMP", "End of the horizon (exclusive)."),
+            ),
+        ),
+        TableDoc(
+            "scores.product_propensity",
+            "One row per customer and modelled product category: P(buying the category in "
+            "the horizon after the snapshot) (registered champion "
+            "product_category_propensity). Empty when the data has no product columns.",
+            (
+                Column("customer_id", "VARCHAR", "Customer identifier."),
+                Column("category", "VARCHAR", "Product category (features.product_categories)."),
+                Column("probability", "DOUBLE", "P(buys the category in the horizon), 0-1."),
+                Column("category_rank", "BIGINT", "The category's rank for the customer, 1 = top."),
+                Column("bought_before", "BOOLEAN", "The customer bought the category before."),
+                Column("past_line_share", "DOUBLE", "Share of the customer's lines in it so far."),
+                Column("model_name", "VARCHAR", "Registered MLflow model."),
+                Column("model_version", "VARCHAR", "Registered version that scored."),
+                Column("horizon_days", "BIGINT", "Length of the horizon, days."),
+                Column("as_of", "TIMESTAMP", "Snapshot: features use purchases before it."),
+            ),
+        ),
+        TableDoc(
+            "marts.underperformers",
+            "Predicted vs actual on the last complete horizon: every customer who had bought "
+            "before it, the spend the propensity model expected (out of fold) and what they "
+            "spent, classified under-performer / accurate / over-performer.",
+            (
+                Column("customer_id", "VARCHAR", "Customer identifier."),
+                Column("window_start", "TIMESTAMP", "Start of the horizon (the cutoff)."),
+                Column("window_end", "TIMESTAMP", "End of the horizon (exclusive)."),
+                Column("purchase_probability", "DOUBLE", "Predicted P(purchase) at the cutoff."),
+                Column("expected_orders", "DOUBLE", "Predicted orders in the horizon."),
+                Column("predicted_spend", "DOUBLE", "Predicted net spend in the horizon."),
+                Column("actual_orders", "BIGINT", "Orders placed in the horizon."),
+                Column("actual_spend", "DOUBLE", "Net spend in the horizon (minus returns)."),
+                Column("shortfall", "DOUBLE", "predicted_spend - actual_spend."),
+                Column(
+                    "tolerance",
+                    "DOUBLE",
+                    "max(tolerance share x predicted_spend, median net order value).",
+                ),
+                Column(
+                    "performance",
+                    "VARCHAR",
+                    "under-performer (shortfall > tolerance), over-performer, or accurate.",
+                ),
+                Column("shortfall_rank", "BIGINT", "Rank by shortfall among under-performers."),
+                Column("model_name", "VARCHAR", "Registered MLflow model."),
+                Column("model_version", "VARCHAR", "Registered version that scored."),
+            ),
+        ),
+        TableDoc(
+            "marts.product_recommendations",
+            "The product categories each customer is likely to buy next: categories whose "
+            "probability in scores.product_propensity reaches the threshold (default 0.7), "
+            "ranked per customer.",
+            (
+                Column("customer_id", "VARCHAR", "Customer identifier."),
+                Column("category", "VARCHAR", "Recommended product category."),
+                Column("probability", "DOUBLE", "P(buys the category in the horizon)."),
+                Column("recommendation_rank", "BIGINT", "1 = the most likely category."),
+                Column("bought_before", "BOOLEAN", "The customer bought the category before."),
+                Column("threshold", "DOUBLE", "Probability threshold used."),
+                Column("model_name", "VARCHAR", "Registered MLflow model."),
+                Column("model_version", "VARCHAR", "Registered version that scored."),
+                Column("as_of", "TIMESTAMP", "Snapshot of the scores."),
+            ),
+        ),
+        TableDoc(
+            "marts.customer_segments",
+            "One row per customer with every label and score and the action from the plan: "
+            "what marketing and BI tools read.",
+            (
+                Column("customer_id", "VARCHAR", "Customer identifier."),
+                Column("country", "VARCHAR", "Customer country."),
+                Column("recency_days", "BIGINT", "Days since the last purchase."),
+                Column("frequency", "BIGINT", "Number of orders."),
+                Column("monetary", "DOUBLE", "Net spend."),
+                Column("tenure_days", "BIGINT", "Days since the first purchase."),
+                Column("avg_order_value", "DOUBLE", "Average order value."),
+                Column("r_score", "BIGINT", "Recency quintile, 5 = most recent."),
+                Column("f_score", "BIGINT", "Frequency quintile."),
+                Column("m_score", "BIGINT", "Monetary quintile."),
+                Column("rfm_segment", "VARCHAR", "Named RFM segment."),
+                Column("value_segment", "VARCHAR", "Low, Mid or High customer value."),
+                Column("value_score", "DOUBLE", "Continuous value score behind the segment."),
+                Column("purchase_style", "VARCHAR", "Regular, Bulk or Anomaly."),
+                Column("style_reason", "VARCHAR", "Why the purchase style, in numbers."),
+                Column(
+                    "value_style_label", "VARCHAR", "Value x style label (VIP, Key Account...)."
+                ),
+                Column(
+                    "persona",
+                    "VARCHAR",
+                    "Loyal Customers, Big Spenders, At Risk, New / Occasional.",
+                ),
+                Column("churn_probability", "DOUBLE", "P(no purchase in the horizon)."),
+                Column("churn_risk_pct", "DOUBLE", "Churn risk, percent."),
+                Column("churn_risk_band", "VARCHAR", "high, medium or low churn risk."),
+                Column("purchase_probability", "DOUBLE", "P(purchase in the horizon)."),
+                Column("propensity_decile", "BIGINT", "Decile of the purchase probability."),
+                Column("expected_orders", "DOUBLE", "Expected orders in the horizon."),
+                Column("expected_spend", "DOUBLE", "Expected spend in the horizon."),
+                Column(
+                    "performance",
+                    "VARCHAR",
+                    "over-performer, accurate or under-performer on the last complete horizon.",
+                ),
+                Column("shortfall", "DOUBLE", "Predicted minus actual spend on that horizon."),
+                Column("propensity_reasons", "VARCHAR", "Top reasons for the propensity score."),
+                Column("churn_reasons", "VARCHAR", "Top reasons for the churn risk."),
+                Column("top_category", "VARCHAR", "Most likely next product category."),
+                Column("top_category_probability", "DOUBLE", "Its probability."),
+                Column("action", "VARCHAR", "Marketing action from the action plan."),
+                Column("action_channel", "VARCHAR", "Channel of the action."),
+                Column("action_priority", "BIGINT", "1 = most urgent."),
+                Column("action_rule", "BIGINT", "Which rule of marts.action_plan assigned it."),
+                Column("as_of", "TIMESTAMP", "Snapshot date of the features."),
+            ),
+        ),
+        TableDoc(
+            "marts.action_plan",
+            "The action rules (first match wins) with the customers each one assigns.",
+            (
+                Column("rule_order", "BIGINT", "Order in which the rules are tried."),
+                Column("action", "VARCHAR", "Marketing action."),
+                Column("channel", "VARCHAR", "Channel (phone, email, account manager...)."),
+                Column("priority", "BIGINT", "1 = most urgent."),
+                Column("condition", "VARCHAR", "When the rule applies."),
+                Column("description", "VARCHAR", "Why, for a marketer."),
+                Column("customers", "BIGINT", "Customers assigned to the action."),
+                Column("customers_pct", "DOUBLE", "Share of all customers, percent."),
+                Column("expected_spend", "DOUBLE", "Their expected spend in the horizon."),
+                Column("avg_churn_risk_pct", "DOUBLE", "Their average churn risk."),
+                Column("example_customers", "VARCHAR[]", "Up to five customers, best first."),
+            ),
+        ),
+        TableDoc(
+            "marts.segment_summary",
+            "Size, revenue share, average R/F/M, churn risk and propensity per segment, for "
+            "each kind of segment.",
+            (
+                Column(
+                    "segment_type",
+                    "VARCHAR",
+                    "rfm_segment, value_segment, purchase_style, "
+                    "persona, value_style_label or action.",
+                ),
+                Column("segment", "VARCHAR", "The segment."),
+                Column("customers", "BIGINT", "Customers in it."),
+                Column("revenue", "DOUBLE", "Their net spend."),
+                Column("revenue_share", "DOUBLE", "Share of the revenue within the segment type."),
+                Column("avg_recency_days", "DOUBLE", "Average recency."),
+                Column("avg_frequency", "DOUBLE", "Average number of orders."),
+                Column("avg_monetary", "DOUBLE", "Average net spend."),
+                Column("avg_churn_risk_pct", "DOUBLE", "Average churn risk, percent."),
+                Column("avg_purchase_probability", "DOUBLE", "Average purchase probability."),
+                Column("expected_spend", "DOUBLE", "Expected spend in the horizon."),
+            ),
+        ),
+        TableDoc(
+            "exports.segment_files",
+            "CSV and Parquet files per action under DATA_DIR/exports/<run date>/ and the "
+            "stable link DATA_DIR/exports/latest/, from marts.customer_segments.",
+            (
+                Column("customer_id", "VARCHAR", "Customer identifier."),
+                Column("country", "VARCHAR", "Customer country."),
+                Column("value_segment", "VARCHAR", "Low, Mid or High."),
+                Column("purchase_style", "VARCHAR", "Regular, Bulk or Anomaly."),
+                Column("persona", "VARCHAR", "Persona."),
+                Column("rfm_segment", "VARCHAR", "Named RFM segment."),
+                Column("churn_risk_pct", "DOUBLE", "Churn risk, percent."),
+                Column("purchase_probability", "DOUBLE", "P(purchase in the horizon)."),
+                Column("expected_spend", "DOUBLE", "Expected spend in the horizon."),
+                Column("top_category", "VARCHAR", "Most likely next category."),
+                Column("action", "VARCHAR", "Marketing action."),
+                Column("action_channel", "VARCHAR", "Channel."),
+            ),
+        ),
+        TableDoc(
+            "marts.prediction_log",
+            "Every live prediction for a new customer, append-only: inputs, outputs, model "
+            "versions and when it was made.",
+            (
+                Column("prediction_id", "VARCHAR", "Identifier of the prediction."),
+                Column(
+                    "input_key",
+                    "VARCHAR",
+                    "Hash of the source and the customer's input "
+                    "rows; the same input is never scored twice.",
+                ),
+                Column("customer_id", "VARCHAR", "Customer identifier."),
+                Column("source", "VARCHAR", "File the customer came from."),
+                Column("input_mode", "VARCHAR", "transactions or rfm."),
+                Column("inputs", "VARCHAR", "The customer's input rows, as JSON."),
+                Column(
+                    "imputed_features",
+                    "VARCHAR[]",
+                    "Features taken from the median customer because the input lacked them.",
+                ),
+                Column("predicted_at", "TIMESTAMP", "When the prediction was made (UTC)."),
+                Column("predicted_at_local", "TIMESTAMP", "The same time in display_timezone."),
+                Column("display_timezone", "VARCHAR", "PIPELINE_TIMEZONE at prediction time."),
+                Column("features_as_of", "TIMESTAMP", "Date the features were computed as of."),
+                Column("value_segment", "VARCHAR", "Low, Mid or High."),
+                Column("persona", "VARCHAR", "Persona."),
+                Column("purchase_style", "VARCHAR", "Regular, Bulk or Anomaly (with quantities)."),
+                Column("value_style_label", "VARCHAR", "Value x style label."),
+                Column("churn_risk_pct", "DOUBLE", "Churn risk, percent."),
+                Column("purchase_probability", "DOUBLE", "P(purchase in the horizon)."),
+                Column("expected_spend", "DOUBLE", "Expected spend in the horizon."),
+                Column("top_reasons", "VARCHAR", "Top reasons for the propensity."),
+                Column("action", "VARCHAR", "Action from the action plan."),
+                Column("action_channel", "VARCHAR", "Channel of the action."),
+                Column("churn_model", "VARCHAR", "Churn model name and version."),
+                Column("propensity_model", "VARCHAR", "Propensity model name and version."),
+                Column("segment_models", "VARCHAR", "Segment models and versions."),
             ),
         ),
     )

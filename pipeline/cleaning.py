@@ -72,7 +72,7 @@ RULES: tuple[CleaningRule, ...] = (
 DUPLICATE_RULE = CleaningRule(
     "duplicate_line",
     "excluded",
-    "duplicate_rank > 1",
+    "is_later_copy",
     "An exact copy of an earlier purchase line; the first copy in file order is kept.",
 )
 ALL_RULES: tuple[CleaningRule, ...] = (*RULES, DUPLICATE_RULE)
@@ -86,41 +86,65 @@ _DUPLICATE_KEY = (
 )
 
 
-def _classified_sql() -> str:
-    cases = "\n".join(f"            WHEN {rule.condition} THEN '{rule.name}'" for rule in RULES)
-    return f"""
-    CREATE OR REPLACE TEMP TABLE _classified AS
-    WITH first_rule AS (
-        SELECT {TRANSACTION_COLUMNS},
+_CASES = "\n".join(f"            WHEN {rule.condition} THEN '{rule.name}'" for rule in RULES)
+# Each raw row with the first rule it matches (NULL: a purchase line), and its rowid.
+_FIRST_RULE_SQL = f"""
+        SELECT rowid AS raw_rowid, {TRANSACTION_COLUMNS},
             CASE
-{cases}
+{_CASES}
             END AS rule
-        FROM raw.transactions
-    )
-    SELECT *,
-        CASE WHEN rule IS NULL THEN row_number() OVER (
-            PARTITION BY {_DUPLICATE_KEY}, rule IS NULL
-            ORDER BY source_file, source_sheet, source_row) END AS duplicate_rank
+        FROM raw.transactions"""
+
+# The rowids of purchase lines that copy an earlier line (file order). Copies share the
+# hash of their key, so only lines whose key hash occurs more than once go through the
+# window (about 2% of the lines; a hash collision only adds a line to it, the window
+# compares the key itself): the window sorts those instead of every raw row.
+LATER_COPIES_SQL = f"""
+CREATE OR REPLACE TEMP TABLE _later_copies AS
+WITH first_rule AS ({_FIRST_RULE_SQL}
+), repeated_keys AS (
+    SELECT hash({_DUPLICATE_KEY}) AS key_hash FROM first_rule WHERE rule IS NULL
+    GROUP BY ALL HAVING count(*) > 1
+)
+SELECT raw_rowid FROM (
+    SELECT raw_rowid,
+        row_number() OVER (PARTITION BY {_DUPLICATE_KEY}
+                           ORDER BY source_file, source_sheet, source_row) AS copy_number
     FROM first_rule
-    """
+    WHERE rule IS NULL AND hash({_DUPLICATE_KEY}) IN (SELECT key_hash FROM repeated_keys)
+)
+WHERE copy_number > 1
+"""
 
+# Every raw row with its rule and whether it is a later copy; computed in each statement
+# below rather than stored (a scan of raw is cheaper than writing all of it to a temp table).
+_CLASSIFIED_CTE = f"""
+    WITH _classified AS (
+        SELECT f.* EXCLUDE (raw_rowid),
+               f.rule IS NULL AND l.raw_rowid IS NOT NULL AS is_later_copy
+        FROM ({_FIRST_RULE_SQL}) f
+        LEFT JOIN _later_copies l USING (raw_rowid)
+    )"""
 
-STAGING_TABLES_SQL = f"""
-CREATE SCHEMA IF NOT EXISTS staging;
-CREATE OR REPLACE TABLE staging.transactions AS
+STAGING_TABLE_STATEMENTS: tuple[str, ...] = (
+    "CREATE SCHEMA IF NOT EXISTS staging",
+    f"""
+    CREATE OR REPLACE TABLE staging.transactions AS{_CLASSIFIED_CTE}
     SELECT {TRANSACTION_COLUMNS} FROM _classified
-    WHERE rule IS NULL AND duplicate_rank = 1
-    ORDER BY invoice_ts, source_file, source_row;
-CREATE OR REPLACE TABLE staging.returns AS
+    WHERE rule IS NULL AND NOT is_later_copy
+    ORDER BY invoice_ts, source_file, source_row""",
+    f"""
+    CREATE OR REPLACE TABLE staging.returns AS{_CLASSIFIED_CTE}
     SELECT {TRANSACTION_COLUMNS} FROM _classified WHERE rule = 'cancellation'
-    ORDER BY invoice_ts, source_file, source_row;
-CREATE OR REPLACE TABLE staging.excluded AS
+    ORDER BY invoice_ts, source_file, source_row""",
+    f"""
+    CREATE OR REPLACE TABLE staging.excluded AS{_CLASSIFIED_CTE}
     SELECT {TRANSACTION_COLUMNS},
            CASE WHEN rule IS NULL THEN '{DUPLICATE_RULE.name}' ELSE rule END AS rule
     FROM _classified
-    WHERE rule IS NOT NULL AND rule <> 'cancellation' OR duplicate_rank > 1
-    ORDER BY source_file, source_row;
-"""
+    WHERE rule IS NOT NULL AND rule <> 'cancellation' OR is_later_copy
+    ORDER BY source_file, source_row""",
+)
 
 
 @dataclass(frozen=True)
@@ -141,17 +165,17 @@ def build_staging(
     latest_valid_ts: dt.datetime,
 ) -> CleaningCounts:
     """Rebuild the three staging tables from raw.transactions in one transaction."""
+    parameters = {
+        "non_product_codes": [code.upper() for code in non_product_codes],
+        "latest_valid_ts": latest_valid_ts,
+    }
     connection.execute("BEGIN TRANSACTION")
     try:
-        connection.execute(
-            _classified_sql(),
-            {
-                "non_product_codes": [code.upper() for code in non_product_codes],
-                "latest_valid_ts": latest_valid_ts,
-            },
-        )
-        connection.execute(STAGING_TABLES_SQL)
-        connection.execute("DROP TABLE _classified")
+        connection.execute(LATER_COPIES_SQL, parameters)
+        for statement in STAGING_TABLE_STATEMENTS:
+            needed = {name: value for name, value in parameters.items() if f"${name}" in statement}
+            connection.execute(statement, needed)
+        connection.execute("DROP TABLE _later_copies")
         connection.execute("COMMIT")
     except BaseException:
         connection.execute("ROLLBACK")

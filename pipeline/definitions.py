@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dagster import Definitions, load_asset_checks_from_modules, load_assets_from_modules
 
-from assets import bi, features, marts, raw, staging
+from assets import bi, features, marts, model_marts, models, raw, segments, staging
 from pipeline.jobs import refresh_job
 from pipeline.schedules import nightly_refresh_schedule
 from pipeline.sensors import landing_files_sensor
@@ -12,7 +12,7 @@ from resources.data_quality import DataQuality
 from resources.mlflow_tracking import ModelTracking
 from resources.warehouse import warehouse_from_env
 
-_ASSET_MODULES = [raw, staging, features, marts, bi]
+_ASSET_MODULES = [raw, staging, features, segments, models, marts, model_marts, bi]
 
 defs = Definitions(
     assets=load_assets_from_modules(_ASSET_MODULES),

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import codecs
 import hashlib
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,7 +27,14 @@ SUPPORTED_SUFFIXES = CSV_SUFFIXES | EXCEL_SUFFIXES | PARQUET_SUFFIXES
 
 STAGED_TABLE = "_staged_rows"
 REJECTS_TABLE = "_csv_rejects"
+# The staged table's lineage column: the row a person would look up in the source file.
+# Internal column names are reserved; a file with a column of the same name is rejected
+# (a file's own "source_row" column is just another column).
+STAGED_ROW = "_source_row"
+RECORD_NUMBER = "_record_number"
+RESERVED_COLUMNS = (STAGED_ROW, RECORD_NUMBER)
 _CHUNK = 8 * 1024 * 1024
+_BLANK_PROBE = 64 * 1024
 
 
 class FileRejected(ValueError):
@@ -79,13 +87,39 @@ def scan_file(path: Path) -> FileScan:
 
 @dataclass
 class StagedPart:
-    """One file or sheet staged in STAGED_TABLE: its text columns plus source_row."""
+    """One file or sheet staged in STAGED_TABLE: its text columns plus STAGED_ROW."""
 
     sheet: str | None
     columns: list[str]
     row_count: int
     # Lines the CSV parser could not split into the file's columns: (line, error, raw text).
     unparsed_lines: list[tuple[int, str, str]] = field(default_factory=list)
+    kind: str = "csv"  # csv | text | excel | parquet
+
+
+def duckdb_path(path: Path) -> str:
+    """``path`` for DuckDB's file readers, which expand globs: ``*``, ``?`` and ``[`` in a
+    file name are matched literally (``sales [2011].csv`` must not read ``sales 2.csv``)."""
+    return re.sub(r"([*?\[])", r"[\1]", str(path))
+
+
+def _check_reserved(display_name: str, columns: list[str]) -> None:
+    reserved = {name.casefold() for name in RESERVED_COLUMNS}
+    for column in columns:
+        if str(column).casefold() in reserved:
+            raise FileRejected(
+                display_name,
+                f"the column name {column!r} is reserved for the pipeline's lineage; "
+                "rename that column",
+                column=str(column),
+            )
+
+
+def _is_blank(path: Path, size_bytes: int) -> bool:
+    """True for a small text file holding only whitespace (and perhaps a BOM)."""
+    if size_bytes > _BLANK_PROBE:
+        return False
+    return not path.read_bytes().removeprefix(b"\xef\xbb\xbf").strip()
 
 
 def stage_parts(
@@ -100,6 +134,8 @@ def stage_parts(
     if scan.size_bytes == 0:
         raise FileRejected(display_name, "the file is empty")
     if suffix in CSV_SUFFIXES:
+        if _is_blank(path, scan.size_bytes):
+            raise FileRejected(display_name, "the file is empty (it holds only blank lines)")
         yield _stage_csv(connection, path, display_name, layout, scan)
     elif suffix in EXCEL_SUFFIXES:
         yield from _stage_excel(connection, path, display_name, layout)
@@ -128,17 +164,64 @@ def _stage_csv(
 ) -> StagedPart:
     if layout.delimiter == "whitespace":
         return _stage_whitespace_separated(connection, path, display_name, layout, scan)
-    options = {
+    options: dict[str, object] = {
         "all_varchar": True,
         "header": layout.header,
         "encoding": _encoding(layout, scan),
-        "store_rejects": True,
-        "rejects_table": REJECTS_TABLE,
-        "rejects_scan": REJECTS_TABLE + "_scan",
         "null_padding": False,
     }
     if layout.delimiter:
         options["delim"] = layout.delimiter
+    unparsed = _read_csv(connection, path, display_name, options)
+    if unparsed and not layout.delimiter:
+        unparsed = _retry_with_standard_quotes(connection, path, display_name, options, unparsed)
+    # Good records are numbered from the line after the header; when the parser rejected
+    # no line, that is the line number a text editor shows (renaming the column costs
+    # nothing; rewriting the table costs a pass over it). Otherwise shift each record past
+    # the rejected lines before it.
+    if not unparsed:
+        connection.execute(f"ALTER TABLE {STAGED_TABLE} RENAME {RECORD_NUMBER} TO {STAGED_ROW}")
+    else:
+        rejected_before = [line - j for j, (line, _, _) in enumerate(unparsed, 1)]
+        connection.execute(
+            f"""
+            CREATE OR REPLACE TEMP TABLE {STAGED_TABLE} AS
+            SELECT * EXCLUDE ({RECORD_NUMBER}),
+                   {RECORD_NUMBER}
+                     + len(list_filter($rejected_before::BIGINT[], lambda g: g < {RECORD_NUMBER}))
+                     AS {STAGED_ROW}
+            FROM {STAGED_TABLE}
+            """,
+            {"rejected_before": rejected_before},
+        )
+    part = _describe(connection, None, unparsed, "csv")
+    if unparsed and part.row_count == 0:
+        line, error_type, _ = unparsed[0]
+        raise FileRejected(
+            display_name,
+            f"no line could be split into the header's {len(part.columns)} column(s) "
+            f"({error_type} on every line): the delimiter or the "
+            "quoting is not what the header suggests; set `delimiter:` for this file in "
+            "column_mappings.yaml",
+            row=line,
+        )
+    return part
+
+
+def _read_csv(
+    connection: duckdb.DuckDBPyConnection,
+    path: Path,
+    display_name: str,
+    options: dict[str, object],
+) -> list[tuple[int, str, str]]:
+    """Stage ``path`` with ``options`` plus record numbers (counted from the line after the
+    header); returns the lines the parser rejected, one per line: (line, error type, raw
+    text)."""
+    options = options | {
+        "store_rejects": True,
+        "rejects_table": REJECTS_TABLE,
+        "rejects_scan": REJECTS_TABLE + "_scan",
+    }
     connection.execute(f"DROP TABLE IF EXISTS {REJECTS_TABLE}")
     connection.execute(f"DROP TABLE IF EXISTS {REJECTS_TABLE}_scan")
     option_sql = ", ".join(f"{name} := ${name}" for name in options)
@@ -146,34 +229,72 @@ def _stage_csv(
         connection.execute(
             f"""
             CREATE OR REPLACE TEMP TABLE {STAGED_TABLE} AS
-            SELECT *, row_number() OVER () AS _record_number
+            SELECT *, row_number() OVER () + {1 if options["header"] else 0} AS {RECORD_NUMBER}
             FROM read_csv($path, {option_sql})
             """,
-            {"path": str(path), **options},
+            {"path": duckdb_path(path), **options},
         )
     except duckdb.Error as error:
         raise FileRejected(display_name, f"cannot be read as CSV: {_first_line(error)}") from error
+    names = [row[0] for row in connection.execute(f"DESCRIBE {STAGED_TABLE}").fetchall()]
+    _check_reserved(display_name, names[:-1])  # the last column is the record number
     unparsed = connection.execute(
-        # DuckDB reports a line once per surplus column; one quarantine row per line.
-        f"SELECT line, min(error_type), any_value(csv_line) FROM {REJECTS_TABLE} "
+        # DuckDB reports a line once per surplus column; one quarantine row per line. An
+        # unbalanced quote also gives 'too many columns': the later error type is the cause.
+        f"SELECT line, max(error_type), any_value(csv_line) FROM {REJECTS_TABLE} "
         "GROUP BY line ORDER BY line"
     ).fetchall()
-    header_lines = 1 if layout.header else 0
-    # Good records are numbered 1..n; shift each past the header and past the rejected lines
-    # before it so that source_row is the line number a text editor shows.
-    rejected_before = [line - header_lines - j for j, (line, _, _) in enumerate(unparsed, 1)]
-    connection.execute(
-        f"""
-        CREATE OR REPLACE TEMP TABLE {STAGED_TABLE} AS
-        SELECT * EXCLUDE (_record_number),
-               _record_number + $header_lines
-                 + len(list_filter($rejected_before::BIGINT[], lambda g: g < _record_number))
-                 AS source_row
-        FROM {STAGED_TABLE}
-        """,
-        {"header_lines": header_lines, "rejected_before": rejected_before},
-    )
-    return _describe(connection, None, [(int(a), str(b), str(c)) for a, b, c in unparsed])
+    return [(int(a), parse_error_text(str(b)), str(c)) for a, b, c in unparsed]
+
+
+def parse_error_text(error_type: str) -> str:
+    """DuckDB's CSV error type in words: 'TOO MANY COLUMNS' -> 'too many columns'."""
+    if error_type == "UNQUOTED VALUE":
+        return "unbalanced quote"
+    return error_type.lower().replace("_", " ")
+
+
+def _retry_with_standard_quotes(
+    connection: duckdb.DuckDBPyConnection,
+    path: Path,
+    display_name: str,
+    options: dict[str, object],
+    unparsed: list[tuple[int, str, str]],
+) -> list[tuple[int, str, str]]:
+    """One unbalanced quote (``"BROKEN DESC,2,...``) makes DuckDB's sniffer give up quoting
+    for the whole file, so every properly quoted field that holds a delimiter splits its
+    line: good rows end up quarantined. When the sniffer chose no quote character, read
+    again with standard (RFC 4180) quoting and keep the reading that rejects fewer lines."""
+    dialect = connection.execute(
+        f"SELECT delimiter, quote, skip_rows FROM {REJECTS_TABLE}_scan"
+    ).fetchall()
+    if len(dialect) != 1 or dialect[0][1] not in ("", "(empty)") or dialect[0][2]:
+        return unparsed
+    delimiter = dialect[0][0]
+    names = [row[0] for row in connection.execute(f"DESCRIBE {STAGED_TABLE}").fetchall()][:-1]
+    connection.execute(f"ALTER TABLE {STAGED_TABLE} RENAME TO {STAGED_TABLE}_sniffed")
+    try:
+        retried = _read_csv(
+            connection,
+            path,
+            display_name,
+            options
+            | {
+                "auto_detect": False,
+                "delim": delimiter,
+                "quote": '"',
+                "escape": '"',
+                "columns": {name: "VARCHAR" for name in names},
+            },
+        )
+    except FileRejected:
+        retried = None
+    if retried is not None and len(retried) < len(unparsed):
+        connection.execute(f"DROP TABLE {STAGED_TABLE}_sniffed")
+        return retried
+    connection.execute(f"DROP TABLE IF EXISTS {STAGED_TABLE}")
+    connection.execute(f"ALTER TABLE {STAGED_TABLE}_sniffed RENAME TO {STAGED_TABLE}")
+    return unparsed
 
 
 def _stage_whitespace_separated(
@@ -194,7 +315,7 @@ def _stage_whitespace_separated(
                           escape := '', header := false, auto_detect := false,
                           encoding := $encoding)
             """,
-            {"path": str(path), "encoding": _encoding(layout, scan)},
+            {"path": duckdb_path(path), "encoding": _encoding(layout, scan)},
         )
     except duckdb.Error as error:
         raise FileRejected(display_name, f"cannot be read as text: {_first_line(error)}") from error
@@ -205,6 +326,7 @@ def _stage_whitespace_separated(
         raise FileRejected(display_name, "the file has no lines")
     width = len(first[0][0])
     names = list(first[0][0]) if layout.header else [f"column{i}" for i in range(width)]
+    _check_reserved(display_name, names)
     select = ", ".join(
         f"fields[{i + 1}] AS {quote_identifier(name)}" for i, name in enumerate(names)
     )
@@ -212,12 +334,12 @@ def _stage_whitespace_separated(
     connection.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE {STAGED_TABLE} AS
-        SELECT {select}, line_number AS source_row
+        SELECT {select}, line_number AS {STAGED_ROW}
         FROM _whitespace_lines
         WHERE line_number >= {start} AND trim(array_to_string(fields, '')) <> ''
         """
     )
-    return _describe(connection, None, [])
+    return _describe(connection, None, [], "text")
 
 
 def _stage_excel(
@@ -248,7 +370,8 @@ def _stage_excel(
         frame.columns = [
             str(c) if layout.header else f"column{i}" for i, c in enumerate(frame.columns)
         ]
-        frame["source_row"] = range(first_data_row, first_data_row + len(frame))
+        _check_reserved(display_name, list(frame.columns))
+        frame[STAGED_ROW] = range(first_data_row, first_data_row + len(frame))
         connection.register("_excel_sheet", frame)
         try:
             connection.execute(
@@ -256,7 +379,7 @@ def _stage_excel(
             )
         finally:
             connection.unregister("_excel_sheet")
-        yield _describe(connection, str(sheet_name), [])
+        yield _describe(connection, str(sheet_name), [], "excel")
 
 
 def _stage_parquet(
@@ -266,37 +389,42 @@ def _stage_parquet(
         columns = [
             row[0]
             for row in connection.execute(
-                "DESCRIBE SELECT * FROM read_parquet($path)", {"path": str(path)}
+                "DESCRIBE SELECT * FROM read_parquet($path)", {"path": duckdb_path(path)}
             ).fetchall()
         ]
+        _check_reserved(display_name, columns)
         as_text = ", ".join(
             f"CAST({quote_identifier(c)} AS VARCHAR) AS {quote_identifier(c)}" for c in columns
         )
         connection.execute(
             f"""
             CREATE OR REPLACE TEMP TABLE {STAGED_TABLE} AS
-            SELECT {as_text}, file_row_number + 1 AS source_row
+            SELECT {as_text}, file_row_number + 1 AS {STAGED_ROW}
             FROM read_parquet($path, file_row_number := true)
             """,
-            {"path": str(path)},
+            {"path": duckdb_path(path)},
         )
     except duckdb.Error as error:
         raise FileRejected(
             display_name, f"cannot be read as Parquet: {_first_line(error)}"
         ) from error
-    return _describe(connection, None, [])
+    return _describe(connection, None, [], "parquet")
 
 
 def _describe(
-    connection: duckdb.DuckDBPyConnection, sheet: str | None, unparsed: list[tuple[int, str, str]]
+    connection: duckdb.DuckDBPyConnection,
+    sheet: str | None,
+    unparsed: list[tuple[int, str, str]],
+    kind: str,
 ) -> StagedPart:
     names = [row[0] for row in connection.execute(f"DESCRIBE {STAGED_TABLE}").fetchall()]
     (count,) = one_row(connection, f"SELECT count(*) FROM {STAGED_TABLE}")
     return StagedPart(
         sheet=sheet,
-        columns=[name for name in names if name != "source_row"],
+        columns=[name for name in names if name != STAGED_ROW],
         row_count=int(count),
         unparsed_lines=unparsed,
+        kind=kind,
     )
 
 

@@ -109,6 +109,11 @@ class Settings:
         return self.data_dir / "product_categories.csv"
 
     @property
+    def action_rules_path(self) -> Path:
+        """The marketer's copy of the action rules, if any (else the shipped defaults)."""
+        return self.data_dir / "action_rules.yaml"
+
+    @property
     def landing_dir(self) -> Path:
         return self.data_dir / "landing"
 

@@ -26,11 +26,28 @@ WRITER_POOL = "duckdb_writer"
 log = logging.getLogger(__name__)
 
 _LOCK_MESSAGE = re.compile(r"(Conflicting lock|Could not set lock|lock on file)", re.IGNORECASE)
-_PID = re.compile(r"PID (\d+)")
+# DuckDB 2.0: 'IO Error: Could not set lock on file "/data/warehouse.duckdb": Conflicting lock
+# is held in /usr/bin/python3.11 (PID 4242). See also https://duckdb.org/docs/...'
+_HOLDER = re.compile(r"held in (?P<program>.+?) \(PID (?P<pid>\d+)\)|PID (?P<bare_pid>\d+)")
+
+
+def lock_holder(message: str) -> tuple[str, int | None]:
+    """('process 4242 (/usr/bin/python3.11)', 4242) from DuckDB's lock error message, else
+    ('another process', None)."""
+    match = _HOLDER.search(message)
+    if not match:
+        return "another process", None
+    if match["pid"]:
+        return f"process {match['pid']} ({match['program']})", int(match["pid"])
+    return f"process {match['bare_pid']}", int(match["bare_pid"])
 
 
 class WarehouseLockedError(RuntimeError):
     """The warehouse file stayed locked by another process for longer than the retry budget."""
+
+    def __init__(self, message: str, holder_pid: int | None = None):
+        super().__init__(message)
+        self.holder_pid = holder_pid
 
 
 def connect_with_retry(
@@ -48,7 +65,8 @@ def connect_with_retry(
     """
     if not read_only:
         path.parent.mkdir(parents=True, exist_ok=True)
-    deadline = time.monotonic() + timeout_s
+    started = time.monotonic()
+    deadline = started + timeout_s
     wait_s = first_wait_s
     while True:
         try:
@@ -57,15 +75,24 @@ def connect_with_retry(
             message = str(error)
             if not _LOCK_MESSAGE.search(message):
                 raise
-            holder = _PID.search(message)
-            holder_text = f"process {holder.group(1)}" if holder else "another process"
-            if time.monotonic() + wait_s > deadline:
+            holder_text, holder_pid = lock_holder(message)
+            remaining_s = deadline - time.monotonic()
+            if remaining_s <= 0:
                 raise WarehouseLockedError(
-                    f"{path} is locked by {holder_text} for more than {timeout_s:.0f} s; "
-                    f"stop that process or wait for it to finish. DuckDB said: {message}"
+                    f"{path} is still locked by {holder_text} after "
+                    f"{time.monotonic() - started:.1f} s (lock timeout {timeout_s:g} s); stop "
+                    f"that process or wait for it to finish, then retry. DuckDB said: {message}",
+                    holder_pid,
                 ) from error
-            log.warning("%s is locked by %s; retrying in %.1f s", path, holder_text, wait_s)
-            time.sleep(wait_s)
+            sleep_s = min(wait_s, remaining_s)
+            log.warning(
+                "%s is locked by %s; retrying in %.1f s (giving up after %g s)",
+                path,
+                holder_text,
+                sleep_s,
+                timeout_s,
+            )
+            time.sleep(sleep_s)
             wait_s = min(wait_s * 2, 10.0)
 
 

@@ -1,11 +1,16 @@
-"""End to end through Dagster: generated demo data -> raw -> staging, with checks."""
+"""End to end through Dagster: generated demo data -> every table, check and export.
+
+The refresh job runs twice on the same data (as the nightly schedule and the landing
+sensor would), once for the whole module, and the tests read what it left behind.
+"""
 
 from __future__ import annotations
 
 import duckdb
 import pytest
-from dagster import DagsterInstance
+from dagster import AssetKey, DagsterInstance
 
+from pipeline.catalog import TABLES
 from pipeline.definitions import defs
 from pipeline.demo_data import write_demo_data
 from tests.conftest import write_csv
@@ -13,84 +18,164 @@ from tests.conftest import write_csv
 pytestmark = pytest.mark.slow
 
 
-def run_refresh(data_dir):
-    """The refresh job as `customer-intel refresh` runs it; DATA_DIR points at data_dir."""
+def run_refresh(asset_selection=None):
+    """The refresh job as `customer-intel refresh` runs it, on the DATA_DIR in force."""
     job = defs.resolve_job_def("refresh")
     with DagsterInstance.ephemeral() as instance:
-        return job.execute_in_process(instance=instance, raise_on_error=False)
+        return job.execute_in_process(
+            instance=instance, raise_on_error=False, asset_selection=asset_selection
+        )
 
 
-@pytest.fixture
-def demo_landing(data_dir, monkeypatch):
-    # Demo data ends in December 2011: measure freshness against that, not today.
-    monkeypatch.setenv("FRESHNESS_REFERENCE_DATE", "2011-12-10")
-    write_demo_data(
-        landing_dir=data_dir / "landing", truth_dir=data_dir / "demo", n_rows=20_000, seed=7
-    )
-    return data_dir
-
-
-def check_results(result):
+def check_results(result) -> dict[str, bool]:
     return {
-        event.asset_check_evaluation_data.check_name: event.asset_check_evaluation_data.passed
+        f"{event.asset_check_evaluation_data.asset_key.to_user_string()}:"
+        f"{event.asset_check_evaluation_data.check_name}": (
+            event.asset_check_evaluation_data.passed
+        )
         for event in result.all_events
         if event.event_type_value == "ASSET_CHECK_EVALUATION"
     }
 
 
-def test_refresh_materializes_raw_and_staging_and_checks_pass(demo_landing):
-    result = run_refresh(demo_landing)
-    assert result.success
-    checks = check_results(result)
-    assert {"row_accounting", "key_columns_not_null", "rows_traceable_to_source"} <= set(checks)
-    assert {"gx_raw_transactions", "gx_staging_transactions"} <= set(checks)
+def materialization_metadata(result, asset: str) -> dict:
+    return next(
+        event.step_materialization_data.materialization.metadata
+        for event in result.all_events
+        if event.event_type_value == "ASSET_MATERIALIZATION"
+        and event.asset_key.to_user_string() == asset
+    )
+
+
+@pytest.fixture(scope="module")
+def refreshed(tmp_path_factory):
+    data_dir = tmp_path_factory.mktemp("e2e") / "data"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DATA_DIR", str(data_dir))
+        patch.delenv("MLFLOW_TRACKING_URI", raising=False)
+        # Demo data ends in December 2011: measure freshness against that, not today.
+        patch.setenv("FRESHNESS_REFERENCE_DATE", "2011-12-10")
+        write_demo_data(data_dir / "landing", data_dir / "demo", n_rows=30_000, seed=7)
+        first = run_refresh()
+        second = run_refresh()
+        yield data_dir, first, second
+
+
+@pytest.fixture(scope="module")
+def warehouse(refreshed):
+    data_dir, _, _ = refreshed
+    with duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True) as connection:
+        yield connection
+
+
+def test_both_runs_succeed_with_every_check_passing(refreshed):
+    _, first, second = refreshed
+    assert first.success and second.success
+    checks = check_results(first)
+    assert len(checks) >= 25
     assert all(checks.values()), {name: ok for name, ok in checks.items() if not ok}
-    with duckdb.connect(str(demo_landing / "warehouse.duckdb"), read_only=True) as con:
-        raw = con.execute("SELECT count(*) FROM raw.transactions").fetchall()[0][0]
-        split = con.execute(
-            "SELECT (SELECT count(*) FROM staging.transactions),"
-            " (SELECT count(*) FROM staging.returns),"
-            " (SELECT count(*) FROM staging.excluded)"
-        ).fetchall()[0]
-        rules = dict(
-            con.execute("SELECT rule, count(*) FROM staging.excluded GROUP BY 1").fetchall()
-        )
+    # The second run trains on the same data: equal challengers must not replace champions.
+    second_checks = check_results(second)
+    failed = {name for name, ok in second_checks.items() if not ok}
+    assert failed <= {name for name in second_checks if name.endswith("challenger_beats_champion")}
+
+
+def test_every_asset_table_exists_and_is_filled(refreshed, warehouse):
+    tables = {
+        f"{schema}.{name}"
+        for schema, name in warehouse.execute(
+            "SELECT schema_name, table_name FROM duckdb_tables()"
+        ).fetchall()
+    }
+    assets = {".".join(key.path) for key in defs.resolve_all_asset_keys()}
+    for table in sorted(assets & set(TABLES)):
+        if table.startswith(("bi.", "exports.")):
+            continue
+        assert table in tables, table
+        (rows,) = warehouse.execute(f"SELECT count(*) FROM {table}").fetchall()[0]
+        if table != "raw.quarantine":
+            assert rows > 0, f"{table} is empty"
+
+
+def test_row_accounting_holds(warehouse):
+    raw = warehouse.execute("SELECT count(*) FROM raw.transactions").fetchall()[0][0]
+    split = warehouse.execute(
+        "SELECT (SELECT count(*) FROM staging.transactions),"
+        " (SELECT count(*) FROM staging.returns),"
+        " (SELECT count(*) FROM staging.excluded)"
+    ).fetchall()[0]
+    rules = dict(
+        warehouse.execute("SELECT rule, count(*) FROM staging.excluded GROUP BY 1").fetchall()
+    )
     assert raw == sum(split)
     assert split[0] > 0.6 * raw and split[1] > 0
     assert {"missing_customer", "non_product_code", "duplicate_line"} <= set(rules)
 
-    materializations = {
-        event.asset_key.to_user_string(): event.step_materialization_data.materialization.metadata
-        for event in result.all_events
-        if event.event_type_value == "ASSET_MATERIALIZATION"
-    }
-    assert materializations["staging/transactions"]["dagster/row_count"].value == split[0]
 
-
-def test_second_refresh_is_a_noop_for_ingest(demo_landing):
-    assert run_refresh(demo_landing).success
-    second = run_refresh(demo_landing)
-    assert second.success
-    metadata = next(
-        event.step_materialization_data.materialization.metadata
-        for event in second.all_events
-        if event.event_type_value == "ASSET_MATERIALIZATION"
-        and event.asset_key.to_user_string() == "raw/transactions"
-    )
+def test_second_run_loads_nothing_new_and_duplicates_nothing(refreshed, warehouse):
+    _, first, second = refreshed
+    metadata = materialization_metadata(second, "raw/transactions")
     assert metadata["files_unchanged"].value == 1
     assert metadata["rows_loaded_this_run"].value == 0
+    first_rows = materialization_metadata(first, "staging/transactions")["dagster/row_count"].value
+    assert warehouse.execute("SELECT count(*) FROM staging.transactions").fetchall()[0][0] == (
+        first_rows
+    )
+    assert warehouse.execute(
+        "SELECT count(*) FROM raw.file_ledger WHERE status = 'loaded'"
+    ).fetchall() == [(1,)]
 
 
-def test_a_rejected_file_fails_the_run_and_keeps_loaded_rows(demo_landing):
-    assert run_refresh(demo_landing).success
-    with duckdb.connect(str(demo_landing / "warehouse.duckdb"), read_only=True) as con:
+def test_customer_marts_cover_every_customer_with_an_action(warehouse):
+    customers = warehouse.execute("SELECT count(*) FROM features.customer_rfm").fetchall()[0][0]
+    segments = warehouse.execute(
+        "SELECT count(*), count(DISTINCT customer_id), count(action), count(value_segment), "
+        "count(churn_risk_pct), count(purchase_probability) FROM marts.customer_segments"
+    ).fetchall()[0]
+    assert segments == (customers,) * 6
+    planned = warehouse.execute("SELECT sum(customers) FROM marts.action_plan").fetchall()[0][0]
+    assert planned == customers
+    shares = warehouse.execute(
+        "SELECT segment_type, sum(revenue_share), sum(customers) FROM marts.segment_summary "
+        "GROUP BY 1"
+    ).fetchall()
+    assert {t for t, _, _ in shares} >= {"rfm_segment", "value_segment", "persona", "action"}
+    assert all(abs(share - 1) < 0.01 and n == customers for _, share, n in shares)
+
+
+def test_tables_carry_comments_for_bi_tools(warehouse):
+    comment = warehouse.execute(
+        "SELECT comment FROM duckdb_columns() WHERE schema_name = 'marts' "
+        "AND table_name = 'customer_segments' AND column_name = 'churn_risk_pct'"
+    ).fetchall()
+    assert comment == [("Churn risk, percent.",)]
+
+
+def test_exports_and_bi_snapshot_hold_the_marts(refreshed, warehouse):
+    data_dir, _, _ = refreshed
+    latest = data_dir / "exports" / "latest"
+    assert (latest / "all_customers.csv").exists() and (latest / "all_customers.parquet").exists()
+    customers = warehouse.execute("SELECT count(*) FROM marts.customer_segments").fetchall()[0][0]
+    exported = duckdb.sql(f"SELECT count(*) FROM '{latest / 'all_customers.parquet'}'").fetchall()
+    assert exported == [(customers,)]
+    with duckdb.connect(str(data_dir / "bi" / "customer_intel.duckdb"), read_only=True) as bi:
+        listed = dict(bi.execute("SELECT table_name, row_count FROM snapshot_info").fetchall())
+        assert listed["marts.customer_segments"] == customers
+        assert "raw.transactions" not in listed
+
+
+def test_a_rejected_file_fails_the_ingest_and_keeps_loaded_rows(data_dir):
+    write_demo_data(data_dir / "landing", data_dir / "demo", n_rows=5_000, seed=11)
+    raw_only = [AssetKey(["raw", name]) for name in ("transactions", "quarantine", "file_ledger")]
+    assert run_refresh(raw_only).success
+    with duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True) as con:
         before = con.execute("SELECT count(*) FROM raw.transactions").fetchall()
-    write_csv(demo_landing / "landing" / "broken.csv", ["1,2"], header="InvoiceNo,Quantity")
-    result = run_refresh(demo_landing)
+    write_csv(data_dir / "landing" / "broken.csv", ["1,2"], header="InvoiceNo,Quantity")
+    result = run_refresh(raw_only)
     assert not result.success
     failure = next(e for e in result.all_events if e.is_step_failure)
     assert "broken.csv: missing required column(s): customer_id" in (
         failure.event_specific_data.error.message
     )
-    with duckdb.connect(str(demo_landing / "warehouse.duckdb"), read_only=True) as con:
+    with duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True) as con:
         assert con.execute("SELECT count(*) FROM raw.transactions").fetchall() == before

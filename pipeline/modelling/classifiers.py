@@ -1,0 +1,155 @@
+"""The candidate classifiers and the calibrated, self-explaining model the registry holds.
+
+Candidates (all take the plain feature frame; see :mod:`pipeline.modelling.model_inputs`):
+
+* ``logistic``: median imputation, standardisation, L2 logistic regression (C=1).
+* ``gradient_boosting``: HistGradientBoostingClassifier on the same inputs (it handles
+  missing values itself): 100 trees of at most 15 leaves, learning rate 0.1, at least 40
+  customers per leaf, L2 1.0; no early stopping, so a run is reproducible.
+* ``bgnbd_trading_clock``: BG/NBD alone, in trading days.
+
+:class:`CalibratedModel` is what gets registered: the selected candidate, Platt-calibrated
+(sigmoid) by cross-fitting over customers: 5 fold models, each fitted without one fifth of
+the training customers (all their windows), score the held-out rows; a logistic map from
+those out-of-fold scores to the outcome is the calibration; the candidate itself is fitted
+on all training rows (what ``CalibratedClassifierCV(method="sigmoid", ensemble=False)``
+does, done by hand so the out-of-fold probabilities also serve predicted-vs-actual). It
+carries a logistic explainer whose contributions give the reasons; when the logistic
+candidate is selected the explainer is the model itself, and its contributions sum to the
+logit before calibration (the Platt map is monotone, so the reasons keep their order).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GroupKFold, StratifiedKFold
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import StandardScaler
+
+from pipeline.modelling.explanations import Contributions, linear_contributions
+from pipeline.modelling.model_inputs import BEHAVIOUR_FEATURES, BGNBDClassifier, ModelInputs
+
+CANDIDATES: tuple[str, ...] = ("logistic", "gradient_boosting", "bgnbd_trading_clock")
+
+
+def logistic_pipeline(
+    *, btyd: bool = True, features: tuple[str, ...] = BEHAVIOUR_FEATURES, C: float = 1.0
+) -> Pipeline:
+    return Pipeline(
+        [
+            ("inputs", ModelInputs(features=features, btyd=btyd)),
+            ("impute", SimpleImputer(strategy="median", keep_empty_features=True)),
+            ("scale", StandardScaler()),
+            ("classifier", LogisticRegression(C=C, max_iter=2000)),
+        ]
+    ).set_output(transform="pandas")
+
+
+def boosting_pipeline(*, random_state: int = 42) -> Pipeline:
+    return Pipeline(
+        [
+            ("inputs", ModelInputs(btyd=True)),
+            (
+                "classifier",
+                HistGradientBoostingClassifier(
+                    learning_rate=0.1,
+                    max_iter=100,
+                    max_leaf_nodes=15,
+                    min_samples_leaf=40,
+                    l2_regularization=1.0,
+                    early_stopping=False,
+                    random_state=random_state,
+                ),
+            ),
+        ]
+    ).set_output(transform="pandas")
+
+
+def candidate(kind: str, *, random_state: int = 42):
+    if kind == "logistic":
+        return logistic_pipeline(btyd=True)
+    if kind == "gradient_boosting":
+        return boosting_pipeline(random_state=random_state)
+    if kind == "bgnbd_trading_clock":
+        return BGNBDClassifier(trading_time=True)
+    raise ValueError(f"unknown candidate {kind!r}; expected one of {CANDIDATES}")
+
+
+def customer_folds(y, groups, n_splits: int, random_state: int) -> list:
+    """Folds that keep each customer's windows together (stratified when groups is None)."""
+    y = np.asarray(y)
+    if groups is None:
+        splitter = StratifiedKFold(n_splits=n_splits, shuffle=True, random_state=random_state)
+        return list(splitter.split(np.zeros(len(y)), y))
+    splitter = GroupKFold(n_splits=n_splits, shuffle=True, random_state=random_state)
+    return list(splitter.split(np.zeros(len(y)), y, groups=np.asarray(groups)))
+
+
+def decision_scores(model, X: pd.DataFrame) -> np.ndarray:
+    """The model's score on the logit scale (what Platt scaling maps to a probability)."""
+    if hasattr(model, "decision_function"):
+        return np.asarray(model.decision_function(X), dtype=np.float64)
+    p = np.clip(model.predict_proba(X)[:, 1], 1e-6, 1 - 1e-6)
+    return np.log(p / (1 - p))
+
+
+class CalibratedModel(ClassifierMixin, BaseEstimator):
+    """A Platt-calibrated candidate with a logistic explainer (see the module docstring)."""
+
+    def __init__(self, kind: str = "logistic", folds: int = 5, random_state: int = 42):
+        self.kind = kind
+        self.folds = folds
+        self.random_state = random_state
+
+    def fit(self, X: pd.DataFrame, y, groups=None):
+        self.fit_out_of_fold(X, y, groups)
+        return self
+
+    def fit_out_of_fold(self, X: pd.DataFrame, y, groups=None, *, fitted=None) -> np.ndarray:
+        """Fit, and return the calibrated out-of-fold probability of every training row.
+
+        Each fold's candidate is fitted without the fold's customers; the Platt map is
+        fitted on all out-of-fold scores; the candidate itself on all rows (``fitted``: an
+        already fitted candidate of this kind on the same rows, to save a fit).
+        """
+        y = np.asarray(y, dtype=bool)
+        base = candidate(self.kind, random_state=self.random_state)
+        scores = np.empty(len(y))
+        for fit_rows, held_out in customer_folds(y, groups, self.folds, self.random_state):
+            fold_model = clone(base).fit(X.iloc[fit_rows], y[fit_rows])
+            scores[held_out] = decision_scores(fold_model, X.iloc[held_out])
+        self.calibrator_ = LogisticRegression(C=1e6).fit(scores[:, None], y)
+        self.estimator_ = fitted if fitted is not None else clone(base).fit(X, y)
+        if self.kind == "logistic":
+            self.explainer_ = self.estimator_
+        else:
+            self.explainer_ = logistic_pipeline(btyd=True).fit(X, y)
+        self.classes_ = np.array([False, True])
+        return self.calibrator_.predict_proba(scores[:, None])[:, 1]
+
+    def decision_function(self, X: pd.DataFrame) -> np.ndarray:
+        """The uncalibrated score (logit scale) of the selected candidate."""
+        return decision_scores(self.estimator_, X)
+
+    def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
+        p = self.calibrator_.predict_proba(self.decision_function(X)[:, None])[:, 1]
+        return np.column_stack([1 - p, p])
+
+    def predict(self, X: pd.DataFrame) -> np.ndarray:
+        return self.predict_proba(X)[:, 1] >= 0.5
+
+    def explain(self, X: pd.DataFrame) -> Contributions:
+        return linear_contributions(self.explainer_, X)
+
+    def bgnbd_outputs(self, X: pd.DataFrame) -> pd.DataFrame:
+        return self.explainer_.named_steps["inputs"].bgnbd_outputs(X)
+
+
+def uncalibrated(kind: str, X: pd.DataFrame, y, *, random_state: int = 42):
+    """Fit one candidate as it is (for the comparison before calibration)."""
+    return clone(candidate(kind, random_state=random_state)).fit(X, np.asarray(y, dtype=bool))

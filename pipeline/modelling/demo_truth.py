@@ -1,0 +1,129 @@
+"""Proof on demo data: the final scores against what the demo customers really did next.
+
+The demo generator writes DATA_DIR/demo/customer_truth.parquet with each customer's
+outcome in the ``horizon_days`` (90) after the last written day: purchased_in_horizon,
+future_spend and future_categories. When the snapshot is the day after that last day and
+the horizon is the generator's, the scores predict exactly that window, so we can report
+AUC and Brier of the final scores next to the plain BG/NBD baseline (fitted on the same
+snapshot histories, calendar days). On any other data the file is absent and nothing is
+reported.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from pipeline.demo_data import DEFAULT_HORIZON_DAYS, TRUTH_FILE
+from pipeline.modelling.evaluation import METRICS, classification_metrics
+from pipeline.modelling.model_inputs import BGNBDClassifier, model_input_frame
+from pipeline.modelling.propensity import net_order_value
+from pipeline.modelling.threads import single_blas_thread
+from pipeline.modelling.training_frames import ModelWindows
+
+
+@dataclass(frozen=True)
+class TruthComparison:
+    propensity: pd.DataFrame  # rows: final, bgnbd (and more), columns: METRICS + size
+    churn: pd.DataFrame
+    product: pd.DataFrame | None
+    spend: pd.DataFrame
+    customers: int
+
+
+def load_truth(demo_dir: Path, windows: ModelWindows, data_end_snapshot) -> tuple:
+    """(truth frame or None, note)."""
+    path = demo_dir / TRUTH_FILE
+    if not path.exists():
+        return None, f"no demo truth at {path}"
+    if windows.snapshot != data_end_snapshot or windows.horizon_days != DEFAULT_HORIZON_DAYS:
+        return None, (
+            f"demo truth covers the {DEFAULT_HORIZON_DAYS} days after the data's end; these "
+            f"scores are for {windows.horizon_days} days from {windows.snapshot:%Y-%m-%d}"
+        )
+    truth = pd.read_parquet(
+        path,
+        columns=["customer_id", "purchased_in_horizon", "future_spend", "future_categories"],
+    )
+    truth["customer_id"] = truth["customer_id"].astype(str).astype(object)
+    return truth, f"demo truth {path}"
+
+
+def _row(name: str, y, p) -> dict:
+    figures = classification_metrics(y, p)
+    return {"model": name, **{m: figures[m] for m in METRICS}, "customers": len(y)}
+
+
+@single_blas_thread
+def compare_with_truth(
+    truth: pd.DataFrame,
+    scoring: pd.DataFrame,
+    propensity_scores: pd.DataFrame,
+    churn_scores: pd.DataFrame,
+    product_scores: pd.DataFrame | None,
+    horizon_days: int,
+) -> TruthComparison:
+    """Metrics of the written scores and of plain BG/NBD against the demo truth."""
+    X = model_input_frame(scoring)
+    baseline = BGNBDClassifier(trading_time=False, horizon_days=horizon_days).fit(X)
+    base = pd.DataFrame(
+        {
+            "customer_id": scoring["customer_id"].to_numpy(dtype=object),
+            "bgnbd_probability": baseline.predict_proba(X)[:, 1],
+            "bgnbd_spend": baseline.expected_orders(X) * net_order_value(X),
+        }
+    )
+    joined = (
+        propensity_scores[["customer_id", "purchase_probability", "predicted_spend"]]
+        .merge(churn_scores[["customer_id", "churn_probability"]], on="customer_id")
+        .merge(base, on="customer_id")
+        .merge(truth, on="customer_id")
+    )
+    bought = joined["purchased_in_horizon"].to_numpy(dtype=bool)
+    propensity = pd.DataFrame(
+        [
+            _row("final (scores.propensity)", bought, joined["purchase_probability"]),
+            _row("bgnbd (calendar days)", bought, joined["bgnbd_probability"]),
+        ]
+    ).set_index("model")
+    churn = pd.DataFrame(
+        [
+            _row("churn (scores.churn)", ~bought, joined["churn_probability"]),
+            _row("bgnbd (calendar days)", ~bought, 1 - joined["bgnbd_probability"]),
+        ]
+    ).set_index("model")
+    actual = joined["future_spend"].to_numpy(np.float64)
+    spend_rows = []
+    for name, column in (("final", "predicted_spend"), ("bgnbd", "bgnbd_spend")):
+        predicted = joined[column].to_numpy(np.float64)
+        spend_rows.append(
+            {
+                "model": name,
+                "mae": float(np.mean(np.abs(predicted - actual))),
+                "correlation": float(np.corrcoef(predicted, actual)[0, 1]),
+                "total_predicted": float(predicted.sum()),
+                "total_actual": float(actual.sum()),
+            }
+        )
+    product = None
+    if product_scores is not None and len(product_scores):
+        cells = product_scores[["customer_id", "category", "probability"]].merge(
+            truth[["customer_id", "future_categories"]], on="customer_id"
+        )
+        bought_category = [
+            category in set((future or "").split(","))
+            for category, future in zip(cells["category"], cells["future_categories"], strict=True)
+        ]
+        product = pd.DataFrame(
+            [_row("per-category logistic (cells)", bought_category, cells["probability"])]
+        ).set_index("model")
+    return TruthComparison(
+        propensity=propensity,
+        churn=churn,
+        product=product,
+        spend=pd.DataFrame(spend_rows).set_index("model"),
+        customers=len(joined),
+    )

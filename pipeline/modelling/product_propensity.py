@@ -1,0 +1,231 @@
+"""Which product categories each customer is likely to buy in the next horizon.
+
+Multi-label: one logistic regression per category (the categories with the most buyers,
+OTHER excluded; see :func:`pipeline.modelling.training_frames.top_categories`), trained on
+the same out-of-time windows as the other models, target "bought the category in the
+window". Each category's model sees
+
+* the shared inputs of :class:`~pipeline.modelling.model_inputs.ModelInputs` (behaviour,
+  season and BG/NBD features: will the customer buy at all),
+* the customer's share of purchase lines in that category so far (do they buy it),
+* the category's seasonal index for the window (does it sell in this season; from the
+  store's lines one year earlier).
+
+A category with fewer than 10 buyers or non-buyers in the training rows is not modelled.
+Recommendations are the modelled categories whose probability reaches a threshold
+(configurable, default 0.7), ranked per customer by probability.
+
+Files without product columns have no categories: the step writes empty tables and says so.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import StandardScaler
+
+from pipeline.modelling.evaluation import Evaluation, classification_metrics
+from pipeline.modelling.model_inputs import ModelInputs, model_input_frame
+from pipeline.modelling.threads import single_blas_thread
+from pipeline.modelling.training_frames import (
+    ModelWindows,
+    TrainingData,
+    bought_column,
+    season_column,
+    share_column,
+)
+
+MIN_OUTCOMES = 10
+DEFAULT_THRESHOLD = 0.7
+
+
+class NoCategoryToModel(ValueError):
+    """Nothing to model: no product data, or no category with enough buyers."""
+
+
+def category_columns(categories) -> tuple[str, ...]:
+    return tuple(
+        c for category in categories for c in (share_column(category), season_column(category))
+    )
+
+
+def product_input_frame(frame: pd.DataFrame, categories) -> pd.DataFrame:
+    return model_input_frame(frame, extra=category_columns(categories))
+
+
+class CategoryPropensityModel(BaseEstimator):
+    """One logistic regression per category (see the module docstring)."""
+
+    def __init__(self, categories: tuple[str, ...] = (), C: float = 1.0):
+        self.categories = categories
+        self.C = C
+
+    def _design(self, shared: pd.DataFrame, X: pd.DataFrame, category: str) -> pd.DataFrame:
+        own = X[[share_column(category), season_column(category)]].set_axis(
+            ["category_share", "category_season"], axis=1
+        )
+        return pd.concat([shared, own], axis=1)
+
+    def fit(self, X: pd.DataFrame, Y: pd.DataFrame):
+        self.inputs_ = ModelInputs(btyd=True).fit(X)
+        shared = self.inputs_.transform(X)
+        self.models_ = {}
+        for category in self.categories:
+            y = np.asarray(Y[bought_column(category)], dtype=bool)
+            if min(y.sum(), (~y).sum()) < MIN_OUTCOMES:
+                continue
+            model = Pipeline(
+                [
+                    ("impute", SimpleImputer(strategy="median", keep_empty_features=True)),
+                    ("scale", StandardScaler()),
+                    ("classifier", LogisticRegression(C=self.C, max_iter=2000)),
+                ]
+            )
+            self.models_[category] = model.fit(self._design(shared, X, category), y)
+        self.categories_ = tuple(self.models_)
+        if not self.categories_:
+            raise NoCategoryToModel(
+                f"no category has {MIN_OUTCOMES} buyers and non-buyers in the training windows"
+            )
+        return self
+
+    def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
+        """(customers x categories_) probabilities of buying each category in the horizon."""
+        shared = self.inputs_.transform(X)
+        return np.column_stack(
+            [
+                self.models_[c].predict_proba(self._design(shared, X, c))[:, 1]
+                for c in self.categories_
+            ]
+        )
+
+    def predict(self, X: pd.DataFrame) -> np.ndarray:
+        return self.predict_proba(X) >= 0.5
+
+    def coefficients(self) -> pd.DataFrame:
+        """Standardised coefficients per category (long format), largest effect first."""
+        rows = []
+        for category, model in self.models_.items():
+            names = [*self.inputs_.columns_, "category_share", "category_season"]
+            coefficients = model.named_steps["classifier"].coef_[0]
+            rows += [
+                {"category": category, "feature": f, "coefficient": float(c)}
+                for f, c in zip(names, coefficients, strict=True)
+            ]
+        table = pd.DataFrame(rows)
+        order = table["coefficient"].abs().sort_values(ascending=False).index
+        return table.loc[order].reset_index(drop=True)
+
+
+@dataclass
+class ProductTraining:
+    model: CategoryPropensityModel
+    evaluation: Evaluation  # every (validation customer, category) cell: micro-averaged
+    per_category: pd.DataFrame  # metrics by category on the validation customers
+    validation_inputs: pd.DataFrame
+    validation_outcomes: pd.DataFrame
+
+    @property
+    def validation_brier(self) -> float:
+        return self.evaluation.metrics["logistic_per_category"]["brier"]
+
+
+def outcome_matrix(frame: pd.DataFrame, categories) -> pd.DataFrame:
+    return frame[[bought_column(c) for c in categories]].astype(bool)
+
+
+@single_blas_thread
+def train_product_propensity(data: TrainingData) -> ProductTraining:
+    train, validation = data.train, data.validation
+    model = CategoryPropensityModel(categories=data.categories)
+    model.fit(product_input_frame(train, data.categories), outcome_matrix(train, data.categories))
+    X_valid = product_input_frame(validation, data.categories)
+    outcomes = outcome_matrix(validation, model.categories_)
+    probability = model.predict_proba(X_valid)
+    rows = []
+    for i, category in enumerate(model.categories_):
+        figures = classification_metrics(outcomes.iloc[:, i].to_numpy(), probability[:, i])
+        rows.append({"category": category, **figures})
+    return ProductTraining(
+        model=model,
+        evaluation=Evaluation(
+            outcomes.to_numpy().ravel(), {"logistic_per_category": probability.ravel()}
+        ),
+        per_category=pd.DataFrame(rows),
+        validation_inputs=X_valid,
+        validation_outcomes=outcomes,
+    )
+
+
+def micro_brier(model: CategoryPropensityModel, X: pd.DataFrame, outcomes: pd.DataFrame) -> float:
+    """Brier score over every (customer, category) cell; the champion must model the same
+    categories (else it cannot be compared and ValueError is raised)."""
+    if tuple(model.categories_) != tuple(c.removeprefix("bought:") for c in outcomes.columns):
+        raise ValueError("the champion models other categories than the challenger")
+    probability = model.predict_proba(X)
+    return float(np.mean((probability - outcomes.to_numpy(dtype=np.float64)) ** 2))
+
+
+@single_blas_thread
+def score_product_propensity(
+    model: CategoryPropensityModel,
+    frame: pd.DataFrame,
+    *,
+    windows: ModelWindows,
+    model_name: str,
+    model_version: str,
+) -> pd.DataFrame:
+    """scores.product_propensity: one row per customer and modelled category."""
+    X = product_input_frame(frame, model.categories_)
+    probability = model.predict_proba(X)
+    n, k = probability.shape
+    customers = np.repeat(frame["customer_id"].to_numpy(dtype=object), k)
+    categories = np.tile(np.asarray(model.categories_, dtype=object), n)
+    shares = X[[share_column(c) for c in model.categories_]].to_numpy().ravel()
+    ranks = (-probability).argsort(axis=1, kind="stable").argsort(axis=1) + 1
+    return pd.DataFrame(
+        {
+            "customer_id": customers,
+            "category": categories,
+            "probability": probability.ravel(),
+            "category_rank": ranks.ravel().astype(np.int64),
+            "bought_before": shares > 0,
+            "past_line_share": shares,
+            "model_name": model_name,
+            "model_version": model_version,
+            "horizon_days": windows.horizon_days,
+            "as_of": windows.snapshot,
+        }
+    )
+
+
+RECOMMENDATIONS_SQL = """
+CREATE OR REPLACE TABLE marts.product_recommendations AS
+SELECT customer_id,
+       category,
+       probability,
+       row_number() OVER (PARTITION BY customer_id ORDER BY probability DESC, category)
+           AS recommendation_rank,
+       bought_before,
+       $threshold::DOUBLE AS threshold,
+       model_name,
+       model_version,
+       as_of
+FROM scores.product_propensity
+WHERE probability >= $threshold
+ORDER BY customer_id, recommendation_rank
+"""
+
+
+def build_recommendations(connection, threshold: float = DEFAULT_THRESHOLD) -> None:
+    """Write marts.product_recommendations from scores.product_propensity."""
+    if not 0.0 <= threshold <= 1.0:
+        raise ValueError(f"threshold must be in [0, 1], got {threshold}")
+    connection.execute("CREATE SCHEMA IF NOT EXISTS marts")
+    connection.execute(RECOMMENDATIONS_SQL, {"threshold": threshold})

@@ -1,0 +1,434 @@
+"""Out-of-time training frames: features as of a cutoff, outcomes from the horizon after it.
+
+Windows
+-------
+* ``snapshot``: the scoring date; final scores use features of purchases before it (the
+  same rule as features.customer_rfm: AS_OF_DATE, else the day after the last purchase).
+* ``cutoff``: the evaluation cutoff, by default ``horizon_days`` before the snapshot, so
+  its window [cutoff, cutoff + horizon) is the last complete horizon.
+* Training windows: the evaluation window plus ``training_windows`` earlier ones, every
+  ``window_step_days`` (default 12 windows a month apart: a year of seasons). Each row is one
+  customer at one window start: the features of :func:`pipeline.features.customer_features`
+  as of the window start (only transactions strictly before it), the trading-clock columns
+  (clock fitted on orders before the window start) and the outcome in the window.
+
+Why a customer split at the latest cutoff and not a second, earlier cutoff: the latest
+complete window is the most like the next horizon (nearest in time, the same customers), so
+it is where candidates are compared, calibrated and checked against the champion. Its
+customers are split, stratified by the outcome, into training and validation customers; the
+validation customers' rows are left out of *every* window, because their earlier windows
+overlap the evaluation window in time and would leak its outcome. The earlier windows teach
+the models how the season of the horizon moves purchasing (a December horizon is not a
+September one); they are never used for evaluation.
+
+Product categories come from features.product_categories (OTHER and uncategorised lines are
+left out); the modelled categories are the ones with the most buyers before the evaluation
+cutoff.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+import duckdb
+import numpy as np
+import pandas as pd
+from sklearn.model_selection import train_test_split
+
+from pipeline.features import customer_features, default_as_of
+from pipeline.modelling.threads import single_blas_thread
+from pipeline.modelling.trading_clock import TradingClock, daily_orders, fit_trading_clock
+from pipeline.product_categories import OTHER
+
+ORDER_ID = "coalesce(invoice_id, strftime(invoice_ts, '%Y-%m-%d %H:%M:%S'))"
+
+# Orders and net spend (purchases minus returns dated in the window) per customer.
+OUTCOMES_SQL = f"""
+WITH bought AS (
+    SELECT customer_id, count(DISTINCT {ORDER_ID}) AS actual_orders,
+           sum(line_amount) AS gross_spend
+    FROM staging.transactions
+    WHERE invoice_ts >= $window_start AND invoice_ts < $window_end
+    GROUP BY customer_id
+), returned AS (
+    SELECT customer_id, -sum(line_amount) AS returned_amount
+    FROM staging.returns
+    WHERE invoice_ts >= $window_start AND invoice_ts < $window_end
+    GROUP BY customer_id
+)
+SELECT customer_id,
+       coalesce(b.actual_orders, 0) AS actual_orders,
+       coalesce(b.gross_spend, 0) - coalesce(r.returned_amount, 0) AS actual_spend
+FROM bought b
+FULL JOIN returned r USING (customer_id)
+"""
+
+# Purchase lines per customer and category, in [$window_start, $window_end).
+CATEGORY_LINES_SQL = """
+SELECT t.customer_id, c.category, count(*) AS lines
+FROM staging.transactions t
+JOIN features.product_categories c USING (stock_code)
+WHERE t.invoice_ts >= $window_start AND t.invoice_ts < $window_end
+  AND list_contains($categories, c.category)
+GROUP BY ALL
+"""
+
+# Categories by number of buyers before $as_of (OTHER and uncategorised lines excluded).
+TOP_CATEGORIES_SQL = """
+SELECT c.category, count(DISTINCT t.customer_id) AS buyers
+FROM staging.transactions t
+JOIN features.product_categories c USING (stock_code)
+WHERE t.invoice_ts < $as_of AND c.category IS NOT NULL AND c.category <> $other
+GROUP BY c.category
+HAVING count(DISTINCT t.customer_id) >= $min_buyers
+ORDER BY buyers DESC, c.category
+LIMIT $limit
+"""
+
+# Store-wide lines per category in [$window_start, $window_end), for the seasonal index.
+STORE_CATEGORY_LINES_SQL = """
+SELECT c.category, count(*) AS lines
+FROM staging.transactions t
+JOIN features.product_categories c USING (stock_code)
+WHERE t.invoice_ts >= $window_start AND t.invoice_ts < $window_end
+  AND c.category IS NOT NULL AND c.category <> $other
+GROUP BY c.category
+"""
+
+SHARE_PREFIX = "share:"
+SEASON_PREFIX = "season:"
+BOUGHT_PREFIX = "bought:"
+
+
+def share_column(category: str) -> str:
+    """Share of the customer's purchase lines in ``category`` before the window."""
+    return SHARE_PREFIX + category
+
+
+def season_column(category: str) -> str:
+    """log(the category's store-wide share in the same window a year earlier / its share in
+    the year before the window): > 0 when the category is in season."""
+    return SEASON_PREFIX + category
+
+
+def bought_column(category: str) -> str:
+    """Outcome: the customer bought ``category`` in the window."""
+    return BOUGHT_PREFIX + category
+
+
+@dataclass(frozen=True)
+class ModelWindows:
+    snapshot: dt.datetime
+    cutoff: dt.datetime
+    horizon_days: int
+    training_windows: int = 12
+    window_step_days: int = 30
+
+    @property
+    def horizon(self) -> dt.timedelta:
+        return dt.timedelta(days=self.horizon_days)
+
+    @property
+    def cutoff_end(self) -> dt.datetime:
+        return self.cutoff + self.horizon
+
+    def window_starts(self, first_purchase: dt.datetime) -> list[dt.datetime]:
+        """The evaluation cutoff and the earlier window starts that have some history."""
+        starts = []
+        for k in range(self.training_windows + 1):
+            start = self.cutoff - dt.timedelta(days=k * self.window_step_days)
+            if start <= first_purchase:
+                break
+            starts.append(start)
+        return starts
+
+
+def resolve_snapshot(connection: duckdb.DuckDBPyConnection, as_of: dt.date | None) -> dt.datetime:
+    """The snapshot date features.customer_rfm uses: AS_OF_DATE, else the day after the
+    last purchase."""
+    if as_of is not None:
+        return dt.datetime.combine(as_of, dt.time())
+    return default_as_of(connection)
+
+
+def resolve_windows(
+    snapshot: dt.datetime,
+    horizon_days: int,
+    *,
+    cutoff: dt.datetime | None = None,
+    training_windows: int = 12,
+    window_step_days: int = 30,
+) -> ModelWindows:
+    if horizon_days < 1:
+        raise ValueError(f"horizon_days must be at least 1, got {horizon_days}")
+    if training_windows < 0 or window_step_days < 1:
+        raise ValueError("training_windows must be >= 0 and window_step_days >= 1")
+    cutoff = cutoff if cutoff is not None else snapshot - dt.timedelta(days=horizon_days)
+    if cutoff + dt.timedelta(days=horizon_days) > snapshot:
+        raise ValueError(
+            f"the cutoff {cutoff:%Y-%m-%d} plus the {horizon_days}-day horizon ends after the "
+            f"snapshot {snapshot:%Y-%m-%d}: the label window would be incomplete"
+        )
+    return ModelWindows(snapshot, cutoff, horizon_days, training_windows, window_step_days)
+
+
+def top_categories(
+    connection: duckdb.DuckDBPyConnection,
+    as_of: dt.datetime,
+    *,
+    limit: int = 12,
+    min_buyers: int = 10,
+) -> tuple[str, ...]:
+    """The categories with the most buyers before ``as_of``; empty without product data."""
+    rows = connection.execute(
+        TOP_CATEGORIES_SQL,
+        {"as_of": as_of, "other": OTHER, "min_buyers": min_buyers, "limit": limit},
+    ).fetchall()
+    return tuple(category for category, _ in rows)
+
+
+def _trading_columns(frame: pd.DataFrame, clock: TradingClock) -> pd.DataFrame:
+    frame["trading_tenure_days"] = clock.days_since(frame["first_purchase_ts"])
+    frame["trading_recency_days"] = clock.days_since(frame["last_purchase_ts"])
+    frame["horizon_trading_days"] = clock.horizon_trading_days
+    return frame
+
+
+def add_trading_columns(
+    frame: pd.DataFrame, orders_per_day: pd.DataFrame, as_of: dt.datetime, horizon_days: int
+) -> tuple[pd.DataFrame, TradingClock]:
+    """Add the trading-clock columns (recency and tenure in trading days, the horizon's
+    trading days) from first_purchase_ts and last_purchase_ts; times before the store's
+    first recorded day count from that day."""
+    clock = fit_trading_clock(orders_per_day, as_of, horizon_days)
+    first_day = pd.Timestamp(clock.first_day)
+    for column in ("first_purchase_ts", "last_purchase_ts"):
+        frame[column] = pd.to_datetime(frame[column]).clip(lower=first_day)
+    return _trading_columns(frame, clock), clock
+
+
+def _category_columns(
+    connection: duckdb.DuckDBPyConnection,
+    frame: pd.DataFrame,
+    start: dt.datetime,
+    horizon_days: int,
+    categories: tuple[str, ...],
+    first_day: dt.datetime,
+) -> pd.DataFrame:
+    """Share of each customer's lines per category before ``start``, and each category's
+    seasonal index for the window (from the store's lines a year earlier)."""
+    history = connection.execute(
+        CATEGORY_LINES_SQL,
+        {"window_start": first_day, "window_end": start, "categories": list(categories)},
+    ).df()
+    lines = history.pivot_table(
+        index="customer_id", columns="category", values="lines", aggfunc="sum", fill_value=0
+    )
+    lines = lines.reindex(index=frame["customer_id"], columns=list(categories), fill_value=0)
+    shares = lines.to_numpy(np.float64) / np.maximum(frame["purchase_lines"].to_numpy(), 1)[:, None]
+    year_ago = start - dt.timedelta(days=365)
+    season = np.zeros(len(categories))
+    if year_ago >= first_day:
+        params = {"other": OTHER}
+        window = connection.execute(
+            STORE_CATEGORY_LINES_SQL,
+            {
+                **params,
+                "window_start": year_ago,
+                "window_end": year_ago + dt.timedelta(horizon_days),
+            },
+        ).df()
+        year = connection.execute(
+            STORE_CATEGORY_LINES_SQL, {**params, "window_start": year_ago, "window_end": start}
+        ).df()
+        window_share = window.set_index("category")["lines"] / max(window["lines"].sum(), 1)
+        year_share = year.set_index("category")["lines"] / max(year["lines"].sum(), 1)
+        for i, category in enumerate(categories):
+            w, y = window_share.get(category, 0.0), year_share.get(category, 0.0)
+            season[i] = np.log((w + 1e-3) / (y + 1e-3)) if y > 0 else 0.0
+    columns = {}
+    for i, category in enumerate(categories):
+        columns[share_column(category)] = shares[:, i]
+        columns[season_column(category)] = season[i]
+    return pd.concat([frame, pd.DataFrame(columns, index=frame.index)], axis=1)
+
+
+def _category_outcomes(
+    connection: duckdb.DuckDBPyConnection,
+    frame: pd.DataFrame,
+    start: dt.datetime,
+    end: dt.datetime,
+    categories: tuple[str, ...],
+) -> pd.DataFrame:
+    bought = connection.execute(
+        CATEGORY_LINES_SQL,
+        {"window_start": start, "window_end": end, "categories": list(categories)},
+    ).df()
+    pairs = set(zip(bought["customer_id"], bought["category"], strict=True))
+    columns = {
+        bought_column(category): [(c, category) in pairs for c in frame["customer_id"]]
+        for category in categories
+    }
+    return pd.concat([frame, pd.DataFrame(columns, index=frame.index)], axis=1)
+
+
+def features_as_of(
+    connection: duckdb.DuckDBPyConnection,
+    as_of: dt.datetime,
+    horizon_days: int,
+    *,
+    orders_per_day: pd.DataFrame | None = None,
+    categories: tuple[str, ...] = (),
+) -> pd.DataFrame:
+    """One row per customer with a purchase before ``as_of``: customer_features, the
+    trading-clock columns for the horizon after ``as_of`` and, if asked, category columns.
+    Nothing at or after ``as_of`` is read."""
+    frame = customer_features(connection, as_of)
+    frame["customer_id"] = frame["customer_id"].astype(object)
+    frame["window_start"] = as_of
+    if orders_per_day is None:
+        orders_per_day = daily_orders(connection, as_of)
+    if frame.empty:
+        return frame
+    frame, clock = add_trading_columns(frame, orders_per_day, as_of, horizon_days)
+    if categories:
+        first_day = dt.datetime.combine(clock.first_day, dt.time())
+        frame = _category_columns(connection, frame, as_of, horizon_days, categories, first_day)
+    return frame
+
+
+def window_frame(
+    connection: duckdb.DuckDBPyConnection,
+    start: dt.datetime,
+    horizon_days: int,
+    *,
+    orders_per_day: pd.DataFrame | None = None,
+    categories: tuple[str, ...] = (),
+) -> pd.DataFrame:
+    """Features as of ``start`` and the outcomes in [start, start + horizon): actual_orders,
+    actual_spend, purchased and, with categories, one bought:<category> column each."""
+    frame = features_as_of(
+        connection, start, horizon_days, orders_per_day=orders_per_day, categories=categories
+    )
+    end = start + dt.timedelta(days=horizon_days)
+    outcomes = connection.execute(OUTCOMES_SQL, {"window_start": start, "window_end": end}).df()
+    outcomes["customer_id"] = outcomes["customer_id"].astype(object)
+    frame = frame.merge(outcomes, on="customer_id", how="left")
+    frame["actual_orders"] = frame["actual_orders"].fillna(0).astype(np.int64)
+    frame["actual_spend"] = frame["actual_spend"].fillna(0.0).astype(np.float64)
+    frame["purchased"] = frame["actual_orders"] > 0
+    if categories:
+        frame = _category_outcomes(connection, frame, start, end, categories)
+    return frame
+
+
+class NotEnoughHistoryError(ValueError):
+    """The data cannot support an out-of-time model with the configured windows."""
+
+
+@dataclass
+class TrainingData:
+    """Stacked window rows and the customer split (see the module docstring)."""
+
+    windows: ModelWindows
+    rows: pd.DataFrame
+    validation_customers: frozenset[str]
+    categories: tuple[str, ...] = ()
+    window_starts: tuple[dt.datetime, ...] = field(default=())
+
+    @property
+    def is_validation_customer(self) -> pd.Series:
+        return self.rows["customer_id"].isin(self.validation_customers)
+
+    @property
+    def train(self) -> pd.DataFrame:
+        """Every window's rows of the training customers."""
+        return self.rows.loc[~self.is_validation_customer].reset_index(drop=True)
+
+    @property
+    def validation(self) -> pd.DataFrame:
+        """The evaluation window's rows of the validation customers."""
+        latest = self.rows["window_start"] == self.windows.cutoff
+        return self.rows.loc[latest & self.is_validation_customer].reset_index(drop=True)
+
+    @property
+    def evaluation_window(self) -> pd.DataFrame:
+        """The evaluation window's rows of every customer (for predicted vs actual)."""
+        return self.rows.loc[self.rows["window_start"] == self.windows.cutoff].reset_index(
+            drop=True
+        )
+
+
+MIN_OUTCOMES_PER_CLASS = 10
+
+
+@single_blas_thread
+def build_training_data(
+    connection: duckdb.DuckDBPyConnection,
+    windows: ModelWindows,
+    *,
+    validation_share: float = 0.3,
+    seed: int = 42,
+    max_categories: int = 12,
+    with_categories: bool = True,
+) -> TrainingData:
+    """Stack the training windows and split the evaluation cutoff's customers."""
+    if not 0.05 <= validation_share <= 0.5:
+        raise ValueError(f"validation_share must be in [0.05, 0.5], got {validation_share}")
+    orders_per_day = daily_orders(connection, windows.cutoff)
+    if orders_per_day.empty:
+        raise NotEnoughHistoryError(
+            f"no purchases before the cutoff {windows.cutoff:%Y-%m-%d}: the models need history "
+            f"before the last {windows.horizon_days}-day horizon (lower HORIZON_DAYS or set an "
+            "earlier cutoff)"
+        )
+    first_purchase = dt.datetime.combine(min(orders_per_day["day"]), dt.time())
+    categories = top_categories(connection, windows.cutoff, limit=max_categories)
+    categories = categories if with_categories else ()
+    starts = windows.window_starts(first_purchase)
+    frames = [
+        window_frame(
+            connection,
+            start,
+            windows.horizon_days,
+            orders_per_day=orders_per_day,
+            categories=categories,
+        )
+        for start in starts
+    ]
+    rows = pd.concat([f for f in frames if not f.empty], ignore_index=True)
+    latest = rows.loc[rows["window_start"] == windows.cutoff]
+    outcome_counts = latest["purchased"].value_counts()
+    fewest = min(outcome_counts.get(True, 0), outcome_counts.get(False, 0))
+    if fewest < MIN_OUTCOMES_PER_CLASS / validation_share:
+        raise NotEnoughHistoryError(
+            f"{len(latest)} customers bought before the cutoff {windows.cutoff:%Y-%m-%d}, "
+            f"{outcome_counts.get(True, 0)} of them bought again in the "
+            f"{windows.horizon_days} days after it; the models need at least "
+            f"{int(np.ceil(MIN_OUTCOMES_PER_CLASS / validation_share))} customers with and "
+            "without a purchase (more data, a shorter HORIZON_DAYS or an earlier cutoff)"
+        )
+    _, validation_ids = train_test_split(
+        latest["customer_id"].to_numpy(dtype=object),
+        test_size=validation_share,
+        stratify=latest["purchased"].to_numpy(),
+        random_state=seed,
+    )
+    return TrainingData(
+        windows=windows,
+        rows=rows,
+        validation_customers=frozenset(validation_ids),
+        categories=categories,
+        window_starts=tuple(starts),
+    )
+
+
+@single_blas_thread
+def scoring_frame(
+    connection: duckdb.DuckDBPyConnection,
+    windows: ModelWindows,
+    categories: tuple[str, ...] = (),
+) -> pd.DataFrame:
+    """Features as of the snapshot, for the final scores."""
+    return features_as_of(connection, windows.snapshot, windows.horizon_days, categories=categories)

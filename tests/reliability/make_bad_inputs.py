@@ -1,0 +1,336 @@
+"""Write the bad-input corpus in tests/reliability/bad_inputs/ (run once; the files are
+committed so the corpus stays stable):
+
+    python tests/reliability/make_bad_inputs.py
+
+Every file is small. EXPECTED.yaml beside them (written by hand, not by this script) says what
+ingesting each one must do: load (how many rows), quarantine rows (how many, which column,
+why) or reject the file (with an error naming the file and, where it applies, row and
+column). Adding a file here means adding its entry there; test_bad_inputs.py checks both
+lists agree.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import re
+import zipfile
+from pathlib import Path
+
+import pandas as pd
+
+HERE = Path(__file__).resolve().parent / "bad_inputs"
+UCI = ["InvoiceNo", "StockCode", "Description", "Quantity", "InvoiceDate", "UnitPrice"]
+UCI += ["CustomerID", "Country"]
+HEADER = ",".join(UCI)
+FIXED_TIME = dt.datetime(2024, 1, 1)  # workbook metadata, so regenerated files are stable
+
+
+def row(invoice, quantity="6", date="12/1/2010 8:26", price="2.55", customer="17850", **kw):
+    values = {
+        "InvoiceNo": invoice,
+        "StockCode": kw.get("stock", "85123A"),
+        "Description": kw.get("description", "WHITE HANGING HEART T-LIGHT HOLDER"),
+        "Quantity": quantity,
+        "InvoiceDate": date,
+        "UnitPrice": price,
+        "CustomerID": customer,
+        "Country": kw.get("country", "United Kingdom"),
+    }
+    return values
+
+
+def csv_line(values: dict[str, str], sep: str = ",") -> str:
+    def quote(text: str) -> str:
+        if any(ch in text for ch in (sep, '"', "\n")):
+            return '"' + text.replace('"', '""') + '"'
+        return text
+
+    return sep.join(quote(str(v)) for v in values.values())
+
+
+def write_text(name: str, text: str, encoding: str = "utf-8") -> None:
+    (HERE / name).write_bytes(text.encode(encoding))
+
+
+def write_rows(name: str, rows: list[dict[str, str]], sep: str = ",", header=None) -> None:
+    header = header if header is not None else sep.join(UCI)
+    write_text(name, "\n".join([header, *(csv_line(r, sep) for r in rows)]) + "\n")
+
+
+def write_xlsx(name: str, sheets: dict[str, pd.DataFrame]) -> None:
+    buffer = io.BytesIO()
+    with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
+        for sheet, frame in sheets.items():
+            frame.to_excel(writer, sheet_name=sheet, index=False)
+    # Re-zip with fixed entry times so that regenerating gives the same bytes.
+    source = zipfile.ZipFile(io.BytesIO(buffer.getvalue()))
+    with zipfile.ZipFile(HERE / name, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            fixed = zipfile.ZipInfo(info.filename, date_time=FIXED_TIME.timetuple()[:6])
+            fixed.compress_type = zipfile.ZIP_DEFLATED
+            content = source.read(info.filename)
+            if info.filename == "docProps/core.xml":  # openpyxl stamps the save time
+                content = re.sub(
+                    rb"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", b"2024-01-01T00:00:00Z", content
+                )
+            target.writestr(fixed, content)
+
+
+TIMES = ["2010-12-01 07:45", "2010-12-01 10:33", "2010-12-02 09:00"]
+
+
+def sheet_frame(first_invoice: int, n: int) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "Invoice": [str(first_invoice + i) for i in range(n)],
+            "StockCode": ["85048", "22087", "21232"][:n],
+            "Description": ["GLASS BALL", "PAPER BUNTING", "STRAWBERRY MUG"][:n],
+            "Quantity": [12, 6, 3][:n],
+            "InvoiceDate": pd.to_datetime(TIMES)[:n],
+            "Price": [6.95, 2.95, 1.25][:n],
+            "Customer ID": [13085.0, 16321.0, 12346.0][:n],  # numbers, as Excel keeps them
+            "Country": ["United Kingdom", "Australia", "France"][:n],
+        }
+    )
+
+
+def main() -> None:
+    HERE.mkdir(exist_ok=True)
+
+    # --- empty and almost empty ------------------------------------------------------------
+    write_text("empty.csv", "")
+    write_text("blank_lines_only.csv", "\n   \n\t\n\n")
+    write_text("header_only.csv", HEADER + "\n")
+
+    # --- delimiters --------------------------------------------------------------------------
+    write_rows(
+        "semicolon_comma_decimals.csv",
+        [
+            row("536365", price="2,55"),
+            row("536366", price="3,39", description="LANTERN, WHITE METAL"),
+            row("536367", price="1.234,50", quantity="1"),
+        ],
+        sep=";",
+    )
+    write_rows("tab_delimited.tsv", [row("536365"), row("536366", price="3.39")], sep="\t")
+    write_rows("caret_delimited.csv", [row("536365"), row("536366")], sep="^")
+    write_text(
+        "header_comma_rows_semicolon.csv",
+        HEADER + "\n" + "\n".join(csv_line(row(str(536365 + i)), ";") for i in range(3)) + "\n",
+    )
+    write_text("crlf_line_endings.csv", HEADER + "\r\n" + csv_line(row("536365")) + "\r\n")
+
+    # --- columns -----------------------------------------------------------------------------
+    write_text(
+        "missing_customer_column.csv",
+        "InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,Country\n"
+        "536365,85123A,HEART,6,12/1/2010 8:26,2.55,United Kingdom\n",
+    )
+    write_text(
+        "extra_and_reordered_columns.csv",
+        "Country,Notes,CustomerID,UnitPrice,Channel,InvoiceDate,Quantity,StockCode,InvoiceNo\n"
+        "France,first order,12346,2.50,web,12/1/2010 8:26,4,22633,536370\n"
+        "Spain,,12347,1.00,store,12/2/2010 9:00,10,22634,536371\n",
+    )
+    write_text(
+        "amount_only_layout.csv",
+        "Customer,Date,Amount\n17850,2010-12-01,15.30\n12346,2010-12-02,7.50\n",
+    )
+    write_text(
+        "no_header.csv",
+        csv_line(row("536365")) + "\n" + csv_line(row("536366")) + "\n",
+    )
+    write_text(
+        "reserved_column_name.csv",
+        HEADER + ",_source_row\n" + csv_line(row("536365")) + ",99\n",
+    )
+    write_text(
+        "source_row_column.csv",  # a file's own column named like the lineage column
+        HEADER
+        + ",source_row\n"
+        + csv_line(row("536365"))
+        + ",99\n"
+        + csv_line(row("536366"))
+        + ",98\n",
+    )
+    write_text(
+        "record_number_column.csv",  # used to crash the whole ingest with a Binder Error
+        HEADER + ",_record_number\n" + csv_line(row("536365")) + ",1\n",
+    )
+    write_text(
+        "sql_injection_column.csv",
+        HEADER.replace("Quantity", '"Quantity""; DROP TABLE raw.transactions; --"')
+        + "\n"
+        + csv_line(row("536365"))
+        + "\n",
+    )
+    write_text(
+        "sql_injection_values.csv",
+        HEADER
+        + ',"x\'); DROP TABLE raw.transactions; --",$now\n'
+        + csv_line(row("536365", description="'); DROP TABLE raw.transactions; --"))
+        + ",1,2\n"
+        + csv_line(row("536366", customer="1; DELETE FROM raw.file_ledger"))
+        + ",3,4\n",
+    )
+
+    # --- rows the parser cannot split --------------------------------------------------------
+    write_text(
+        "duplicate_header_rows.csv",
+        "\n".join(
+            [
+                HEADER,
+                csv_line(row("536365")),
+                HEADER,
+                csv_line(row("536366")),
+                HEADER,
+                csv_line(row("536367")),
+            ]
+        )
+        + "\n",
+    )
+    write_text(
+        "too_many_and_too_few_fields.csv",
+        "\n".join(
+            [
+                HEADER,
+                csv_line(row("536365")),
+                csv_line(row("536366")) + ",EXTRA,FIELDS",
+                "536367,85123A,SHORT LINE,6,12/1/2010 8:26",
+                csv_line(row("536368")),
+            ]
+        )
+        + "\n",
+    )
+    quoted = [
+        row(str(536370 + i), description=f"HEART, RED {i}")  # quoted: holds the delimiter
+        for i in range(5)
+    ]
+    lines = [csv_line(r) for r in quoted]
+    lines[2] = '536372,85123A,"BROKEN QUOTE,6,12/1/2010 8:26,2.55,17850,United Kingdom'
+    write_text("unterminated_quote.csv", HEADER + "\n" + "\n".join(lines) + "\n")
+
+    # --- values ------------------------------------------------------------------------------
+    write_rows(
+        "mixed_date_formats.csv",
+        [
+            row("1", date="12/1/2010 8:26"),  # UCI: month first
+            row("2", date="2010-12-01 08:26:00"),
+            row("3", date="2010-12-01T08:26:00"),
+            row("4", date="20101201"),
+            row("5", date="01.12.2010 08:26"),
+            row("6", date="13/12/2010 08:26"),  # day first: no month 13
+            row("7", date="01-Dec-2010 08:26"),
+            row("8", date="12/1/10 8:26"),  # two-digit year: 2010, not the year 12
+            row("9", date="2010/12/01"),
+            row("10", date="31/31/2010 8:26"),  # impossible: quarantined
+        ],
+    )
+    write_rows(
+        "non_numeric_quantity.csv",
+        [
+            row("536365", quantity="6"),
+            row("536366", quantity="six"),
+            row("536367", quantity="1,000"),
+            row("536368", quantity="12 pcs"),
+            row("536369", quantity="-2"),
+        ],
+    )
+    write_rows(
+        "currency_and_comma_prices.csv",
+        [
+            row("1", price="£2.55"),
+            row("2", price="€1.234,50"),
+            row("3", price="$1,234.50"),
+            row("4", price="EUR 4.10"),
+            row("5", price="2,55"),
+            row("6", price="USD -3"),
+            row("7", price="CHF 3.00"),  # not a known currency: quarantined
+        ],
+    )
+    write_rows(
+        "nan_inf_values.csv",
+        [
+            row("1", quantity="NaN"),
+            row("2", price="inf"),
+            row("3", quantity="1e400"),
+            row("4"),
+        ],
+    )
+    long_text = ("VERY LONG DESCRIPTION " * 500)[:10_000]
+    write_rows(
+        "long_descriptions.csv",
+        [row(str(536365 + i), description=long_text) for i in range(3)],
+    )
+    write_rows(
+        "customer_ids_mixed.csv",
+        [
+            row("1", customer="17850"),
+            row("2", customer="17850.0"),
+            row("3", customer="00042"),
+            row("4", customer="C-1001"),
+            row("5", customer="abc-XYZ"),
+            row("6", customer=" 12346 "),
+            row("7", customer=""),
+        ],
+    )
+    write_rows(
+        "future_dates.csv",
+        [
+            row("1", date="2999-01-01 10:00"),
+            row("2", date="1/1/2100 9:00"),
+            row("3", date="12/1/2010 8:26"),
+        ],
+    )
+
+    # --- encodings ---------------------------------------------------------------------------
+    write_text(
+        "latin1_text.csv",
+        HEADER
+        + "\n"
+        + csv_line(row("1", description="CAFÉ CRÈME BRÛLÉE", country="Österreich", price="£2.55"))
+        + "\n",
+        encoding="latin-1",
+    )
+    write_text(
+        "utf8_bom.csv",
+        "\ufeff" + HEADER + "\n" + csv_line(row("536365", description="CAFÉ")) + "\n",
+    )
+    (HERE / "binary_junk.csv").write_bytes(bytes(range(256)) * 4)
+
+    # --- file names --------------------------------------------------------------------------
+    write_rows("sales 'Q4' [final] copy.csv", [row("536365"), row("536366")])
+
+    # --- Excel, Parquet and other formats ----------------------------------------------------
+    write_xlsx(
+        "several_sheets.xlsx",
+        {
+            "Year 2009-2010": sheet_frame(489434, 2),
+            "Empty": pd.DataFrame(),
+            "Header only": sheet_frame(0, 0),
+            "Year 2010-2011": sheet_frame(539993, 3),
+        },
+    )
+    write_xlsx(
+        "notes_sheet.xlsx",
+        {
+            "Data": sheet_frame(489434, 2),
+            "Notes": pd.DataFrame({"Comment": ["exported by hand", "do not edit"]}),
+        },
+    )
+    (HERE / "not_a_workbook.xlsx").write_bytes(b"this is not a zip file\n")
+    full = io.BytesIO()
+    sheet_frame(489434, 3).to_parquet(full, index=False)
+    (HERE / "truncated.parquet").write_bytes(full.getvalue()[: len(full.getvalue()) // 2])
+    sheet_frame(489434, 0).to_parquet(HERE / "zero_rows.parquet", index=False)
+    typed = sheet_frame(489434, 3)
+    typed.loc[2, "Customer ID"] = None
+    typed.to_parquet(HERE / "typed_columns.parquet", index=False)
+    write_text("csv_named.parquet", HEADER + "\n" + csv_line(row("536365")) + "\n")
+    write_text("orders.json", '[{"CustomerID": "17850", "Amount": 1.0}]\n')
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,175 @@
+"""The models step in Dagster: a file without products, champion/challenger across runs,
+and the whole refresh job on small demo data with every model check passing."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import pytest
+
+from assets import model_marts, models
+from pipeline.cleaning import build_staging
+from pipeline.definitions import defs
+from pipeline.demo_data import write_demo_data
+from pipeline.features import build_customer_rfm
+from pipeline.ingestion import ingest_landing
+from pipeline.modelling.training_frames import resolve_snapshot
+from pipeline.product_categories import build_product_categories, load_rules
+from pipeline.settings import DEFAULT_NON_PRODUCT_CODES
+from resources.mlflow_tracking import ModelTracking
+from resources.warehouse import DuckDBWarehouse
+from tests.test_models import SMALL_DEMO
+
+pytestmark = pytest.mark.slow
+
+MODEL_CHECKS = {
+    "churn_scores_valid",
+    "propensity_scores_valid",
+    "product_scores_valid",
+    "one_row_per_customer",
+    "challenger_beats_champion",
+    "recommendations_above_threshold",
+}
+
+
+def check_results(result) -> dict[tuple[str, str], dg.AssetCheckEvaluation]:
+    return {
+        (e.asset_key.to_user_string(), e.check_name): e
+        for e in result.get_asset_check_evaluations()
+    }
+
+
+def materializations(result) -> dict[str, dict]:
+    return {
+        event.asset_key.to_user_string(): event.step_materialization_data.materialization.metadata
+        for event in result.all_events
+        if event.event_type_value == "ASSET_MATERIALIZATION"
+    }
+
+
+@pytest.fixture
+def warehouse_without_products(tmp_path: Path) -> Path:
+    """Demo purchases reduced to customer_id, date and amount, loaded like any user file."""
+    write_demo_data(
+        tmp_path / "demo_landing", tmp_path / "demo", n_rows=30_000, seed=3,
+        file_format="parquet", behaviour=SMALL_DEMO,
+    )  # fmt: skip
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    with duckdb.connect() as connection:
+        connection.execute(
+            f"""
+            COPY (SELECT CustomerID AS customer_id,
+                         strftime(InvoiceDate, '%Y-%m-%d %H:%M') AS date,
+                         round(Quantity * UnitPrice, 2) AS amount
+                  FROM read_parquet('{tmp_path / "demo_landing" / "online_retail_demo.parquet"}'))
+            TO '{landing / "sales.csv"}' (HEADER)
+            """
+        )
+    path = tmp_path / "warehouse.duckdb"
+    with duckdb.connect(str(path)) as connection:
+        ingest_landing(connection, landing, tmp_path / "column_mappings.yaml")
+        build_staging(
+            connection,
+            non_product_codes=DEFAULT_NON_PRODUCT_CODES,
+            latest_valid_ts=dt.datetime(2030, 1, 1),
+        )
+        build_product_categories(connection, None, load_rules())
+        build_customer_rfm(connection, resolve_snapshot(connection, None))
+    return path
+
+
+def test_a_file_without_products_gets_churn_and_propensity_and_skips_products(
+    warehouse_without_products, tmp_path, monkeypatch
+):
+    monkeypatch.setenv("DATA_DIR", str(tmp_path))
+    selection = [
+        *dg.load_assets_from_modules([models, model_marts]),
+        *dg.load_asset_checks_from_modules([models, model_marts]),
+    ]
+    resources = {
+        "warehouse": DuckDBWarehouse(path=str(warehouse_without_products)),
+        "mlflow": ModelTracking(
+            tracking_uri=f"sqlite:///{tmp_path / 'mlflow' / 'mlflow.db'}",
+            artifact_location=(tmp_path / "mlflow" / "artifacts").as_uri(),
+        ),
+    }
+    config = {"ops": {"customer_models": {"config": {"training_windows": 6}}}}
+    with dg.DagsterInstance.ephemeral() as instance:
+        first = dg.materialize(selection, resources=resources, instance=instance, run_config=config)
+        second = dg.materialize(
+            selection, resources=resources, instance=instance, run_config=config
+        )
+    assert first.success and second.success
+    checks = check_results(first)
+    assert all(e.passed for e in checks.values()), checks
+    metadata = materializations(first)
+    assert "skipped" in metadata["scores/product_propensity"]["note"].value
+    assert "nothing to recommend" in metadata["marts/product_recommendations"]["note"].value
+
+    with duckdb.connect(str(warehouse_without_products), read_only=True) as connection:
+        customers = connection.execute("SELECT count(*) FROM features.customer_rfm").fetchone()[0]
+        for table in ("scores.churn", "scores.propensity", "marts.underperformers"):
+            assert connection.execute(f"SELECT count(*) FROM {table}").fetchone()[0] == customers
+        for table in ("scores.product_propensity", "marts.product_recommendations"):
+            assert connection.execute(f"SELECT count(*) FROM {table}").fetchone()[0] == 0
+        columns = [
+            r[0] for r in connection.execute("DESCRIBE scores.product_propensity").fetchall()
+        ]
+        assert columns[:3] == ["customer_id", "category", "probability"]
+
+    # A second run on the same data trains the same models: no better, so the champions stay
+    # and the challenger check warns without failing the run.
+    warned = check_results(second)
+    for asset in ("scores/churn", "scores/propensity"):
+        evaluation = warned[(asset, "challenger_beats_champion")]
+        assert not evaluation.passed and evaluation.severity == dg.AssetCheckSeverity.WARN
+        assert "kept the champion" in evaluation.metadata["summary"].value
+    assert warned[("scores/product_propensity", "challenger_beats_champion")].passed
+    with duckdb.connect(str(warehouse_without_products), read_only=True) as connection:
+        assert connection.execute(
+            "SELECT DISTINCT model_version FROM scores.propensity"
+        ).fetchall() == [("1",)]
+
+
+def test_refresh_trains_registers_and_scores_with_every_model_check_passing(data_dir):
+    write_demo_data(
+        data_dir / "landing", data_dir / "demo", n_rows=30_000, seed=11, behaviour=SMALL_DEMO
+    )
+    job = defs.resolve_job_def("refresh")
+    with dg.DagsterInstance.ephemeral() as instance:
+        result = job.execute_in_process(instance=instance, raise_on_error=False)
+    assert result.success
+    checks = check_results(result)
+    ours = {key: e for key, e in checks.items() if key[1] in MODEL_CHECKS}
+    assert len(ours) >= 8
+    assert all(e.passed for e in ours.values()), {k: e.passed for k, e in ours.items()}
+
+    metadata = materializations(result)
+    propensity = metadata["scores/propensity"]
+    assert "model_comparison" in propensity and "truth_comparison" in propensity
+    assert Path(propensity["calibration_plot"].value).exists()
+    assert propensity["model"].value.startswith("purchase_propensity v1")
+    with duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True) as connection:
+        customers = connection.execute("SELECT count(*) FROM features.customer_rfm").fetchone()[0]
+        assert connection.execute("SELECT count(*) FROM scores.churn").fetchone()[0] == customers
+        reasons = connection.execute(
+            "SELECT top_reasons, len(reasons) FROM scores.churn LIMIT 1"
+        ).fetchone()
+        assert reasons[1] == 3 and reasons[0].count("(") == 3
+        categories = connection.execute(
+            "SELECT count(DISTINCT category) FROM scores.product_propensity"
+        ).fetchone()[0]
+        assert categories >= 5
+
+    import mlflow
+
+    client = mlflow.MlflowClient(f"sqlite:///{data_dir / 'mlflow' / 'mlflow.db'}")
+    for name in ("customer_churn", "purchase_propensity", "product_category_propensity"):
+        champion = client.get_model_version_by_alias(name, "champion")
+        run = client.get_run(champion.run_id)
+        assert run.data.tags["dagster_run_id"] == result.run_id
+        assert run.data.tags["dagster_asset_key"].startswith("scores/")
