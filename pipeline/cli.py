@@ -59,6 +59,49 @@ def _generate(data_dir: Path, rows: int, seed: int, file_format: str) -> None:
     )
 
 
+def _score(path: Path, settings) -> int:
+    """Score one file's customers, append them to marts.prediction_log, print the result."""
+    from pipeline.action_rules import DEFAULT_RULES_PATH, load_action_plan
+    from pipeline.live_scoring import LOG_TABLE, score_files
+    from pipeline.modelling.training_frames import resolve_snapshot
+    from resources.mlflow_tracking import ModelTracking
+    from resources.warehouse import warehouse_from_env
+
+    if not path.is_file():
+        print(f"no such file: {path}", file=sys.stderr)
+        return 2
+    rules = settings.action_rules_path
+    plan = load_action_plan(rules if rules.exists() else DEFAULT_RULES_PATH)
+    tracking = ModelTracking()
+    with warehouse_from_env().writer() as connection:
+        report = score_files(
+            connection,
+            [path],
+            client=tracking.client(),
+            plan=plan,
+            snapshot=resolve_snapshot(connection, settings.as_of),
+            horizon_days=settings.horizon_days,
+            timezone=settings.timezone,
+            non_product_codes=settings.non_product_codes,
+            tracking_uri=tracking.resolved_tracking_uri,
+        )
+        print(
+            connection.execute(
+                "SELECT customer_id, value_segment, persona, churn_risk_pct, "
+                "round(purchase_probability, 3) AS purchase_probability, expected_spend, action "
+                f"FROM {LOG_TABLE} WHERE source = $source ORDER BY predicted_at, customer_id",
+                {"source": path.name},
+            )
+            .df()
+            .to_string(index=False)
+        )
+    print(
+        f"scored {report.scored} customers ({report.already_scored} already logged) "
+        f"in {report.seconds:.2f} s"
+    )
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     from pipeline.ingestion import discover_files
     from pipeline.settings import Settings
@@ -74,6 +117,10 @@ def main(argv: list[str] | None = None) -> int:
     generate.add_argument("--seed", type=int, default=42)
     generate.add_argument("--format", choices=["csv", "parquet", "xlsx"], default="csv")
     commands.add_parser("dev", help="start `dagster dev` (UI and daemon) on DAGSTER_HOME")
+    score = commands.add_parser(
+        "score", help="score the new customers of one file with the champion models"
+    )
+    score.add_argument("file", type=Path, help="CSV or Parquet: transactions or RFM rows")
     args = parser.parse_args(argv)
 
     settings = Settings.from_env()
@@ -81,6 +128,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "generate":
         _generate(settings.data_dir, args.rows, args.seed, args.format)
         return 0
+    if args.command == "score":
+        return _score(args.file, settings)
     if args.command == "dev":
         ensure_dagster_home()
         workspace = str(PROJECT_ROOT / "workspace.yaml")

@@ -4,22 +4,22 @@ from __future__ import annotations
 
 from dagster import Definitions, load_asset_checks_from_modules, load_assets_from_modules
 
-from assets import bi, features, marts, model_marts, models, raw, segments, staging
-from pipeline.jobs import refresh_job
+from assets import bi, features, marts, model_marts, models, raw, scoring, segments, staging
+from pipeline.jobs import refresh_job, score_new_customers_job
 from pipeline.schedules import nightly_refresh_schedule
-from pipeline.sensors import landing_files_sensor
+from pipeline.sensors import landing_files_sensor, new_customers_sensor
 from resources.data_quality import DataQuality
 from resources.mlflow_tracking import ModelTracking
 from resources.warehouse import warehouse_from_env
 
-_ASSET_MODULES = [raw, staging, features, segments, models, marts, model_marts, bi]
+_ASSET_MODULES = [raw, staging, features, segments, models, marts, model_marts, scoring, bi]
 
 defs = Definitions(
     assets=load_assets_from_modules(_ASSET_MODULES),
     asset_checks=load_asset_checks_from_modules(_ASSET_MODULES),
-    jobs=[refresh_job],
+    jobs=[refresh_job, score_new_customers_job],
     schedules=[nightly_refresh_schedule],
-    sensors=[landing_files_sensor],
+    sensors=[landing_files_sensor, new_customers_sensor],
     resources={
         "warehouse": warehouse_from_env(),
         "mlflow": ModelTracking(),

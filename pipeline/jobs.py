@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dagster import AssetSelection, define_asset_job, in_process_executor
+from dagster import AssetKey, AssetSelection, define_asset_job, in_process_executor
 
 # One process for the whole run: every writing step holds the single DuckDB writer pool
 # anyway, and a fresh process per step would pay the heavy imports (pandas, sklearn, GX,
@@ -12,5 +12,14 @@ refresh_job = define_asset_job(
     selection=AssetSelection.all(),
     executor_def=in_process_executor,
     description="Refresh every table: ingest new files, clean, and rebuild everything downstream.",
+    tags={"pipeline/trigger": "manual"},
+)
+
+score_new_customers_job = define_asset_job(
+    name="score_new_customers",
+    selection=AssetSelection.assets(AssetKey(["marts", "prediction_log"])),
+    executor_def=in_process_executor,
+    description="Score the customers in DATA_DIR/landing/new_customers/ with the champion "
+    "models and append them to marts.prediction_log.",
     tags={"pipeline/trigger": "manual"},
 )

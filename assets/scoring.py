@@ -1,0 +1,72 @@
+"""Live scoring: new customers in DATA_DIR/landing/new_customers/ get segments, scores and an
+action from the champion models, appended to marts.prediction_log."""
+
+from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, multi_asset
+
+from assets.common import table_key, table_metadata, table_spec
+from pipeline.action_rules import DEFAULT_RULES_PATH, load_action_plan
+from pipeline.live_scoring import ensure_prediction_log, pending_files, score_files
+from pipeline.modelling.training_frames import resolve_snapshot
+from pipeline.settings import Settings
+from resources.mlflow_tracking import ModelTracking
+from resources.warehouse import WRITER_POOL, DuckDBWarehouse
+
+PREDICTION_LOG = "marts.prediction_log"
+
+
+@multi_asset(
+    specs=[
+        table_spec(
+            PREDICTION_LOG,
+            group="marts",
+            deps=[
+                "features.customer_rfm",
+                "scores.churn",
+                "scores.propensity",
+                "segments.customer_value",
+                "segments.personas",
+                "segments.purchase_style",
+            ],
+            kinds=("duckdb", "sklearn", "mlflow"),
+        )
+    ],
+    pool=WRITER_POOL,
+    name="prediction_log",
+)
+def prediction_log(
+    context: AssetExecutionContext, warehouse: DuckDBWarehouse, mlflow: ModelTracking
+):
+    """Score the customers of new files in DATA_DIR/landing/new_customers/ with
+    models:/NAME@champion (no refit) and append each prediction to the log; customers
+    already logged from the same input are not scored again."""
+    settings = Settings.from_env()
+    rules_path = settings.action_rules_path
+    plan = load_action_plan(rules_path if rules_path.exists() else DEFAULT_RULES_PATH)
+    files = pending_files(settings.new_customers_dir)
+    with warehouse.writer() as connection:
+        ensure_prediction_log(connection)
+        report = None
+        if files:
+            report = score_files(
+                connection,
+                files,
+                client=mlflow.client(),
+                plan=plan,
+                snapshot=resolve_snapshot(connection, settings.as_of),
+                horizon_days=settings.horizon_days,
+                timezone=settings.timezone,
+                non_product_codes=settings.non_product_codes,
+                tracking_uri=mlflow.resolved_tracking_uri,
+            )
+        metadata = table_metadata(connection, PREDICTION_LOG)
+    metadata["files_seen"] = len(files)
+    metadata["customers_scored_this_run"] = report.scored if report else 0
+    metadata["already_scored"] = report.already_scored if report else 0
+    metadata["scoring_seconds"] = round(report.seconds, 2) if report else 0.0
+    metadata["input_folder"] = MetadataValue.path(str(settings.new_customers_dir))
+    context.log.info(
+        "scored %d new customers from %d files",
+        metadata["customers_scored_this_run"],
+        len(files),
+    )
+    yield MaterializeResult(asset_key=table_key(PREDICTION_LOG), metadata=metadata)
