@@ -5,7 +5,7 @@ import datetime as dt
 from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, multi_asset
 
 from assets.common import markdown_rows, table_key, table_metadata, table_spec
-from pipeline.action_rules import DEFAULT_RULES_PATH, load_action_plan
+from pipeline.action_rules import DEFAULT_RULES_PATH, load_configured_plan
 from pipeline.exports import export_queries
 from pipeline.marts import (
     build_customer_segments,
@@ -60,7 +60,7 @@ def customer_segments(context: AssetExecutionContext, warehouse: DuckDBWarehouse
     """Every label and score per customer, and the action the plan assigns (rules in
     DATA_DIR/action_rules.yaml, else pipeline/action_rules.yaml)."""
     rules_path = Settings.from_env().action_rules_path
-    plan = load_action_plan(rules_path if rules_path.exists() else DEFAULT_RULES_PATH)
+    plan = load_configured_plan(rules_path)
     with warehouse.writer() as connection:
         build_customer_segments(connection, plan)
         plan_rows = connection.execute(

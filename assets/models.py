@@ -22,9 +22,23 @@ from pydantic import Field
 
 from assets.common import markdown_rows, table_key, table_metadata, table_spec
 from pipeline.features import default_as_of
+from pipeline.modelling.churn import MODEL as CHURN_CANDIDATE
 from pipeline.modelling.churn import coefficients_summary, score_churn
-from pipeline.modelling.demo_truth import compare_with_truth, load_truth
+from pipeline.modelling.demo_truth import (
+    CHURN_SCORES,
+    PRODUCT_SCORES,
+    PROPENSITY_SCORES,
+    compare_with_truth,
+    load_truth,
+)
 from pipeline.modelling.evaluation import metrics_markdown
+from pipeline.modelling.model_report import (
+    TRUTH,
+    calibration_rows,
+    coefficient_rows,
+    metric_rows,
+    validation_rows,
+)
 from pipeline.modelling.model_runs import (
     RegisteredModel,
     run_churn,
@@ -36,7 +50,9 @@ from pipeline.modelling.performance import (
     classify_performance,
     typical_order_value,
 )
+from pipeline.modelling.product_propensity import MODEL as PRODUCT_CANDIDATE
 from pipeline.modelling.product_propensity import NoCategoryToModel, score_product_propensity
+from pipeline.modelling.propensity import FINAL as PROPENSITY_CANDIDATE
 from pipeline.modelling.propensity import out_of_fold_predictions, score_propensity
 from pipeline.modelling.score_tables import empty_frame, replace_table
 from pipeline.modelling.tracking import local_path
@@ -53,6 +69,10 @@ from resources.warehouse import WRITER_POOL, DuckDBWarehouse
 
 CHURN, PROPENSITY, PRODUCT = "scores.churn", "scores.propensity", "scores.product_propensity"
 UNDERPERFORMERS = "marts.underperformers"
+# How good the models are, for BI and the dashboard (pipeline/modelling/model_report.py).
+EVALUATION, CALIBRATION = "scores.model_evaluation", "scores.calibration_curve"
+COEFFICIENTS = "scores.churn_coefficients"
+REPORT_TABLES = (EVALUATION, CALIBRATION, COEFFICIENTS)
 MODEL_INPUTS = (
     "features.customer_rfm",
     "features.product_categories",
@@ -153,12 +173,65 @@ def _frame_markdown(frame: pd.DataFrame, limit: int = 15) -> str:
     return markdown_rows(list(rows), list(frame.columns))
 
 
+def _model_report(
+    windows, validated, *, truth, churn_champion: RegisteredModel
+) -> dict[str, pd.DataFrame]:
+    """The rows of scores.model_evaluation, scores.calibration_curve and
+    scores.churn_coefficients from what the run computed: ``validated`` and ``truth`` are
+    (registered model, training or metrics frame, name of the registered predictions)."""
+    evaluation, calibration = [], []
+    for registered, training, candidate in validated:
+        evaluation.append(
+            validation_rows(
+                training.evaluation,
+                model_name=registered.name,
+                model_version=registered.decision.version,
+                champion_version=registered.scorer_version,
+                registered=candidate,
+                cutoff=windows.cutoff,
+            )
+        )
+        calibration.append(
+            calibration_rows(
+                training.evaluation,
+                model_name=registered.name,
+                model_version=registered.decision.version,
+                registered=candidate,
+            )
+        )
+    for registered, table, candidate in truth:
+        evaluation.append(
+            metric_rows(
+                table,
+                model_name=registered.name,
+                model_version=registered.scorer_version,
+                champion_version=registered.scorer_version,
+                registered=candidate,
+                dataset=TRUTH,
+                window_start=windows.snapshot,
+            )
+        )
+    return {
+        EVALUATION: pd.concat(evaluation, ignore_index=True),
+        CALIBRATION: pd.concat(calibration, ignore_index=True),
+        COEFFICIENTS: coefficient_rows(
+            churn_champion.scorer,
+            model_name=churn_champion.name,
+            model_version=churn_champion.scorer_version,
+        ),
+    }
+
+
 @multi_asset(
     specs=[
         table_spec(CHURN, group="models", deps=MODEL_INPUTS, kinds=MODEL_KINDS),
         table_spec(PROPENSITY, group="models", deps=MODEL_INPUTS, kinds=MODEL_KINDS),
         table_spec(PRODUCT, group="models", deps=MODEL_INPUTS, kinds=MODEL_KINDS),
         table_spec(UNDERPERFORMERS, group="marts", deps=MODEL_INPUTS),
+        *(
+            table_spec(table, group="models", deps=MODEL_INPUTS, kinds=("duckdb", "mlflow"))
+            for table in REPORT_TABLES
+        ),
     ],
     check_specs=[
         AssetCheckSpec(
@@ -367,7 +440,44 @@ def customer_models(
             )
     metadata[PROPENSITY]["truth_note"] = truth_note
 
-    for table in (CHURN, PROPENSITY, PRODUCT, UNDERPERFORMERS):
+    report = _model_report(
+        windows,
+        [
+            (churn_model, churn, CHURN_CANDIDATE),
+            (propensity_model, propensity, PROPENSITY_CANDIDATE),
+            *([(product_model, product, PRODUCT_CANDIDATE)] if product_model else []),
+        ],
+        truth=(
+            [
+                (churn_model, comparison.churn, CHURN_SCORES),
+                (propensity_model, comparison.propensity, PROPENSITY_SCORES),
+                *(
+                    [(product_model, comparison.product, PRODUCT_SCORES)]
+                    if comparison.product is not None and product_model
+                    else []
+                ),
+            ]
+            if truth is not None
+            else []
+        ),
+        churn_champion=churn_model,
+    )
+    with warehouse.writer() as connection:
+        for table, frame in report.items():
+            replace_table(connection, table, frame)
+            metadata[table] = table_metadata(connection, table)
+    metadata[EVALUATION]["champions"] = MetadataValue.md(
+        markdown_rows(
+            [
+                (m.name, m.scorer_version, m.decision.version, m.decision.summary)
+                for m in (churn_model, propensity_model, product_model)
+                if m is not None
+            ],
+            ["model", "champion (scored)", "trained in this run", "decision"],
+        )
+    )
+
+    for table in (CHURN, PROPENSITY, PRODUCT, UNDERPERFORMERS, *REPORT_TABLES):
         yield MaterializeResult(asset_key=table_key(table), metadata=metadata[table])
     yield _challenger_check(CHURN, churn_model)
     yield _challenger_check(PROPENSITY, propensity_model)
@@ -483,4 +593,43 @@ def underperformers_one_row_per_customer(warehouse: DuckDBWarehouse) -> AssetChe
     return AssetCheckResult(
         passed=bool(rows == customers and unknown == 0),
         metadata={"rows": rows, "distinct_customers": customers, "unknown_performance": unknown},
+    )
+
+
+@asset_check(asset=table_key(EVALUATION), name="model_report_consistent", blocking=False)
+def model_report_consistent(warehouse: DuckDBWarehouse) -> AssetCheckResult:
+    """The model report matches the scores: churn and propensity each have validation
+    metrics of their registered predictions with the champion that wrote scores.*, figures
+    in range (AUC, Brier, ECE in [0, 1]), calibration bins in [0, 1], and the coefficients
+    are the churn champion's."""
+    with warehouse.reader() as connection:
+        missing, out_of_range, bad_bins, coefficient_mismatch = one_row(
+            connection,
+            """
+            SELECT
+              (SELECT count(*) FROM (
+                  SELECT DISTINCT model_name, model_version FROM scores.churn
+                  UNION SELECT DISTINCT model_name, model_version FROM scores.propensity) s
+               WHERE NOT EXISTS (
+                  SELECT 1 FROM scores.model_evaluation e
+                  WHERE e.model_name = s.model_name AND e.champion_version = s.model_version
+                    AND e.dataset = 'validation' AND e.is_registered AND e.metric = 'brier')),
+              (SELECT count(*) FROM scores.model_evaluation
+               WHERE metric IN ('roc_auc', 'pr_auc', 'brier', 'ece')
+                 AND NOT isnan(value) AND NOT value BETWEEN 0 AND 1),
+              (SELECT count(*) FROM scores.calibration_curve
+               WHERE customers <= 0 OR NOT mean_predicted BETWEEN bin_lower AND bin_upper
+                  OR NOT observed_rate BETWEEN 0 AND 1),
+              (SELECT count(*) FROM scores.churn_coefficients
+               WHERE model_version NOT IN (SELECT model_version FROM scores.churn))
+            """,
+        )
+    return AssetCheckResult(
+        passed=bool(missing == out_of_range == bad_bins == coefficient_mismatch == 0),
+        metadata={
+            "scored_models_without_validation_metrics": missing,
+            "metrics_out_of_range": out_of_range,
+            "calibration_bins_out_of_range": bad_bins,
+            "coefficients_not_of_the_churn_champion": coefficient_mismatch,
+        },
     )

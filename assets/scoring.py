@@ -4,9 +4,7 @@ action from the champion models, appended to marts.prediction_log."""
 from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, multi_asset
 
 from assets.common import table_key, table_metadata, table_spec
-from pipeline.action_rules import DEFAULT_RULES_PATH, load_action_plan
-from pipeline.live_scoring import ensure_prediction_log, pending_files, score_files
-from pipeline.modelling.training_frames import resolve_snapshot
+from pipeline.live_scoring import ensure_prediction_log, pending_files, score_with_settings
 from pipeline.settings import Settings
 from resources.mlflow_tracking import ModelTracking
 from resources.warehouse import WRITER_POOL, DuckDBWarehouse
@@ -40,22 +38,16 @@ def prediction_log(
     models:/NAME@champion (no refit) and append each prediction to the log; customers
     already logged from the same input are not scored again."""
     settings = Settings.from_env()
-    rules_path = settings.action_rules_path
-    plan = load_action_plan(rules_path if rules_path.exists() else DEFAULT_RULES_PATH)
     files = pending_files(settings.new_customers_dir)
     with warehouse.writer() as connection:
         ensure_prediction_log(connection)
         report = None
         if files:
-            report = score_files(
+            report = score_with_settings(
                 connection,
                 files,
+                settings,
                 client=mlflow.client(),
-                plan=plan,
-                snapshot=resolve_snapshot(connection, settings.as_of),
-                horizon_days=settings.horizon_days,
-                timezone=settings.timezone,
-                non_product_codes=settings.non_product_codes,
                 tracking_uri=mlflow.resolved_tracking_uri,
             )
         metadata = table_metadata(connection, PREDICTION_LOG)

@@ -130,6 +130,12 @@ def load_action_plan(path: Path = DEFAULT_RULES_PATH) -> ActionPlan:
     return ActionPlan(rules, default)
 
 
+def load_configured_plan(user_rules_path: Path) -> ActionPlan:
+    """The marketer's rules (``DATA_DIR/action_rules.yaml``) if present, else the shipped
+    defaults."""
+    return load_action_plan(user_rules_path if user_rules_path.exists() else DEFAULT_RULES_PATH)
+
+
 def action_case_sql(plan: ActionPlan, available_columns: set[str]) -> tuple[str, dict]:
     """SQL returning the index of the first matching rule (the default's index otherwise),
     and its parameters. A condition on a column the table lacks never holds, so a file

@@ -398,6 +398,89 @@ TABLES: dict[str, TableDoc] = {
             ),
         ),
         TableDoc(
+            "scores.model_evaluation",
+            "How good each model is, one row per model, candidate, dataset and metric: the "
+            "validation figures of the version trained in the refresh (held-out customers at "
+            "the cutoff, next to its baselines and candidates) and, on demo data, the written "
+            "scores against what the customers really did (dataset truth).",
+            (
+                Column("model_name", "VARCHAR", "Registered MLflow model."),
+                Column(
+                    "model_version",
+                    "VARCHAR",
+                    "Version evaluated: the one trained in the refresh (validation), the "
+                    "champion that wrote the scores (truth).",
+                ),
+                Column(
+                    "champion_version",
+                    "VARCHAR",
+                    "Champion after the refresh: the version that scored the customers.",
+                ),
+                Column(
+                    "candidate",
+                    "VARCHAR",
+                    "Predictions evaluated: the registered model, a baseline (bgnbd) or a "
+                    "candidate the selection compared.",
+                ),
+                Column(
+                    "is_registered",
+                    "BOOLEAN",
+                    "True for the registered model's own predictions.",
+                ),
+                Column(
+                    "dataset",
+                    "VARCHAR",
+                    "validation (held-out customers at the cutoff) or truth (demo outcomes in "
+                    "the horizon after the snapshot).",
+                ),
+                Column(
+                    "metric",
+                    "VARCHAR",
+                    "roc_auc, pr_auc, brier, log_loss, ece, customers, outcome_rate or "
+                    "mean_probability.",
+                ),
+                Column("value", "DOUBLE", "The figure (NaN when undefined, e.g. one outcome)."),
+                Column(
+                    "window_start",
+                    "TIMESTAMP",
+                    "Start of the horizon whose outcomes were evaluated (cutoff or snapshot).",
+                ),
+            ),
+        ),
+        TableDoc(
+            "scores.calibration_curve",
+            "Calibration of each model on the validation customers: per bin of predicted "
+            "probability (10 equal-width bins), the mean prediction and the observed rate; a "
+            "calibrated model lies on the diagonal.",
+            (
+                Column("model_name", "VARCHAR", "Registered MLflow model."),
+                Column("model_version", "VARCHAR", "Version trained in the refresh."),
+                Column("candidate", "VARCHAR", "Predictions binned (see scores.model_evaluation)."),
+                Column("is_registered", "BOOLEAN", "True for the registered model's predictions."),
+                Column("dataset", "VARCHAR", "validation (held-out customers at the cutoff)."),
+                Column("bin", "BIGINT", "Probability bin, 0 = [0, 0.1) ... 9 = [0.9, 1]."),
+                Column("bin_lower", "DOUBLE", "Lower edge of the bin."),
+                Column("bin_upper", "DOUBLE", "Upper edge of the bin."),
+                Column("mean_predicted", "DOUBLE", "Mean predicted probability in the bin."),
+                Column("observed_rate", "DOUBLE", "Share of the bin's customers with the outcome."),
+                Column("customers", "BIGINT", "Customers (or customer x category cells) in it."),
+            ),
+        ),
+        TableDoc(
+            "scores.churn_coefficients",
+            "The churn champion's logistic-regression coefficients on standardised features, "
+            "largest effect first: the change in the log-odds of churning for one standard "
+            "deviation of the feature (positive raises the risk).",
+            (
+                Column("feature", "VARCHAR", "Model feature."),
+                Column("coefficient", "DOUBLE", "Standardised coefficient (log-odds of churn)."),
+                Column("scale", "VARCHAR", "Transform before standardising, e.g. log(1 + value)."),
+                Column("coefficient_rank", "BIGINT", "1 = the largest absolute coefficient."),
+                Column("model_name", "VARCHAR", "Registered MLflow model."),
+                Column("model_version", "VARCHAR", "Champion version that scored scores.churn."),
+            ),
+        ),
+        TableDoc(
             "marts.underperformers",
             "Predicted vs actual on the last complete horizon: every customer who had bought "
             "before it, the spend the propensity model expected (out of fold) and what they "

@@ -61,28 +61,20 @@ def _generate(data_dir: Path, rows: int, seed: int, file_format: str) -> None:
 
 def _score(path: Path, settings) -> int:
     """Score one file's customers, append them to marts.prediction_log, print the result."""
-    from pipeline.action_rules import DEFAULT_RULES_PATH, load_action_plan
-    from pipeline.live_scoring import LOG_TABLE, score_files
-    from pipeline.modelling.training_frames import resolve_snapshot
+    from pipeline.live_scoring import LOG_TABLE, score_with_settings
     from resources.mlflow_tracking import ModelTracking
     from resources.warehouse import warehouse_from_env
 
     if not path.is_file():
         print(f"no such file: {path}", file=sys.stderr)
         return 2
-    rules = settings.action_rules_path
-    plan = load_action_plan(rules if rules.exists() else DEFAULT_RULES_PATH)
     tracking = ModelTracking()
     with warehouse_from_env().writer() as connection:
-        report = score_files(
+        report = score_with_settings(
             connection,
             [path],
+            settings,
             client=tracking.client(),
-            plan=plan,
-            snapshot=resolve_snapshot(connection, settings.as_of),
-            horizon_days=settings.horizon_days,
-            timezone=settings.timezone,
-            non_product_codes=settings.non_product_codes,
             tracking_uri=tracking.resolved_tracking_uri,
         )
         print(

@@ -32,7 +32,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from pipeline.action_rules import ActionPlan, action_case_sql
+from pipeline.action_rules import ActionPlan, action_case_sql, load_configured_plan
 from pipeline.cleaning import build_staging
 from pipeline.column_mapping import BUILTIN_ALIASES, DEFAULT_LAYOUT, normalise_header
 from pipeline.features import build_customer_rfm, ensure_product_categories_table
@@ -49,6 +49,7 @@ from pipeline.modelling.training_frames import (
     ModelWindows,
     add_trading_columns,
     features_as_of,
+    resolve_snapshot,
 )
 from pipeline.segmentation.tracking import (
     PERSONA_MODEL,
@@ -57,6 +58,7 @@ from pipeline.segmentation.tracking import (
     assign_segments,
 )
 from pipeline.segmentation.warehouse import style_features
+from pipeline.settings import Settings
 
 LOG_TABLE = "marts.prediction_log"
 RFM_COLUMNS = ("recency_days", "frequency", "monetary")
@@ -409,3 +411,26 @@ def score_files(
         logged |= set(rows["input_key"])
     seconds = (dt.datetime.now() - started).total_seconds()
     return ScoringReport(len(files), scored, skipped, seconds)
+
+
+def score_with_settings(
+    connection: duckdb.DuckDBPyConnection,
+    files: list[Path],
+    settings: Settings,
+    *,
+    client,
+    tracking_uri: str | None,
+) -> ScoringReport:
+    """score_files with the snapshot, horizon, timezone, codes and action plan of
+    ``settings`` (what the Dagster asset and the command line both use)."""
+    return score_files(
+        connection,
+        files,
+        client=client,
+        plan=load_configured_plan(settings.action_rules_path),
+        snapshot=resolve_snapshot(connection, settings.as_of),
+        horizon_days=settings.horizon_days,
+        timezone=settings.timezone,
+        non_product_codes=settings.non_product_codes,
+        tracking_uri=tracking_uri,
+    )

@@ -130,11 +130,10 @@ class DuckDBWarehouse(ConfigurableResource):
         return config
 
     @contextmanager
-    def writer(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """A read-write connection, closed on exit. Callers own their transactions."""
+    def _connection(self, read_only: bool) -> Iterator[duckdb.DuckDBPyConnection]:
         connection = connect_with_retry(
             self.database_path,
-            read_only=False,
+            read_only=read_only,
             config=self._config(),
             timeout_s=self.lock_timeout_s,
         )
@@ -143,19 +142,14 @@ class DuckDBWarehouse(ConfigurableResource):
         finally:
             connection.close()
 
-    @contextmanager
-    def reader(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """A read-only connection, closed on exit."""
-        connection = connect_with_retry(
-            self.database_path,
-            read_only=True,
-            config=self._config(),
-            timeout_s=self.lock_timeout_s,
-        )
-        try:
-            yield connection
-        finally:
-            connection.close()
+    def writer(self):
+        """A read-write connection (a context manager), closed on exit. Callers own their
+        transactions."""
+        return self._connection(read_only=False)
+
+    def reader(self):
+        """A read-only connection (a context manager), closed on exit."""
+        return self._connection(read_only=True)
 
 
 def warehouse_from_env() -> DuckDBWarehouse:

@@ -24,6 +24,11 @@ from pipeline.modelling.propensity import net_order_value
 from pipeline.modelling.threads import single_blas_thread
 from pipeline.modelling.training_frames import ModelWindows
 
+# Row names of the written scores in the comparison tables (the others are baselines).
+PROPENSITY_SCORES = "final (scores.propensity)"
+CHURN_SCORES = "churn (scores.churn)"
+PRODUCT_SCORES = "per-category logistic (cells)"
+
 
 @dataclass(frozen=True)
 class TruthComparison:
@@ -85,13 +90,13 @@ def compare_with_truth(
     bought = joined["purchased_in_horizon"].to_numpy(dtype=bool)
     propensity = pd.DataFrame(
         [
-            _row("final (scores.propensity)", bought, joined["purchase_probability"]),
+            _row(PROPENSITY_SCORES, bought, joined["purchase_probability"]),
             _row("bgnbd (calendar days)", bought, joined["bgnbd_probability"]),
         ]
     ).set_index("model")
     churn = pd.DataFrame(
         [
-            _row("churn (scores.churn)", ~bought, joined["churn_probability"]),
+            _row(CHURN_SCORES, ~bought, joined["churn_probability"]),
             _row("bgnbd (calendar days)", ~bought, 1 - joined["bgnbd_probability"]),
         ]
     ).set_index("model")
@@ -118,7 +123,7 @@ def compare_with_truth(
             for category, future in zip(cells["category"], cells["future_categories"], strict=True)
         ]
         product = pd.DataFrame(
-            [_row("per-category logistic (cells)", bought_category, cells["probability"])]
+            [_row(PRODUCT_SCORES, bought_category, cells["probability"])]
         ).set_index("model")
     return TruthComparison(
         propensity=propensity,

@@ -4,7 +4,8 @@
 * Brier score (mean squared error of the probability) and log loss: is each probability
   close to what happened. Model selection and champion/challenger use the Brier score.
 * Expected calibration error (ECE): customers binned into 10 equal-width probability bins;
-  the share-weighted mean of |observed rate - mean predicted probability| per bin.
+  the share-weighted mean of |observed rate - mean predicted probability| per bin. The same
+  bins (:func:`calibration_bins`) draw the calibration plot and fill scores.calibration_curve.
 """
 
 from __future__ import annotations
@@ -20,18 +21,39 @@ from sklearn.metrics import average_precision_score, brier_score_loss, log_loss,
 
 METRICS: tuple[str, ...] = ("roc_auc", "pr_auc", "brier", "log_loss", "ece")
 CALIBRATION_BINS = 10
+MIN_PLOTTED_BIN = 5  # customers a bin needs to be drawn
 
 
-def expected_calibration_error(y_true, probability, bins: int = CALIBRATION_BINS) -> float:
+def calibration_bins(y_true, probability, bins: int = CALIBRATION_BINS) -> pd.DataFrame:
+    """One row per non-empty equal-width probability bin: ``bin`` (0 = [0, 0.1)),
+    ``bin_lower``, ``bin_upper``, ``mean_predicted``, ``observed_rate`` and ``customers``."""
     y = np.asarray(y_true, dtype=np.float64)
     p = np.clip(np.asarray(probability, dtype=np.float64), 0.0, 1.0)
     index = np.minimum((p * bins).astype(int), bins - 1)
-    error = 0.0
+    rows = []
     for b in range(bins):
         in_bin = index == b
         if in_bin.any():
-            error += in_bin.mean() * abs(y[in_bin].mean() - p[in_bin].mean())
-    return float(error)
+            rows.append(
+                {
+                    "bin": b,
+                    "bin_lower": b / bins,
+                    "bin_upper": (b + 1) / bins,
+                    "mean_predicted": float(p[in_bin].mean()),
+                    "observed_rate": float(y[in_bin].mean()),
+                    "customers": int(in_bin.sum()),
+                }
+            )
+    columns = ["bin", "bin_lower", "bin_upper", "mean_predicted", "observed_rate", "customers"]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def expected_calibration_error(y_true, probability, bins: int = CALIBRATION_BINS) -> float:
+    table = calibration_bins(y_true, probability, bins)
+    if table.empty:
+        return 0.0
+    gap = (table["observed_rate"] - table["mean_predicted"]).abs()
+    return float((table["customers"] * gap).sum() / table["customers"].sum())
 
 
 def classification_metrics(y_true, probability) -> dict[str, float]:
@@ -103,20 +125,15 @@ def calibration_plot(y_true, predictions: Mapping[str, np.ndarray], path: Path, 
     matplotlib.use("Agg")
     from matplotlib import pyplot as plt
 
-    y = np.asarray(y_true, dtype=np.float64)
     edges = np.linspace(0.0, 1.0, CALIBRATION_BINS + 1)
     figure, axis = plt.subplots(figsize=(6, 5), dpi=100)
     axis.plot([0, 1], [0, 1], linestyle="--", color="grey", linewidth=1, label="perfect")
     for name, probability in predictions.items():
-        p = np.clip(np.asarray(probability, dtype=np.float64), 0.0, 1.0)
-        index = np.minimum((p * CALIBRATION_BINS).astype(int), CALIBRATION_BINS - 1)
-        xs, ys = [], []
-        for b in range(CALIBRATION_BINS):
-            in_bin = index == b
-            if in_bin.sum() >= 5:
-                xs.append(p[in_bin].mean())
-                ys.append(y[in_bin].mean())
-        axis.plot(xs, ys, marker="o", linewidth=1.5, label=name)
+        table = calibration_bins(y_true, probability)
+        shown = table[table["customers"] >= MIN_PLOTTED_BIN]
+        axis.plot(
+            shown["mean_predicted"], shown["observed_rate"], marker="o", linewidth=1.5, label=name
+        )
     axis.set_xticks(edges[::2])
     axis.set_xlim(0, 1)
     axis.set_ylim(0, 1)

@@ -41,6 +41,7 @@ from pipeline.modelling.training_frames import (
     share_column,
 )
 
+MODEL = "logistic_per_category"  # its predictions in the Evaluation
 MIN_OUTCOMES = 10
 DEFAULT_THRESHOLD = 0.7
 
@@ -133,7 +134,7 @@ class ProductTraining:
 
     @property
     def validation_brier(self) -> float:
-        return self.evaluation.metrics["logistic_per_category"]["brier"]
+        return self.evaluation.metrics[MODEL]["brier"]
 
 
 def outcome_matrix(frame: pd.DataFrame, categories) -> pd.DataFrame:
@@ -154,9 +155,7 @@ def train_product_propensity(data: TrainingData) -> ProductTraining:
         rows.append({"category": category, **figures})
     return ProductTraining(
         model=model,
-        evaluation=Evaluation(
-            outcomes.to_numpy().ravel(), {"logistic_per_category": probability.ravel()}
-        ),
+        evaluation=Evaluation(outcomes.to_numpy().ravel(), {MODEL: probability.ravel()}),
         per_category=pd.DataFrame(rows),
         validation_inputs=X_valid,
         validation_outcomes=outcomes,

@@ -16,13 +16,13 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass
-from importlib import metadata as package_metadata
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from pipeline.model_registry import champion_uri, register_and_maybe_promote
+from pipeline.modelling.tracking import pip_requirements
 from pipeline.segmentation.clustering import ClusterQuality
 from pipeline.segmentation.labels import value_style_label
 
@@ -43,12 +43,6 @@ TRUSTED_TYPES = [
     "pipeline.segmentation.style.PurchaseStyleModel",
     "sklearn.tree._tree.Tree",
 ]
-# Naming the requirements spares MLflow inferring the environment (about 2 s per model).
-_REQUIREMENTS = ("scikit-learn", "skops", "numpy", "pandas", "scipy")
-
-
-def pip_requirements() -> list[str]:
-    return [f"{name}=={package_metadata.version(name)}" for name in _REQUIREMENTS]
 
 
 @dataclass(frozen=True)
