@@ -43,3 +43,13 @@ browser:
 
 test: lint browser     ## linters, definitions validation, and the test suite
 	$(BIN)/pytest
+
+# Benchmarks (see benchmarks/README.md); the figures go to stdout. Generated inputs are cached
+# in BENCH_DATA_DIR (default /tmp/ci-bench; 10M rows of CSV take ~0.9 GB of disk).
+.PHONY: bench bench-scale
+bench: install         ## engine benchmark at 1M rows: project vs bare DuckDB vs pandas (minutes)
+	$(BIN)/python benchmarks/engine.py --rows 1000000
+
+bench-scale: install   ## the same at 1M and 10M rows, then where the project's time goes at 10M
+	$(BIN)/python benchmarks/engine.py --rows 1000000 10000000
+	$(BIN)/python benchmarks/engine_profile.py --rows 10000000
