@@ -11,6 +11,7 @@ from dagster import (
 from pydantic import Field
 
 from assets.common import markdown_rows, table_key, table_metadata, table_spec
+from assets.quality import gx_check
 from pipeline.modelling.product_propensity import DEFAULT_THRESHOLD, build_recommendations
 from pipeline.sql_text import one_row
 from resources.warehouse import WRITER_POOL, DuckDBWarehouse
@@ -85,3 +86,19 @@ def recommendations_above_threshold(warehouse: DuckDBWarehouse) -> AssetCheckRes
             "customers_with_bad_ranks": bad_ranks,
         },
     )
+
+
+gx_underperformers = gx_check(
+    ["marts", "underperformers"],
+    "marts.underperformers",
+    blocking=False,
+    description="Great Expectations suite: one row per customer, known performance labels.",
+)
+
+
+gx_product_recommendations = gx_check(
+    ["marts", "product_recommendations"],
+    "marts.product_recommendations",
+    blocking=False,
+    description="Great Expectations suite: one row per customer and category.",
+)

@@ -4,6 +4,7 @@ action from the champion models, appended to marts.prediction_log."""
 from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, multi_asset
 
 from assets.common import table_key, table_metadata, table_spec
+from assets.quality import gx_check
 from pipeline.live_scoring import ensure_prediction_log, pending_files, score_with_settings
 from pipeline.settings import Settings
 from resources.mlflow_tracking import ModelTracking
@@ -62,3 +63,11 @@ def prediction_log(
         len(files),
     )
     yield MaterializeResult(asset_key=table_key(PREDICTION_LOG), metadata=metadata)
+
+
+gx_prediction_log = gx_check(
+    ["marts", "prediction_log"],
+    "marts.prediction_log",
+    blocking=True,
+    description="Great Expectations suite: unique predictions and inputs, scores in range.",
+)

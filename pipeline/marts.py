@@ -141,7 +141,8 @@ def build_customer_segments(connection: duckdb.DuckDBPyConnection, plan: ActionP
         f"""
         CREATE OR REPLACE TABLE marts.customer_segments AS
         SELECT b.* EXCLUDE (as_of, rule_order), r.action, r.channel AS action_channel,
-               r.priority AS action_priority, b.rule_order AS action_rule, b.as_of
+               r.priority::BIGINT AS action_priority, b.rule_order::BIGINT AS action_rule,
+               b.as_of
         FROM (SELECT *, {case} + 1 AS rule_order FROM _customer_base) b
         JOIN _action_rules r USING (rule_order)
         ORDER BY r.priority, b.expected_spend DESC NULLS LAST, b.customer_id
@@ -151,7 +152,8 @@ def build_customer_segments(connection: duckdb.DuckDBPyConnection, plan: ActionP
     connection.execute(
         """
         CREATE OR REPLACE TABLE marts.action_plan AS
-        SELECT r.rule_order, r.action, r.channel, r.priority, r.condition, r.description,
+        SELECT r.rule_order::BIGINT AS rule_order, r.action, r.channel,
+               r.priority::BIGINT AS priority, r.condition, r.description,
                count(c.customer_id) AS customers,
                round(100.0 * count(c.customer_id)
                      / (SELECT count(*) FROM marts.customer_segments), 2) AS customers_pct,
@@ -162,7 +164,7 @@ def build_customer_segments(connection: duckdb.DuckDBPyConnection, plan: ActionP
         FROM _action_rules r
         LEFT JOIN marts.customer_segments c ON c.action_rule = r.rule_order
         GROUP BY ALL
-        ORDER BY r.rule_order
+        ORDER BY rule_order
         """
     )
 

@@ -73,6 +73,7 @@ import duckdb
 
 from pipeline.catalog import TABLES
 from pipeline.cleaning import ALL_RULES
+from pipeline.features import RFM_SEGMENTS
 from pipeline.sql_text import qualified, quote_identifier
 
 if TYPE_CHECKING:
@@ -357,6 +358,159 @@ def staging_excluded_suite() -> list[Expectation]:
     ]
 
 
+VALUE_SEGMENTS: tuple[str, ...] = ("Low", "Mid", "High")
+PURCHASE_STYLES: tuple[str, ...] = ("Regular", "Bulk", "Anomaly")
+PERSONAS: tuple[str, ...] = ("Loyal Customers", "Big Spenders", "At Risk", "New / Occasional")
+PERFORMANCE: tuple[str, ...] = ("over-performer", "accurate", "under-performer")
+RISK_BANDS: tuple[str, ...] = ("low", "medium", "high")
+
+
+def _per_customer(table: str) -> list[Expectation]:
+    """Schema from the catalog and exactly one row per customer."""
+    return [*catalog_schema(table), *not_null("customer_id"), *unique_key("customer_id")]
+
+
+def customer_rfm_suite() -> list[Expectation]:
+    return [
+        *_per_customer("features.customer_rfm"),
+        *not_null("recency_days", "frequency", "monetary", "rfm_segment", "as_of"),
+        *non_negative("recency_days", "tenure_days", "return_rate"),
+        *positive("frequency"),
+        *value_range("r_score", min_value=1, max_value=5),
+        *value_range("f_score", min_value=1, max_value=5),
+        *value_range("m_score", min_value=1, max_value=5),
+        *allowed_values("rfm_segment", RFM_SEGMENTS),
+        *row_count_sanity(),
+    ]
+
+
+def product_categories_suite() -> list[Expectation]:
+    return [
+        *catalog_schema("features.product_categories"),
+        *not_null("stock_code", "category"),
+        *unique_key("stock_code"),
+    ]
+
+
+def customer_value_suite() -> list[Expectation]:
+    return [
+        *_per_customer("segments.customer_value"),
+        *not_null("value_segment"),
+        *allowed_values("value_segment", VALUE_SEGMENTS),
+    ]
+
+
+def purchase_style_suite() -> list[Expectation]:
+    return [
+        *_per_customer("segments.purchase_style"),
+        *not_null("purchase_style"),
+        *allowed_values("purchase_style", PURCHASE_STYLES),
+    ]
+
+
+def personas_suite() -> list[Expectation]:
+    return [
+        *_per_customer("segments.personas"),
+        *not_null("persona"),
+        *allowed_values("persona", PERSONAS),
+    ]
+
+
+def churn_scores_suite() -> list[Expectation]:
+    return [
+        *_per_customer("scores.churn"),
+        *not_null("churn_probability", "churn_risk_pct", "model_version"),
+        *probability("churn_probability"),
+        *value_range("churn_risk_pct", min_value=0, max_value=100),
+        *allowed_values("churn_risk_band", RISK_BANDS),
+    ]
+
+
+def propensity_scores_suite() -> list[Expectation]:
+    return [
+        *_per_customer("scores.propensity"),
+        *not_null("purchase_probability", "model_version"),
+        *probability("purchase_probability", "bgnbd_p_alive"),
+        *non_negative("expected_orders", "predicted_spend"),
+        *value_range("propensity_decile", min_value=1, max_value=10),
+    ]
+
+
+def product_propensity_suite() -> list[Expectation]:
+    return [
+        *catalog_schema("scores.product_propensity"),
+        *not_null("customer_id", "category", "probability"),
+        *unique_key("customer_id", "category"),
+        *probability("probability"),
+    ]
+
+
+def customer_segments_suite() -> list[Expectation]:
+    return [
+        *_per_customer("marts.customer_segments"),
+        *not_null("action", "value_segment", "rfm_segment"),
+        *probability("purchase_probability"),
+        *value_range("churn_risk_pct", min_value=0, max_value=100),
+        *allowed_values("value_segment", VALUE_SEGMENTS),
+        *allowed_values("persona", PERSONAS),
+        *row_count_sanity(),
+    ]
+
+
+def action_plan_suite() -> list[Expectation]:
+    return [
+        *catalog_schema("marts.action_plan"),
+        *not_null("action", "rule_order"),
+        *unique_key("rule_order"),
+        *non_negative("customers"),
+    ]
+
+
+def segment_summary_suite() -> list[Expectation]:
+    return [
+        *catalog_schema("marts.segment_summary"),
+        *not_null("segment_type", "customers"),
+        *unique_key("segment_type", "segment"),
+        *positive("customers"),
+    ]
+
+
+def underperformers_suite() -> list[Expectation]:
+    return [
+        *_per_customer("marts.underperformers"),
+        *allowed_values("performance", PERFORMANCE),
+        *probability("purchase_probability"),
+    ]
+
+
+def product_recommendations_suite() -> list[Expectation]:
+    return [
+        *catalog_schema("marts.product_recommendations"),
+        *not_null("customer_id", "category", "probability"),
+        *unique_key("customer_id", "category"),
+        *probability("probability"),
+    ]
+
+
+def monthly_revenue_suite() -> list[Expectation]:
+    return [
+        *catalog_schema("marts.monthly_revenue"),
+        *unique_key("month"),
+        *positive("orders", "customers"),
+    ]
+
+
+def prediction_log_suite() -> list[Expectation]:
+    return [
+        *catalog_schema("marts.prediction_log"),
+        *not_null("prediction_id", "input_key", "customer_id", "predicted_at"),
+        *unique_key("prediction_id"),
+        *unique_key("input_key"),
+        *probability("purchase_probability"),
+        *value_range("churn_risk_pct", min_value=0, max_value=100),
+    ]
+
+
 SUITES = {
     "raw.transactions": raw_transactions_suite,
     "raw.quarantine": raw_quarantine_suite,
@@ -364,6 +518,21 @@ SUITES = {
     "staging.transactions": staging_transactions_suite,
     "staging.returns": staging_returns_suite,
     "staging.excluded": staging_excluded_suite,
+    "features.customer_rfm": customer_rfm_suite,
+    "features.product_categories": product_categories_suite,
+    "segments.customer_value": customer_value_suite,
+    "segments.purchase_style": purchase_style_suite,
+    "segments.personas": personas_suite,
+    "scores.churn": churn_scores_suite,
+    "scores.propensity": propensity_scores_suite,
+    "scores.product_propensity": product_propensity_suite,
+    "marts.customer_segments": customer_segments_suite,
+    "marts.action_plan": action_plan_suite,
+    "marts.segment_summary": segment_summary_suite,
+    "marts.underperformers": underperformers_suite,
+    "marts.product_recommendations": product_recommendations_suite,
+    "marts.monthly_revenue": monthly_revenue_suite,
+    "marts.prediction_log": prediction_log_suite,
 }
 
 
@@ -701,10 +870,16 @@ def _catalog_result(
     else:
         accepted = list(kwargs["type_list"])
     success = observed is not None and (
-        accepted is None or observed in {name.upper() for name in accepted}
+        accepted is None or _normal_type(observed) in {_normal_type(name) for name in accepted}
     )
     result = {"observed_value": observed if observed is not None else "column missing"}
     return _result(config, success, result, ENGINE_DUCKDB_CATALOG)
+
+
+def _normal_type(name: str) -> str:
+    """DuckDB spells nested types with quoted field names (STRUCT("VALUE" DOUBLE)); compare
+    type names without quotes, case or spacing."""
+    return " ".join(name.replace('"', "").upper().split())
 
 
 def _between(value: Any, kwargs: Mapping[str, Any]) -> bool:

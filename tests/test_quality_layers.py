@@ -1,0 +1,71 @@
+"""The Great Expectations suites of the features, segments, scores and marts tables pass on
+the tables a real refresh wrote, and fail when a key is duplicated or a value leaves its
+range."""
+
+from __future__ import annotations
+
+import shutil
+
+import duckdb
+import pytest
+
+from pipeline import quality
+
+LATER_LAYERS = [
+    name
+    for name in quality.suite_names()
+    if name.split(".")[0] in {"features", "segments", "scores", "marts"}
+    and name != "marts.prediction_log"
+]
+
+
+@pytest.fixture(scope="module")
+def warehouse_copy(refreshed, tmp_path_factory):
+    """A private copy of the refreshed warehouse, free to corrupt."""
+    path = tmp_path_factory.mktemp("quality") / "warehouse.duckdb"
+    shutil.copy(refreshed[0] / "warehouse.duckdb", path)
+    with duckdb.connect(str(path)) as connection:
+        yield connection
+
+
+def validate(connection, table):
+    return quality.validate_table(connection, table, quality.suite_for(table), results_dir=None)
+
+
+@pytest.mark.parametrize("table", LATER_LAYERS)
+def test_suite_passes_on_the_refreshed_table_and_fails_on_a_duplicate(warehouse_copy, table):
+    assert validate(warehouse_copy, table).success
+    warehouse_copy.execute(f"INSERT INTO {table} SELECT * FROM {table} LIMIT 1")
+    report = validate(warehouse_copy, table)
+    assert not report.success
+    assert any("unique" in outcome.expectation_type for outcome in report.failures)
+
+
+def test_probability_out_of_range_fails_the_scores_suite(warehouse_copy):
+    warehouse_copy.execute(
+        "CREATE OR REPLACE TABLE scores.propensity AS SELECT * REPLACE "
+        "(CASE WHEN customer_id = (SELECT min(customer_id) FROM scores.propensity) "
+        "THEN 1.5 ELSE purchase_probability END AS purchase_probability) FROM scores.propensity"
+    )
+    report = validate(warehouse_copy, "scores.propensity")
+    failed = {(o.expectation_type, o.column) for o in report.failures}
+    assert ("expect_column_values_to_be_between", "purchase_probability") in failed
+
+
+def test_prediction_log_suite_catches_a_repeated_input(warehouse_copy):
+    from pipeline.live_scoring import ensure_prediction_log
+
+    ensure_prediction_log(warehouse_copy)
+    row = (
+        "INSERT INTO marts.prediction_log (prediction_id, input_key, customer_id, source, "
+        "input_mode, inputs, predicted_at, predicted_at_local, display_timezone, features_as_of, "
+        "purchase_probability, churn_model, propensity_model, segment_models) VALUES "
+        "($id, 'same-input', 'C1', 'f.csv', 'rfm', '{}', now()::TIMESTAMP, now()::TIMESTAMP, "
+        "'UTC', now()::TIMESTAMP, 0.5, 'c v1', 'p v1', 's v1')"
+    )
+    warehouse_copy.execute(row, {"id": "p1"})
+    assert validate(warehouse_copy, "marts.prediction_log").success
+    warehouse_copy.execute(row, {"id": "p2"})
+    report = validate(warehouse_copy, "marts.prediction_log")
+    assert not report.success
+    assert any(o.column == "input_key" for o in report.failures)
