@@ -21,6 +21,7 @@ from dagster import (
 from pydantic import Field
 
 from assets.common import markdown_rows, table_key, table_metadata, table_spec
+from assets.quality import gx_check
 from pipeline.features import default_as_of
 from pipeline.modelling.churn import MODEL as CHURN_CANDIDATE
 from pipeline.modelling.churn import coefficients_summary, score_churn
@@ -633,3 +634,23 @@ def model_report_consistent(warehouse: DuckDBWarehouse) -> AssetCheckResult:
             "coefficients_not_of_the_churn_champion": coefficient_mismatch,
         },
     )
+
+
+gx_churn_scores = gx_check(
+    ["scores", "churn"],
+    "scores.churn",
+    blocking=True,
+    description="Great Expectations suite: one row per customer, probabilities in [0, 1].",
+)
+gx_propensity_scores = gx_check(
+    ["scores", "propensity"],
+    "scores.propensity",
+    blocking=True,
+    description="Great Expectations suite: one row per customer, probabilities in [0, 1].",
+)
+gx_product_propensity = gx_check(
+    ["scores", "product_propensity"],
+    "scores.product_propensity",
+    blocking=False,
+    description="Great Expectations suite: one row per customer and category.",
+)

@@ -19,6 +19,7 @@ from pipeline.ingestion import ingest_landing
 from pipeline.modelling.training_frames import resolve_snapshot
 from pipeline.product_categories import build_product_categories, load_rules
 from pipeline.settings import DEFAULT_NON_PRODUCT_CODES
+from resources.data_quality import DataQuality
 from resources.mlflow_tracking import ModelTracking
 from resources.warehouse import DuckDBWarehouse
 from tests.test_models import SMALL_DEMO
@@ -92,6 +93,7 @@ def test_a_file_without_products_gets_churn_and_propensity_and_skips_products(
     ]
     resources = {
         "warehouse": DuckDBWarehouse(path=str(warehouse_without_products)),
+        "data_quality": DataQuality(results_dir=str(tmp_path / "quality")),
         "mlflow": ModelTracking(
             tracking_uri=f"sqlite:///{tmp_path / 'mlflow' / 'mlflow.db'}",
             artifact_location=(tmp_path / "mlflow" / "artifacts").as_uri(),

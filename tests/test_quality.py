@@ -28,6 +28,9 @@ from resources.warehouse import DuckDBWarehouse
 REPO_ROOT = Path(__file__).resolve().parents[1]
 REFERENCE = dt.datetime(2011, 12, 10)
 ENGINES = {"gx-pandas": 1_000_000, "duckdb-sql": 0}
+# The raw and staging suites, tested here on crafted tables; the later layers' suites are
+# tested on the tables of a real refresh in test_quality_layers.py.
+CRAFTED = tuple(name for name in quality.suite_names() if name.split(".")[0] in {"raw", "staging"})
 
 # Column types as documented in pipeline.catalog, without the NOT NULL constraints the real
 # DDL has, so bad tables can be crafted.
@@ -156,7 +159,7 @@ def only_failure(report: quality.ValidationReport) -> quality.ExpectationOutcome
 
 
 @pytest.mark.parametrize("engine", ENGINES)
-@pytest.mark.parametrize("table", quality.suite_names())
+@pytest.mark.parametrize("table", CRAFTED)
 def test_good_table_passes(connection, table, engine):
     create_table(connection, table, good_rows(table))
     report = run(connection, table, engine=engine, previous_row_count=6)

@@ -475,7 +475,13 @@ def test_refresh_builds_segments_and_their_checks_pass(data_dir, monkeypatch):
         for c in evaluations
         if c.asset_key.path[0] == "segments"
     }
-    assert len(checks) == 13 and all(checks.values()), checks
+    # Four checks per table plus the value-ordering warning, and a GX suite per table.
+    assert len(checks) == 16 and all(checks.values()), checks
+    assert {name for _, name in checks if name.startswith("gx_")} == {
+        "gx_segments_customer_value",
+        "gx_segments_purchase_style",
+        "gx_segments_personas",
+    }
     metadata = {
         e.asset_key.to_user_string(): e.step_materialization_data.materialization.metadata
         for e in result.all_events

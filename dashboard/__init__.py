@@ -1,0 +1,1 @@
+"""Customer-intelligence dashboard: a Streamlit app over the published BI snapshot."""
