@@ -145,6 +145,16 @@ def test_bgnbd_gradient_matches_finite_differences():
     np.testing.assert_allclose(analytic, numeric, rtol=1e-4, atol=1e-7)
 
 
+@pytest.mark.parametrize("orders_per_open_day", [20, 600, 5000])
+def test_trading_clock_stays_finite_at_any_order_volume(orders_per_open_day):
+    days = pd.date_range("2009-12-01", "2011-12-09", freq="D")
+    busy = np.where(days.month.isin([10, 11]), 2 * orders_per_open_day, orders_per_open_day)
+    orders = pd.DataFrame({"day": days.date, "orders": np.where(days.dayofweek == 5, 0, busy)})
+    clock = fit_trading_clock(orders, dt.datetime(2011, 12, 10), 90)
+    assert np.isfinite(clock.cumulative).all() and np.isfinite(clock.horizon_trading_days)
+    assert clock.weekday_factor[5] == 0.0 and 0.5 < clock.weekday_factor[0] < 2.0
+
+
 def test_trading_clock_stops_on_closed_days_and_shortens_a_quiet_horizon():
     days = pd.date_range("2009-12-01", "2011-12-09", freq="D")
     busy = np.where(days.month.isin([10, 11]), 40, 20)

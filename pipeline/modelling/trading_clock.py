@@ -99,8 +99,12 @@ def _tent_basis(n_days: int) -> np.ndarray:
 
 
 def _poisson_ridge(design: np.ndarray, counts: np.ndarray, ridge: float) -> np.ndarray:
-    """Maximum penalised-likelihood Poisson regression by Newton steps (IRLS)."""
-    beta = np.zeros(design.shape[1])
+    """Maximum penalised-likelihood Poisson regression by Newton steps (IRLS).
+
+    The steps start from a least-squares fit of log counts: started at zero (one order a
+    day), the first steps overshoot when a store takes hundreds of orders a day, and the
+    iteration settles on huge coefficients whose exp() overflows."""
+    beta = np.linalg.lstsq(design, np.log(counts + 0.5), rcond=None)[0]
     penalty = np.full(design.shape[1], ridge)
     for _ in range(100):
         mu = np.exp(np.clip(design @ beta, -30.0, 30.0))
