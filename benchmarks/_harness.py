@@ -23,6 +23,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -96,6 +97,59 @@ def print_machine(info: dict[str, object]) -> None:
 # ---------------------------------------------------------------------------------------------
 # Child processes
 # ---------------------------------------------------------------------------------------------
+_PAGE_SIZE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+
+
+def session_rss(session_id: int) -> tuple[int, int]:
+    """(summed RSS in bytes, number of processes) of every process in ``session_id``.
+
+    ``run_child`` starts its child in a new session, so the session is the child and every
+    process it starts (unless one starts its own session). Shared pages of forked processes
+    count once per process: an upper bound of the memory the tree holds."""
+    total = count = 0
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        return 0, 0
+    for entry in entries:
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as stat:
+                fields = stat.read().rsplit(b")", 1)[1].split()
+            if int(fields[3]) != session_id:  # fields after "(comm)": state ppid pgrp session
+                continue
+            with open(f"/proc/{entry}/statm", "rb") as statm:
+                total += int(statm.read().split()[1]) * _PAGE_SIZE
+            count += 1
+        except (OSError, IndexError, ValueError):
+            continue  # the process ended between listdir and open
+    return total, count
+
+
+class _TreeSampler(threading.Thread):
+    """Polls the summed RSS of a session until stopped; keeps the peak."""
+
+    def __init__(self, session_id: int, interval: float) -> None:
+        super().__init__(daemon=True)
+        self.session_id = session_id
+        self.interval = interval
+        self.peak = 0
+        self.peak_processes = 0
+        self._stop_event = threading.Event()
+
+    def run(self) -> None:
+        while not self._stop_event.is_set():
+            rss, processes = session_rss(self.session_id)
+            if rss > self.peak:
+                self.peak, self.peak_processes = rss, processes
+            self._stop_event.wait(self.interval)
+
+    def stop(self) -> None:
+        self._stop_event.set()
+        self.join()
+
+
 @dataclass
 class ChildResult:
     argv: list[str]
@@ -106,6 +160,12 @@ class ChildResult:
     stderr: str
     payload: dict | None = None  # the child's RESULT_MARKER line, parsed
     timed_out: bool = False
+    # user + system CPU seconds of the child and the descendants it waited for (os.wait4)
+    cpu_seconds: float | None = None
+    # peak of the summed RSS of the child's whole session (it and every process it started),
+    # sampled from /proc every ``sample_interval`` seconds; None unless ``sample_tree``
+    tree_peak_rss_bytes: int | None = None
+    tree_peak_processes: int | None = None  # processes alive at that peak
 
     @property
     def ok(self) -> bool:
@@ -124,8 +184,15 @@ def run_child(
     timeout: float | None = None,
     env: dict[str, str] | None = None,
     cwd: Path | None = None,
+    sample_tree: bool = False,
+    sample_interval: float = 0.2,
 ) -> ChildResult:
-    """Run ``argv``; return its wall time, its own peak RSS and its RESULT_MARKER payload."""
+    """Run ``argv``; return its wall time, its own peak RSS and its RESULT_MARKER payload.
+
+    With ``sample_tree``, also the peak of the summed RSS of the child and every process it
+    starts (``tree_peak_rss_bytes``, sampled; see ``session_rss``). ``max_rss_bytes`` is the
+    largest single process of the tree that had ended by then (``os.wait4`` reports the
+    maximum over the child and the descendants it waited for)."""
     argv = [str(a) for a in argv]
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         started = time.perf_counter()
@@ -137,6 +204,9 @@ def run_child(
             env={**os.environ, **(env or {})},
             start_new_session=True,  # a timeout kills the child's whole process group
         )
+        sampler = _TreeSampler(process.pid, sample_interval) if sample_tree else None
+        if sampler:
+            sampler.start()
         deadline = None if timeout is None else started + timeout
         timed_out = False
         status = rusage = None
@@ -151,6 +221,8 @@ def run_child(
                 break
             time.sleep(0.05)
         wall = time.perf_counter() - started
+        if sampler:
+            sampler.stop()
         process.returncode = os.waitstatus_to_exitcode(status)  # Popen must not wait again
         out.seek(0)
         err.seek(0)
@@ -168,6 +240,9 @@ def run_child(
         stderr=stderr,
         payload=payload,
         timed_out=timed_out,
+        cpu_seconds=rusage.ru_utime + rusage.ru_stime,
+        tree_peak_rss_bytes=sampler.peak if sampler else None,
+        tree_peak_processes=sampler.peak_processes if sampler else None,
     )
 
 

@@ -87,12 +87,12 @@ def _generator_fingerprint() -> str:
     return hashlib.sha256(source.read_bytes()).hexdigest()[:16]
 
 
-def ensure_data(data_dir: Path, rows: int, timeout: float) -> tuple[Path, dict]:
+def ensure_data(data_dir: Path, rows: int, timeout: float, seed: int = SEED) -> tuple[Path, dict]:
     """The generated CSV for ``rows`` (made once, reused while the generator is unchanged).
 
     Generates with the project's CLI, ``python -m pipeline.demo_data``, in a child process
     so that its time and peak memory are measured too."""
-    folder = data_dir / f"csv-{rows}-seed{SEED}"
+    folder = data_dir / f"csv-{rows}-seed{seed}"
     marker = folder / "generated.json"
     csv = folder / "landing" / "online_retail_demo.csv"
     fingerprint = _generator_fingerprint()
@@ -102,7 +102,7 @@ def ensure_data(data_dir: Path, rows: int, timeout: float) -> tuple[Path, dict]:
             return csv, info | {"cached": True}
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
-    argv = [sys.executable, "-m", "pipeline.demo_data", "--rows", rows, "--seed", SEED]
+    argv = [sys.executable, "-m", "pipeline.demo_data", "--rows", rows, "--seed", seed]
     argv += ["--format", "csv", "--data-dir", folder, "--no-progress"]
     log(f"generating {rows:,} rows: {' '.join(str(a) for a in argv[1:])}")
     result = run_child(argv, timeout=timeout)

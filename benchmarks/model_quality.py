@@ -1,0 +1,153 @@
+"""Model quality on demo data with known truth: the champion's scores vs plain BG/NBD.
+
+    python benchmarks/model_quality.py                     # the 1M refresh (make bench)
+    python benchmarks/model_quality.py --rows 10000000
+
+The demo generator writes each customer's real outcome in the 90 days after the history
+(DATA_DIR/demo/customer_truth.parquet). When the snapshot is the day after the history and
+the horizon is 90 days, the models step compares the scores it wrote (made with
+models:/NAME@champion) and a plain BG/NBD fit on the same histories with that truth
+(pipeline/modelling/demo_truth.py) and puts the tables in the `truth_comparison` metadata
+of scores/propensity, scores/churn and scores/product_propensity. This script reads them
+from the newest refresh run that has them in refresh.py's kept state
+(BENCH_DATA_DIR/refresh-<rows>/; a refresh runs first when there is none) and prints them
+with the differences to the baseline.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _harness import (  # noqa: E402
+    DEFAULT_DATA_DIR,
+    machine_info,
+    markdown_table,
+    print_machine,
+)
+from live_scoring import ensure_refreshed  # noqa: E402
+from refresh import read_runs  # noqa: E402
+
+ASSETS = {
+    "purchase in the horizon": "scores/propensity",
+    "churn (no purchase in the horizon)": "scores/churn",
+    "product category bought in the horizon": "scores/product_propensity",
+}
+METRICS = ("roc_auc", "pr_auc", "brier", "log_loss", "ece")
+HIGHER_IS_BETTER = {"roc_auc": True, "pr_auc": True, "brier": False, "log_loss": False}
+
+
+def markdown_rows(text: str) -> list[dict[str, str]]:
+    """The first Markdown table in ``text`` as a list of {header: cell}."""
+    rows, headers = [], None
+    for line in text.splitlines():
+        line = line.strip()
+        if not line.startswith("|"):
+            if headers:
+                break
+            continue
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        if headers is None:
+            headers = cells
+        elif not set("".join(cells)) <= set("-: "):
+            rows.append(dict(zip(headers, cells, strict=False)))
+    return rows
+
+
+def _number(text: str) -> float | None:
+    try:
+        return float(text.replace(",", ""))
+    except (AttributeError, ValueError):
+        return None
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1_000_000, help="size of the refreshed state")
+    parser.add_argument("--timeout", type=float, default=1800)
+    parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR)
+    parser.add_argument("--json", type=Path, help="also write the figures to this file")
+    args = parser.parse_args(argv)
+
+    info = machine_info()
+    print_machine(info)
+    folder = ensure_refreshed(args.data_dir, args.rows, args.timeout)
+    run = next(
+        (
+            r
+            for r in read_runs(folder / "home", "refresh")
+            if r.status == "SUCCESS"
+            and "truth_comparison" in r.metadata.get(ASSETS["purchase in the horizon"], {})
+        ),
+        None,
+    )
+    if run is None:
+        notes = {
+            r.run_id: r.metadata.get("scores/propensity", {}).get("truth_note")
+            for r in read_runs(folder / "home", "refresh")
+        }
+        print(f"\nno refresh run in {folder / 'home'} compared with the demo truth: {notes}")
+        return 1
+    propensity = run.metadata["scores/propensity"]
+    print(
+        f"\n## Model quality against the demo truth ({args.rows:,} rows requested; refresh run "
+        f"{run.run_id}, {propensity.get('truth_note')})\n"
+    )
+    print(
+        f"as of {propensity.get('as_of')}, horizon {propensity.get('horizon_days')} days; "
+        f"propensity champion: {propensity.get('model')} "
+        f"(selected candidate: {propensity.get('selected_candidate')})\n"
+    )
+    table, figures, verdicts = [], {}, []
+    for target, asset in ASSETS.items():
+        rows = markdown_rows(str(run.metadata.get(asset, {}).get("truth_comparison", "")))
+        figures[target] = rows
+        for row in rows:
+            table.append(
+                [target, row.get("model", "?"), *(row.get(m, "-") for m in METRICS)]
+                + [row.get("customers", "-")]
+            )
+        if len(rows) >= 2:
+            champion, baseline = rows[0], rows[1]
+            parts = []
+            for metric in ("roc_auc", "brier"):
+                a, b = _number(champion.get(metric)), _number(baseline.get(metric))
+                if a is None or b is None:
+                    continue
+                better = a > b if HIGHER_IS_BETTER[metric] else a < b
+                parts.append(
+                    f"{metric} {a:.4f} vs {b:.4f} ({a - b:+.4f}: "
+                    f"{'better' if better else 'worse' if a != b else 'equal'})"
+                )
+            verdicts.append(
+                f"{target}: {champion.get('model')} vs {baseline.get('model')}: " + "; ".join(parts)
+            )
+    print(markdown_table(["target", "model", *METRICS, "customers"], table))
+    spend = str(run.metadata["scores/propensity"].get("truth_comparison", ""))
+    if "spend in the horizon" in spend:
+        spend_rows = markdown_rows(spend.split("spend in the horizon", 1)[1])
+        figures["spend in the horizon"] = spend_rows
+        if spend_rows:
+            headers = list(spend_rows[0])
+            print("\nSpend in the horizon (predicted vs the truth):\n")
+            print(markdown_table(headers, [[r.get(h, "") for h in headers] for r in spend_rows]))
+    print("\n### Champion vs the plain BG/NBD baseline\n")
+    for line in verdicts:
+        print(f"- {line}")
+    print(
+        "\nroc_auc, pr_auc: higher is better; brier, log_loss, ece (expected calibration "
+        "error): lower is better."
+    )
+    if args.json:
+        payload = {"machine": info, "run_id": run.run_id, "figures": figures}
+        args.json.write_text(json.dumps(payload, indent=2))
+        print(f"\nfigures written to {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
