@@ -53,29 +53,16 @@ from _harness import (  # noqa: E402
     run_child,
 )
 
+from pipeline.settings import DEFAULT_NON_PRODUCT_CODES  # noqa: E402
+
 VARIANTS = ("project", "duckdb", "pandas")
 BASELINE = "duckdb"
 TARGET_VS_DUCKDB = 1.5  # project seconds / bare DuckDB seconds, at most
 TARGET_VS_PANDAS = 5.0  # pandas seconds / project seconds, at least
 SEED = 42
 
-# The cleaning rules' parameters, as the project's defaults (pipeline/settings.py).
-NON_PRODUCT_CODES = (
-    "POST",
-    "DOT",
-    "D",
-    "M",
-    "C2",
-    "CRUK",
-    "S",
-    "B",
-    "PADS",
-    "BANK CHARGES",
-    "AMAZONFEE",
-    "ADJUST",
-    "TEST001",
-    "TEST002",
-)
+# The cleaning rules' parameters: the project's defaults, shared by every variant.
+NON_PRODUCT_CODES = DEFAULT_NON_PRODUCT_CODES
 FUTURE_TOLERANCE_DAYS = 1
 
 
