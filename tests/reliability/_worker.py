@@ -8,8 +8,10 @@
 Each opens the warehouse the way the assets do (DuckDBWarehouse.writer(): lock retry with
 backoff) and prints marker lines on stdout (flushed) so the test knows which phase the process
 is in when it kills it: STAGING <file> (inside the file's transaction, reading the file),
-LOADING <file> (inside the transaction, inserting typed rows), LOADED <file>, BUILDING (inside
-build_staging's transaction), PUBLISHING, LOCKED <pid>, and DONE <json> at the end.
+LOADING <file> (inside the transaction, inserting typed rows), LOADED <file>, PAUSED <file>
+(with --pause-after-load: rows inserted, transaction not committed), BUILDING (inside
+build_staging's transaction; with --pause-before-commit it then says PAUSED and waits before
+the commit), PUBLISHING, LOCKED <pid>, and DONE <json> at the end.
 """
 
 from __future__ import annotations
@@ -28,6 +30,23 @@ LATEST_VALID_TS = dt.datetime(2030, 1, 1)
 
 def say(*parts: object) -> None:
     print(*parts, flush=True)
+
+
+class PausedBeforeCommit:
+    """A connection whose COMMIT never comes: it says PAUSED and waits to be killed, so a
+    test kills inside the transaction however fast the machine is."""
+
+    def __init__(self, connection):
+        self._connection = connection
+
+    def execute(self, sql, *args, **kwargs):
+        if isinstance(sql, str) and sql.strip().upper() == "COMMIT":
+            say("PAUSED")
+            time.sleep(3600)
+        return self._connection.execute(sql, *args, **kwargs)
+
+    def __getattr__(self, name):
+        return getattr(self._connection, name)
 
 
 def _warehouse(path: str, lock_timeout_s: float = 120.0):
@@ -49,6 +68,11 @@ def ingest(args: argparse.Namespace) -> None:
         say("LOADING", display_name)
         result = original_load(connection, part, display_name, *rest)
         say("LOADED", display_name)
+        if args.pause_after_load:
+            # The rows are inserted but the file's transaction is not committed: wait here
+            # to be killed, so the test does not depend on how fast the machine is.
+            say("PAUSED", display_name)
+            time.sleep(3600)
         return result
 
     ingestion.stage_parts, ingestion._load_part = stage_parts, load_part
@@ -71,6 +95,8 @@ def stage(args: argparse.Namespace) -> None:
 
     with _warehouse(args.warehouse).writer() as connection:
         connection.execute("SET enable_progress_bar = false")
+        if args.pause_before_commit:
+            connection = PausedBeforeCommit(connection)
         say("BUILDING")
         counts = build_staging(
             connection, non_product_codes=("POST",), latest_valid_ts=LATEST_VALID_TS
@@ -108,8 +134,10 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("warehouse")
     p.add_argument("landing")
     p.add_argument("--go")
+    p.add_argument("--pause-after-load", action="store_true")
     p = commands.add_parser("stage")
     p.add_argument("warehouse")
+    p.add_argument("--pause-before-commit", action="store_true")
     p = commands.add_parser("publish")
     p.add_argument("warehouse")
     p.add_argument("snapshot")
