@@ -435,10 +435,6 @@ def ingest_file(
             rows_read += part.row_count + len(part.unparsed_lines)
             rows_loaded += loaded
             rows_quarantined += quarantined
-        connection.execute(
-            "DELETE FROM raw.file_ledger WHERE file_path = $f AND status = 'rejected'",
-            {"f": display_name},
-        )
         _record(
             connection,
             display_name,
@@ -482,6 +478,12 @@ def _record(
     error: str | None,
     now: dt.datetime,
 ) -> None:
+    """Add the ledger entry of a file version. A path keeps at most one 'rejected' entry:
+    the latest outcome replaces an earlier rejection of the same path."""
+    connection.execute(
+        "DELETE FROM raw.file_ledger WHERE file_path = $f AND status = 'rejected'",
+        {"f": display_name},
+    )
     connection.execute(
         "INSERT INTO raw.file_ledger VALUES ($p, $h, $s, $layout, $status, $read, $loaded, "
         "$quarantined, $error, $now)",
@@ -502,10 +504,6 @@ def _record(
 
 def _record_rejection(connection, display_name, scan, layout, message, now) -> None:
     connection.execute("BEGIN TRANSACTION")
-    connection.execute(
-        "DELETE FROM raw.file_ledger WHERE file_path = $f AND status = 'rejected'",
-        {"f": display_name},
-    )
     _record(
         connection,
         display_name,
