@@ -67,41 +67,51 @@ class CategoryPropensityModel(BaseEstimator):
         self.categories = categories
         self.C = C
 
-    def _design(self, shared: pd.DataFrame, X: pd.DataFrame, category: str) -> pd.DataFrame:
-        own = X[[share_column(category), season_column(category)]].set_axis(
-            ["category_share", "category_season"], axis=1
+    def _inputs(self, X: pd.DataFrame) -> pd.DataFrame:
+        """The shared inputs and every category's own columns, before imputation."""
+        own = X[list(category_columns(self.categories_))]
+        return pd.concat([self.inputs_.transform(X), own], axis=1)
+
+    def _design(self, prepared: pd.DataFrame, category: str) -> pd.DataFrame:
+        columns = [*self.inputs_.columns_, share_column(category), season_column(category)]
+        return prepared[columns].set_axis(
+            [*self.inputs_.columns_, "category_share", "category_season"], axis=1
         )
-        return pd.concat([shared, own], axis=1)
 
     def fit(self, X: pd.DataFrame, Y: pd.DataFrame):
-        self.inputs_ = ModelInputs(btyd=True).fit(X)
-        shared = self.inputs_.transform(X)
-        self.models_ = {}
-        for category in self.categories:
-            y = np.asarray(Y[bought_column(category)], dtype=bool)
-            if min(y.sum(), (~y).sum()) < MIN_OUTCOMES:
-                continue
-            model = Pipeline(
-                [
-                    ("impute", SimpleImputer(strategy="median", keep_empty_features=True)),
-                    ("scale", StandardScaler()),
-                    ("classifier", LogisticRegression(C=self.C, max_iter=2000)),
-                ]
-            )
-            self.models_[category] = model.fit(self._design(shared, X, category), y)
-        self.categories_ = tuple(self.models_)
+        outcomes = {c: np.asarray(Y[bought_column(c)], dtype=bool) for c in self.categories}
+        self.categories_ = tuple(
+            c for c, y in outcomes.items() if min(y.sum(), (~y).sum()) >= MIN_OUTCOMES
+        )
         if not self.categories_:
             raise NoCategoryToModel(
                 f"no category has {MIN_OUTCOMES} buyers and non-buyers in the training windows"
             )
+        self.inputs_ = ModelInputs(btyd=True).fit(X)
+        # Imputing and scaling work column by column, so one pass over the shared and all
+        # category columns gives each category the values a pipeline of its own would, at
+        # a fraction of the cost (the median imputer sorts every column it sees).
+        self.prepare_ = Pipeline(
+            [
+                ("impute", SimpleImputer(strategy="median", keep_empty_features=True)),
+                ("scale", StandardScaler()),
+            ]
+        ).set_output(transform="pandas")
+        prepared = self.prepare_.fit_transform(self._inputs(X))
+        self.models_ = {
+            c: LogisticRegression(C=self.C, max_iter=2000).fit(
+                self._design(prepared, c), outcomes[c]
+            )
+            for c in self.categories_
+        }
         return self
 
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
         """(customers x categories_) probabilities of buying each category in the horizon."""
-        shared = self.inputs_.transform(X)
+        prepared = self.prepare_.transform(self._inputs(X))
         return np.column_stack(
             [
-                self.models_[c].predict_proba(self._design(shared, X, c))[:, 1]
+                self.models_[c].predict_proba(self._design(prepared, c))[:, 1]
                 for c in self.categories_
             ]
         )
@@ -114,7 +124,7 @@ class CategoryPropensityModel(BaseEstimator):
         rows = []
         for category, model in self.models_.items():
             names = [*self.inputs_.columns_, "category_share", "category_season"]
-            coefficients = model.named_steps["classifier"].coef_[0]
+            coefficients = model.coef_[0]
             rows += [
                 {"category": category, "feature": f, "coefficient": float(c)}
                 for f, c in zip(names, coefficients, strict=True)
