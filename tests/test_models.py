@@ -141,8 +141,11 @@ def test_bgnbd_gradient_matches_finite_differences():
     numeric = approx_fprime(
         point, lambda v: btyd.log_likelihood(btyd.BGNBDParams(*v), x, t_x, T).mean(), 1e-7
     )
-    analytic = btyd._gradient(btyd.BGNBDParams(*point), x, t_x, T)
+    value, analytic = btyd.MeanLikelihood(x, t_x, T).value_and_gradient(btyd.BGNBDParams(*point))
     np.testing.assert_allclose(analytic, numeric, rtol=1e-4, atol=1e-7)
+    # the value averaged over distinct x is the mean of the per-customer log-likelihoods
+    per_customer = btyd.log_likelihood(btyd.BGNBDParams(*point), x, t_x, T)
+    assert value == pytest.approx(per_customer.mean(), rel=1e-12)
 
 
 @pytest.mark.parametrize("orders_per_open_day", [20, 600, 5000])

@@ -77,36 +77,68 @@ def log_likelihood(params: BGNBDParams, x, t_x, T) -> np.ndarray:
     return common + np.logaddexp(alive_term, dropped_term)
 
 
-def _gradient(params: BGNBDParams, x, t_x, T) -> np.ndarray:
-    """Mean gradient of the log-likelihood with respect to (r, alpha, a, b)."""
-    r, alpha, a, b = params.r, params.alpha, params.a, params.b
-    repeat = x > 0
-    log_alive = -(r + x) * np.log(alpha + T)
-    with np.errstate(divide="ignore"):
+class MeanLikelihood:
+    """Mean log-likelihood and its gradient in (r, alpha, a, b) over fixed customers.
+
+    What a fit evaluates a few hundred times. Value and gradient share their terms, and
+    every term that depends on x alone (the gamma, beta and digamma functions) is averaged
+    over the distinct values of x weighted by their counts (a few hundred values for
+    hundreds of thousands of customers), which makes a fit several times faster than
+    evaluating them per customer. Same figures as :func:`log_likelihood` up to rounding.
+    """
+
+    def __init__(self, x, t_x, T):
+        self.x, self.t_x, self.T = _arrays(x, t_x, T)
+        self.distinct_x, counts = np.unique(self.x, return_counts=True)
+        self.weights = counts / len(self.x)
+        self.repeat = self.x > 0
+        self.b_offset = np.where(self.repeat, self.x - 1, 0.0)  # b + x - 1 for repeat buyers
+
+    def _by_x(self, values: np.ndarray) -> float:
+        """Mean over customers of a function of x evaluated at the distinct x."""
+        return float(values @ self.weights)
+
+    def value_and_gradient(self, params: BGNBDParams) -> tuple[float, np.ndarray]:
+        r, alpha, a, b = params.r, params.alpha, params.a, params.b
+        x, ux = self.x, self.distinct_x
+        log_alpha_T, log_alpha_tx = np.log(alpha + self.T), np.log(alpha + self.t_x)
+        log_alive = -(r + x) * log_alpha_T
+        # ln(a / (b + x - 1)) is only defined for repeat buyers; others get -inf (absent).
         log_dropped = np.where(
-            repeat,
-            np.log(a) - np.log(np.where(repeat, b + x - 1, 1.0)) - (r + x) * np.log(alpha + t_x),
+            self.repeat,
+            np.log(a) - np.log(b + self.b_offset) - (r + x) * log_alpha_tx,
             -np.inf,
         )
-    w_dropped = np.exp(log_dropped - np.logaddexp(log_alive, log_dropped))
-    w_alive = 1.0 - w_dropped
-    d_r = (
-        digamma(r + x)
-        - digamma(r)
-        + np.log(alpha)
-        - w_alive * np.log(alpha + T)
-        - w_dropped * np.log(alpha + t_x)
-    )
-    d_alpha = r / alpha - (r + x) * (w_alive / (alpha + T) + w_dropped / (alpha + t_x))
-    d_a = digamma(a + b) - digamma(a + b + x) + w_dropped / a
-    d_b = (
-        digamma(b + x)
-        - digamma(a + b + x)
-        - digamma(b)
-        + digamma(a + b)
-        - w_dropped / np.where(repeat, b + x - 1, 1.0)
-    )
-    return np.array([d_r.mean(), d_alpha.mean(), d_a.mean(), d_b.mean()])
+        log_sum = np.logaddexp(log_alive, log_dropped)
+        value = (
+            self._by_x(gammaln(r + ux) + betaln(a, b + ux))
+            - gammaln(r)
+            + r * np.log(alpha)
+            - betaln(a, b)
+            + float(log_sum.mean())
+        )
+        w_dropped = np.exp(log_dropped - log_sum)
+        w_alive = 1.0 - w_dropped
+        mean_w_dropped = float(w_dropped.mean())
+        d_r = (
+            self._by_x(digamma(r + ux))
+            - digamma(r)
+            + np.log(alpha)
+            - float((w_alive * log_alpha_T + w_dropped * log_alpha_tx).mean())
+        )
+        d_alpha = r / alpha - float(
+            ((r + x) * (w_alive / (alpha + self.T) + w_dropped / (alpha + self.t_x))).mean()
+        )
+        digamma_abx = self._by_x(digamma(a + b + ux))
+        d_a = digamma(a + b) - digamma_abx + mean_w_dropped / a
+        d_b = (
+            self._by_x(digamma(b + ux))
+            - digamma_abx
+            - digamma(b)
+            + digamma(a + b)
+            - float((w_dropped / (b + self.b_offset)).mean())
+        )
+        return value, np.array([d_r, d_alpha, d_a, d_b])
 
 
 def fit_bgnbd(x, t_x, T, *, penalizer: float = 0.0) -> BGNBDParams:
@@ -114,17 +146,16 @@ def fit_bgnbd(x, t_x, T, *, penalizer: float = 0.0) -> BGNBDParams:
 
     ``penalizer`` adds ``penalizer * sum(params^2)`` as lifetimes does; 0 is plain ML.
     """
-    x, t_x, T = _arrays(x, t_x, T)
-    if len(x) < 2:
+    likelihood = MeanLikelihood(x, t_x, T)
+    if len(likelihood.x) < 2:
         raise ValueError("BG/NBD needs at least two customers to fit")
-    scale = max(float(np.mean(T)), 1.0)
+    scale = max(float(np.mean(likelihood.T)), 1.0)
 
     def objective(log_params: np.ndarray) -> tuple[float, np.ndarray]:
         values = np.exp(log_params)
-        params = BGNBDParams(*values)
-        value = -np.mean(log_likelihood(params, x, t_x, T)) + penalizer * np.sum(values**2)
-        gradient = (-_gradient(params, x, t_x, T) + 2 * penalizer * values) * values
-        return float(value), gradient
+        mean, gradient = likelihood.value_and_gradient(BGNBDParams(*values))
+        value = -mean + penalizer * np.sum(values**2)
+        return float(value), (-gradient + 2 * penalizer * values) * values
 
     start = np.log([1.0, scale, 1.0, 1.0])
     result = minimize(objective, start, jac=True, method="L-BFGS-B", bounds=[(-10.0, 10.0)] * 4)
