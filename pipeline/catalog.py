@@ -84,6 +84,12 @@ TABLES: dict[str, TableDoc] = {
                 Column("rows_quarantined", "BIGINT", "Rows written to raw.quarantine."),
                 Column("error", "VARCHAR", "Why a rejected file could not be loaded."),
                 Column("ingested_at", "TIMESTAMP", "When the file was processed (UTC)."),
+                Column(
+                    "modified_at",
+                    "TIMESTAMP",
+                    "The file's modification time (UTC) when it was read; a file with the "
+                    "loaded size and time is not read again.",
+                ),
             ),
         ),
         TableDoc(

@@ -9,6 +9,7 @@ spreadsheet row of an Excel sheet, the 1-based row index of a Parquet file.
 from __future__ import annotations
 
 import codecs
+import datetime as dt
 import hashlib
 import re
 from collections.abc import Iterator
@@ -60,10 +61,22 @@ class FileScan:
     content_hash: str
     size_bytes: int
     is_utf8: bool
+    modified_at: dt.datetime | None = None  # the mtime (UTC) taken before reading
+
+
+def file_signature(path: Path) -> tuple[int, dt.datetime]:
+    """(size in bytes, modification time as naive UTC to the microsecond)."""
+    stat = path.stat()
+    modified = dt.datetime(1970, 1, 1) + dt.timedelta(microseconds=stat.st_mtime_ns // 1000)
+    return stat.st_size, modified
 
 
 def scan_file(path: Path) -> FileScan:
-    """SHA-256 of the content and whether it decodes as UTF-8, in one streaming pass."""
+    """SHA-256 of the content and whether it decodes as UTF-8, in one streaming pass.
+
+    The modification time is taken before the read: a file changed while it is read then
+    looks changed to the next scan too."""
+    _, modified = file_signature(path)
     digest = hashlib.sha256()
     decoder = codecs.getincrementaldecoder("utf-8")()
     is_utf8 = True
@@ -82,7 +95,7 @@ def scan_file(path: Path) -> FileScan:
             decoder.decode(b"", final=True)
         except UnicodeDecodeError:
             is_utf8 = False
-    return FileScan(digest.hexdigest(), size, is_utf8)
+    return FileScan(digest.hexdigest(), size, is_utf8, modified)
 
 
 @dataclass

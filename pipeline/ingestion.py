@@ -1,6 +1,7 @@
 """Load landing files into raw.transactions, raw.quarantine and raw.file_ledger.
 
-For each file: hash it; skip it when the ledger already holds that content; otherwise stage
+For each file: skip it when the ledger's loaded version of the path has the same size and
+modification time, or else when its hash is already loaded (under any path); otherwise stage
 it as text (file_readers.py), map its columns (column_mapping.py), type every value in SQL
 and, in one transaction, replace any earlier version of the same file, insert the typed rows
 into raw.transactions and the rows that cannot be typed into raw.quarantine (file, row,
@@ -30,7 +31,9 @@ from pipeline.file_readers import (
     STAGED_ROW,
     STAGED_TABLE,
     FileRejected,
+    FileScan,
     StagedPart,
+    file_signature,
     scan_file,
     stage_parts,
 )
@@ -74,8 +77,11 @@ CREATE TABLE IF NOT EXISTS raw.file_ledger (
     rows_loaded      BIGINT NOT NULL,
     rows_quarantined BIGINT NOT NULL,
     error            VARCHAR,
-    ingested_at      TIMESTAMP NOT NULL
+    ingested_at      TIMESTAMP NOT NULL,
+    modified_at      TIMESTAMP
 );
+-- Ledgers written before modified_at existed gain the column (null: hashed once more).
+ALTER TABLE raw.file_ledger ADD COLUMN IF NOT EXISTS modified_at TIMESTAMP;
 """
 
 # Typing rules, as macros so the typed SELECT below reads like a column list.
@@ -382,15 +388,32 @@ def _load_part(
     return loaded, quarantined + len(part.unparsed_lines)
 
 
-def _previous_loaded(
-    connection: duckdb.DuckDBPyConnection, display_name: str
-) -> tuple[str | None, set[str]]:
-    """(hash loaded under this path, every hash loaded under any path)."""
+@dataclass(frozen=True)
+class _Loaded:
+    """What the ledger holds as loaded: this path's version, and every loaded content."""
+
+    content_hash: str | None
+    size_bytes: int | None
+    modified_at: dt.datetime | None
+    all_hashes: frozenset[str]
+
+    def same_file(self, size_bytes: int, modified_at: dt.datetime) -> bool:
+        """The path's loaded version has this size and modification time (make's and
+        rsync's test): the file is taken as unchanged without reading it."""
+        return (
+            self.content_hash is not None
+            and self.size_bytes == size_bytes
+            and self.modified_at == modified_at
+        )
+
+
+def _previous_loaded(connection: duckdb.DuckDBPyConnection, display_name: str) -> _Loaded:
     rows = connection.execute(
-        "SELECT file_path, content_hash FROM raw.file_ledger WHERE status = 'loaded'"
+        "SELECT file_path, content_hash, size_bytes, modified_at FROM raw.file_ledger "
+        "WHERE status = 'loaded'"
     ).fetchall()
-    same_path = next((h for p, h in rows if p == display_name), None)
-    return same_path, {h for _, h in rows}
+    same_path = next((row[1:] for row in rows if row[0] == display_name), (None, None, None))
+    return _Loaded(*same_path, all_hashes=frozenset(row[1] for row in rows))
 
 
 # DuckDB errors that a file's content can cause (a name or value DuckDB cannot take): the
@@ -411,13 +434,23 @@ def ingest_file(
     now: dt.datetime,
 ) -> FileOutcome:
     """Load one file atomically (see module docstring)."""
+    previous = _previous_loaded(connection, display_name)
+    if previous.same_file(*file_signature(path)):
+        return FileOutcome(display_name, "unchanged")
     scan = scan_file(path)
-    loaded_hash, all_hashes = _previous_loaded(connection, display_name)
-    if scan.content_hash in all_hashes:
+    if scan.content_hash in previous.all_hashes:
+        if scan.content_hash == previous.content_hash:
+            # Touched or copied back with the same bytes: remember the new time, so the
+            # next run skips it without reading it.
+            connection.execute(
+                "UPDATE raw.file_ledger SET modified_at = $m "
+                "WHERE file_path = $f AND status = 'loaded'",
+                {"m": scan.modified_at, "f": display_name},
+            )
         return FileOutcome(display_name, "unchanged")
     connection.execute("BEGIN TRANSACTION")
     try:
-        replaced = loaded_hash is not None
+        replaced = previous.content_hash is not None
         if replaced:
             # A changed file replaces every row its previous version contributed.
             for table in ("raw.transactions", "raw.quarantine"):
@@ -438,8 +471,7 @@ def ingest_file(
         _record(
             connection,
             display_name,
-            scan.content_hash,
-            scan.size_bytes,
+            scan,
             layout,
             "loaded",
             rows_read,
@@ -468,8 +500,7 @@ def ingest_file(
 def _record(
     connection: duckdb.DuckDBPyConnection,
     display_name: str,
-    content_hash: str,
-    size_bytes: int,
+    scan: FileScan,
     layout: Layout,
     status: str,
     rows_read: int,
@@ -485,12 +516,14 @@ def _record(
         {"f": display_name},
     )
     connection.execute(
-        "INSERT INTO raw.file_ledger VALUES ($p, $h, $s, $layout, $status, $read, $loaded, "
-        "$quarantined, $error, $now)",
+        "INSERT INTO raw.file_ledger (file_path, content_hash, size_bytes, layout, status, "
+        "rows_read, rows_loaded, rows_quarantined, error, ingested_at, modified_at) "
+        "VALUES ($p, $h, $s, $layout, $status, $read, $loaded, $quarantined, $error, $now, $m)",
         {
             "p": display_name,
-            "h": content_hash,
-            "s": size_bytes,
+            "h": scan.content_hash,
+            "s": scan.size_bytes,
+            "m": scan.modified_at,
             "layout": layout.name,
             "status": status,
             "read": rows_read,
@@ -507,8 +540,7 @@ def _record_rejection(connection, display_name, scan, layout, message, now) -> N
     _record(
         connection,
         display_name,
-        scan.content_hash,
-        scan.size_bytes,
+        scan,
         layout,
         "rejected",
         0,

@@ -234,6 +234,60 @@ def test_ledger_makes_reingest_a_noop_and_replaces_a_changed_file(connection, la
     assert {f.file_path: f.status for f in copy.files}["copy_of_daily.csv"] == "unchanged"
 
 
+def test_unchanged_size_and_time_skip_the_read_and_new_bytes_are_loaded(
+    connection, landing, monkeypatch
+):
+    import os
+
+    import pipeline.ingestion as ingestion
+
+    path = write_csv(landing / "daily.csv", GOOD_ROWS)
+    ingest(connection, landing)
+    scanned = []
+    real_scan = ingestion.scan_file
+    monkeypatch.setattr(ingestion, "scan_file", lambda p: scanned.append(p.name) or real_scan(p))
+
+    assert [f.status for f in ingest(connection, landing).files] == ["unchanged"]
+    assert scanned == []  # same size and modification time: not read at all
+
+    stat = path.stat()
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 5_000_000_000))  # touched
+    assert [f.status for f in ingest(connection, landing).files] == ["unchanged"]
+    assert scanned == ["daily.csv"]  # hashed once, same bytes; the new time is kept
+    ingest(connection, landing)
+    assert scanned == ["daily.csv"]
+
+    # Same size, later time, other bytes: loaded again.
+    changed = path.read_text().replace("17850", "17851")
+    assert len(changed) == stat.st_size
+    path.write_text(changed)
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10_000_000_000))
+    report = ingest(connection, landing)
+    assert report.files[0].status == "loaded" and report.files[0].replaced_previous
+    assert table(
+        connection, "SELECT DISTINCT customer_id FROM raw.transactions WHERE customer_id > ''"
+    ) == [("17851",)]
+    ledger = table(
+        connection,
+        "SELECT size_bytes, modified_at FROM raw.file_ledger WHERE status = 'loaded'",
+    )
+    expected = dt.datetime(1970, 1, 1) + dt.timedelta(microseconds=path.stat().st_mtime_ns // 1000)
+    assert ledger == [(stat.st_size, expected)]
+
+
+def test_a_ledger_without_modification_times_gains_the_column(connection, landing):
+    connection.execute(
+        "CREATE SCHEMA raw; CREATE TABLE raw.file_ledger (file_path VARCHAR NOT NULL, "
+        "content_hash VARCHAR NOT NULL, size_bytes BIGINT NOT NULL, layout VARCHAR, "
+        "status VARCHAR NOT NULL, rows_read BIGINT NOT NULL, rows_loaded BIGINT NOT NULL, "
+        "rows_quarantined BIGINT NOT NULL, error VARCHAR, ingested_at TIMESTAMP NOT NULL)"
+    )
+    write_csv(landing / "daily.csv", GOOD_ROWS)
+    assert [f.status for f in ingest(connection, landing).files] == ["loaded"]
+    assert [f.status for f in ingest(connection, landing).files] == ["unchanged"]
+    assert table(connection, "SELECT count(modified_at) FROM raw.file_ledger") == [(1,)]
+
+
 def _rejects(connection, landing, name, content: bytes) -> str:
     write_csv(landing / "good.csv", GOOD_ROWS)
     ingest(connection, landing)
