@@ -38,9 +38,10 @@ from pipeline.sql_text import quote_identifier  # noqa: E402
 
 # (pattern over the normalised SQL, label); first match wins.
 LABELS: tuple[tuple[str, str], ...] = (
-    (r"row_number\(\) OVER \(\).* AS _record_number", "ingest: read CSV as text + record number"),
-    (r"RENAME _record_number", "ingest: source_row (no rejected line: a rename)"),
-    (r"_record_number \+ \$header_lines", "ingest: source_row past header / rejected lines"),
+    (r"_staged_rows AS SELECT \* FROM read_csv", "ingest: read CSV as text (file order)"),
+    (r"min\(rowid\), max\(rowid\)", "ingest: record numbers (rowid range)"),
+    (r"AS _record_number FROM _staged_rows", "ingest: source_row past rejected lines"),
+    (r"lambda f: try_strptime", "ingest: one timestamp format for the file?"),
     (r"^INSERT INTO raw\.transactions", "ingest: type text, check errors, insert raw"),
     (r"^INSERT INTO raw\.quarantine", "ingest: quarantine rows"),
     (r"FROM _csv_rejects", "ingest: read CSV rejects"),
@@ -162,8 +163,13 @@ def print_ablations(connection, csv: Path, workdir: Path, repeat: int = 3) -> No
         if row[0] != STAGED_ROW
     ]
     resolved = resolve_columns(columns, layout)
-    typed = ingestion._typed_select(resolved)
-    parameters = {"decimal_mark": layout.decimal, "date_formats": ingestion.date_formats(layout)}
+    formats = ingestion.date_formats(layout)
+    one_format = ingestion._single_timestamp_format(connection, resolved, formats)
+    typed = ingestion._typed_select(resolved, "rowid", one_format)
+    order = "" if one_format else ingestion.FILE_ORDER
+    parameters = {"decimal_mark": layout.decimal}
+    if one_format is None:
+        parameters["date_formats"] = formats
     lineage = {"source_file": csv.name, "source_sheet": None, "now": dt.datetime.now()}
     insert = ingestion.INSERT_TRANSACTIONS_SQL.replace("raw.transactions", "_ablation")
     setup = "CREATE OR REPLACE TEMP TABLE _ablation AS FROM raw.transactions LIMIT 0"
@@ -175,12 +181,18 @@ def print_ablations(connection, csv: Path, workdir: Path, repeat: int = 3) -> No
                try_strptime({q["invoice_ts"]}, '{DEMO_DATE_FORMAT}'),
                TRY_CAST({q["unit_price"]} AS DOUBLE), {q["customer_id"]}, {q["country"]},
                TRY_CAST({q["quantity"]} AS DOUBLE) * TRY_CAST({q["unit_price"]} AS DOUBLE),
-               $source_file, $source_sheet, {quote_identifier(STAGED_ROW)}, $now
+               $source_file, $source_sheet, rowid, $now
         FROM {STAGED_TABLE}"""
     read_options = "header := true, null_padding := false"
     cases = [
         (
-            "read CSV into a temp table: all text + record number (project)",
+            "read CSV into a temp table: all text, numbered by rowid (project)",
+            f"CREATE OR REPLACE TEMP TABLE _read AS "
+            f"FROM read_csv($path, all_varchar := true, {read_options}, store_rejects := true)",
+            {"path": str(csv)},
+        ),
+        (
+            "read CSV into a temp table: all text + row_number() in the read",
             f"CREATE OR REPLACE TEMP TABLE _read AS SELECT *, row_number() OVER () AS n "
             f"FROM read_csv($path, all_varchar := true, {read_options}, store_rejects := true)",
             {"path": str(csv)},
@@ -194,12 +206,12 @@ def print_ablations(connection, csv: Path, workdir: Path, repeat: int = 3) -> No
         ),
         (
             "type staged text: project (flexible typing + per-row checks)",
-            insert.format(typed=typed),
+            insert.format(typed=typed, order=order),
             parameters | lineage,
         ),
         (
             "type staged text: project typing, no per-row checks",
-            insert.format(typed=typed).replace("WHERE is_valid", "WHERE true"),
+            insert.format(typed=typed, order=order).replace("WHERE is_valid", "WHERE true"),
             parameters | lineage,
         ),
         ("type staged text: plain casts, the file's one date format", plain, lineage),

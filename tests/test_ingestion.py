@@ -55,6 +55,46 @@ def test_uci_csv_is_typed_with_lineage(connection, landing):
     assert rows[2][4] is None  # empty CustomerID stays null for the cleaning rule
 
 
+@pytest.mark.parametrize(
+    ("dates", "one_format"),
+    [
+        (["12/1/2010 8:26", "12/1/2010 8:28", "1/13/2011 17:05", "", "12/9/2011 12:50"], True),
+        # two formats and an ISO time: each distinct text goes through the whole list
+        (["12/1/2010 8:26", "13.01.2011 17:05", "2011-12-09 12:50:00", "", "1/2/11"], False),
+    ],
+)
+def test_timestamps_are_typed_in_file_order_with_one_format_or_many(
+    connection, landing, dates, one_format
+):
+    from pipeline.column_mapping import layout_for
+    from pipeline.ingestion import _single_timestamp_format, date_formats
+
+    rows = [f"5{i:05d},X{i},ITEM,1,{date},1.5,{12346 + i},UK" for i, date in enumerate(dates * 400)]
+    write_csv(landing / "dates.csv", rows)
+    report = ingest(connection, landing)
+    assert report.files[0].rows_read == len(rows)
+    expected = {
+        "12/1/2010 8:26": dt.datetime(2010, 12, 1, 8, 26),
+        "12/1/2010 8:28": dt.datetime(2010, 12, 1, 8, 28),
+        "1/13/2011 17:05": dt.datetime(2011, 1, 13, 17, 5),
+        "12/9/2011 12:50": dt.datetime(2011, 12, 9, 12, 50),
+        "13.01.2011 17:05": dt.datetime(2011, 1, 13, 17, 5),
+        "2011-12-09 12:50:00": dt.datetime(2011, 12, 9, 12, 50),
+        "1/2/11": dt.datetime(2011, 1, 2),
+    }
+    loaded = table(connection, "SELECT source_row, invoice_ts FROM raw.transactions ORDER BY rowid")
+    assert [r for r, _ in loaded] == sorted(r for r, _ in loaded)  # file order
+    assert [ts for _, ts in loaded] == [expected[d] for d in dates * 400 if d]
+    assert table(connection, "SELECT count(*) FROM raw.quarantine") == [(400,)]  # the blanks
+
+    # the staged table of the last file is still there: which path was taken
+    layout = layout_for("dates.csv", [])
+    found = _single_timestamp_format(
+        connection, {"invoice_ts": "InvoiceDate"}, date_formats(layout)
+    )
+    assert (found == "%m/%d/%Y %H:%M") if one_format else found is None
+
+
 def test_online_retail_ii_parquet(connection, landing):
     frame = pd.DataFrame(
         {
