@@ -63,7 +63,10 @@ RFM_SEGMENT_CASE = """
 # $as_of: features use purchases and returns strictly before it.
 CUSTOMER_FEATURES_SQL = f"""
 WITH purchases AS (
-    SELECT t.*, c.category
+    -- Only the columns used: this CTE is read twice, and a materialised copy of every
+    -- column (descriptions, lineage) is what spills at 100M rows.
+    SELECT t.customer_id, t.invoice_id, t.invoice_ts, t.line_amount, t.quantity,
+           t.unit_price, t.stock_code, t.country, c.category
     FROM staging.transactions t
     LEFT JOIN features.product_categories c USING (stock_code)
     WHERE t.invoice_ts < $as_of
