@@ -15,6 +15,8 @@ from pathlib import Path
 import duckdb
 import yaml
 
+from pipeline.sql_text import quote_literal
+
 DEFAULT_RULES_PATH = Path(__file__).with_name("product_categories.yaml")
 OTHER = "OTHER"
 
@@ -46,10 +48,8 @@ WITH products AS (
     WHERE stock_code IS NOT NULL
     GROUP BY stock_code
 ), by_keyword AS (
-    SELECT p.*,
-           list_filter($rules, lambda r: regexp_matches(upper(coalesce(p.description, '')),
-                                                        r.pattern))[1].category AS keyword_category
-    FROM products p
+    SELECT p.*, {keyword_case} AS keyword_category
+    FROM (SELECT *, upper(coalesce(description, '')) AS text FROM products) p
 )
 SELECT k.stock_code,
        k.description,
@@ -85,9 +85,18 @@ def build_product_categories(
             "CREATE OR REPLACE TEMP TABLE user_categories (stock_code VARCHAR, category VARCHAR)"
         )
     connection.execute(
-        PRODUCT_CATEGORIES_SQL,
-        {
-            "rules": [{"category": r.category, "pattern": r.pattern} for r in rules],
-            "other": OTHER,
-        },
+        PRODUCT_CATEGORIES_SQL.format(keyword_case=keyword_case(rules)), {"other": OTHER}
     )
+
+
+def keyword_case(rules: list[CategoryRule], text: str = "text") -> str:
+    """The first rule whose pattern matches ``text``, as a CASE of literal patterns: DuckDB
+    compiles a literal pattern once per query, a pattern taken from a list once per row
+    and rule."""
+    if not rules:
+        return "NULL::VARCHAR"
+    branches = " ".join(
+        f"WHEN regexp_matches({text}, {quote_literal(r.pattern)}) THEN {quote_literal(r.category)}"
+        for r in rules
+    )
+    return f"CASE {branches} END"
