@@ -93,7 +93,7 @@ def comment_table(connection: duckdb.DuckDBPyConnection, table: str) -> None:
             )
 
 
-def table_metadata(connection: duckdb.DuckDBPyConnection, table: str, preview: bool = True):
+def comment_and_describe(connection: duckdb.DuckDBPyConnection, table: str, preview: bool = True):
     """After an asset wrote ``table``: comment it in DuckDB from the catalog and return the
     Dagster metadata (row count, table name, a preview of the first rows)."""
     comment_table(connection, table)

@@ -4,7 +4,7 @@ import datetime as dt
 
 from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, multi_asset
 
-from assets.common import markdown_rows, table_key, table_metadata, table_spec
+from assets.common import comment_and_describe, markdown_rows, table_key, table_spec
 from assets.quality import gx_check
 from pipeline.features import RFM_SEGMENTS, build_customer_rfm, default_as_of
 from pipeline.product_categories import build_product_categories, load_rules
@@ -29,7 +29,7 @@ def product_categories(context: AssetExecutionContext, warehouse: DuckDBWarehous
             "SELECT category, count(*) AS products, round(sum(revenue), 2) AS revenue "
             "FROM features.product_categories GROUP BY category ORDER BY revenue DESC"
         ).fetchall()
-        metadata = table_metadata(connection, "features.product_categories", preview=False)
+        metadata = comment_and_describe(connection, "features.product_categories", preview=False)
     metadata["categories"] = MetadataValue.md(
         markdown_rows(shares, ["category", "products", "revenue"])
     )
@@ -63,7 +63,7 @@ def customer_rfm(context: AssetExecutionContext, warehouse: DuckDBWarehouse):
             "SELECT rfm_segment, count(*), round(avg(recency_days), 1), round(avg(frequency), 2), "
             "round(avg(monetary), 2) FROM features.customer_rfm GROUP BY 1 ORDER BY 2 DESC"
         ).fetchall()
-        metadata = table_metadata(connection, "features.customer_rfm")
+        metadata = comment_and_describe(connection, "features.customer_rfm")
     metadata["as_of"] = as_of.isoformat()
     metadata["rfm_segments"] = MetadataValue.md(
         markdown_rows(segments, ["segment", "customers", "recency", "frequency", "monetary"])

@@ -4,7 +4,7 @@ import datetime as dt
 
 from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, multi_asset
 
-from assets.common import markdown_rows, table_key, table_metadata, table_spec
+from assets.common import comment_and_describe, markdown_rows, table_key, table_spec
 from assets.quality import gx_check
 from pipeline.action_rules import DEFAULT_RULES_PATH, load_configured_plan
 from pipeline.exports import export_queries
@@ -45,7 +45,7 @@ def monthly_revenue(context: AssetExecutionContext, warehouse: DuckDBWarehouse):
     seasonality index."""
     with warehouse.writer() as connection:
         build_monthly_revenue(connection)
-        metadata = table_metadata(connection, "marts.monthly_revenue")
+        metadata = comment_and_describe(connection, "marts.monthly_revenue")
     yield MaterializeResult(asset_key=table_key("marts.monthly_revenue"), metadata=metadata)
 
 
@@ -68,8 +68,8 @@ def customer_segments(context: AssetExecutionContext, warehouse: DuckDBWarehouse
             "SELECT rule_order, action, channel, priority, condition, customers "
             "FROM marts.action_plan ORDER BY rule_order"
         ).fetchall()
-        segments_metadata = table_metadata(connection, "marts.customer_segments")
-        plan_metadata = table_metadata(connection, "marts.action_plan", preview=False)
+        segments_metadata = comment_and_describe(connection, "marts.customer_segments")
+        plan_metadata = comment_and_describe(connection, "marts.action_plan", preview=False)
     plan_metadata["rules_file"] = str(rules_path if rules_path.exists() else DEFAULT_RULES_PATH)
     plan_metadata["plan"] = MetadataValue.md(
         markdown_rows(plan_rows, ["#", "action", "channel", "priority", "when", "customers"])
@@ -89,7 +89,7 @@ def segment_summary(context: AssetExecutionContext, warehouse: DuckDBWarehouse):
     """Size, revenue share, average R/F/M and risk of every segment."""
     with warehouse.writer() as connection:
         build_segment_summary(connection)
-        metadata = table_metadata(connection, "marts.segment_summary")
+        metadata = comment_and_describe(connection, "marts.segment_summary")
     yield MaterializeResult(asset_key=table_key("marts.segment_summary"), metadata=metadata)
 
 

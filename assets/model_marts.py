@@ -10,7 +10,7 @@ from dagster import (
 )
 from pydantic import Field
 
-from assets.common import markdown_rows, table_key, table_metadata, table_spec
+from assets.common import comment_and_describe, markdown_rows, table_key, table_spec
 from assets.quality import gx_check
 from pipeline.modelling.product_propensity import DEFAULT_THRESHOLD, build_recommendations
 from pipeline.sql_text import one_row
@@ -44,7 +44,7 @@ def product_recommendations(config: RecommendationConfig, warehouse: DuckDBWareh
             "FROM marts.product_recommendations GROUP BY 1 ORDER BY 2 DESC"
         ).fetchall()
         (scored,) = one_row(connection, "SELECT count(*) FROM scores.product_propensity")
-        metadata = table_metadata(connection, RECOMMENDATIONS)
+        metadata = comment_and_describe(connection, RECOMMENDATIONS)
     metadata["threshold"] = config.threshold
     metadata["by_category"] = MetadataValue.md(
         markdown_rows(by_category, ["category", "recommendations", "mean probability"])

@@ -20,7 +20,7 @@ from dagster import (
 )
 from pydantic import Field
 
-from assets.common import markdown_rows, table_key, table_metadata, table_spec
+from assets.common import comment_and_describe, markdown_rows, table_key, table_spec
 from assets.quality import gx_check
 from pipeline.features import default_as_of
 from pipeline.modelling.churn import MODEL as CHURN_CANDIDATE
@@ -354,8 +354,8 @@ def customer_models(
         replace_table(connection, PROPENSITY, propensity_scores)
         replace_table(connection, PRODUCT, product_scores)
         replace_table(connection, UNDERPERFORMERS, predicted)
-        metadata = {t: table_metadata(connection, t) for t in (CHURN, PROPENSITY, PRODUCT)}
-        metadata[UNDERPERFORMERS] = table_metadata(connection, UNDERPERFORMERS)
+        metadata = {t: comment_and_describe(connection, t) for t in (CHURN, PROPENSITY, PRODUCT)}
+        metadata[UNDERPERFORMERS] = comment_and_describe(connection, UNDERPERFORMERS)
     seconds["score and write"] = time.perf_counter() - began
 
     common = {
@@ -466,7 +466,7 @@ def customer_models(
     with warehouse.writer() as connection:
         for table, frame in report.items():
             replace_table(connection, table, frame)
-            metadata[table] = table_metadata(connection, table)
+            metadata[table] = comment_and_describe(connection, table)
     metadata[EVALUATION]["champions"] = MetadataValue.md(
         markdown_rows(
             [

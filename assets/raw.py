@@ -15,7 +15,7 @@ from dagster import (
 )
 from pydantic import Field
 
-from assets.common import markdown_rows, table_key, table_metadata, table_spec
+from assets.common import comment_and_describe, markdown_rows, table_key, table_spec
 from assets.quality import gx_check
 from pipeline.ingestion import ingest_landing
 from pipeline.settings import Settings
@@ -82,7 +82,7 @@ def raw_ingest(context: AssetExecutionContext, config: IngestConfig, warehouse: 
             run_facts["files_rejected"],
         )
         for table in RAW_TABLES:
-            metadata = table_metadata(connection, table, preview=table != "raw.transactions")
+            metadata = comment_and_describe(connection, table, preview=table != "raw.transactions")
             if table == "raw.transactions":
                 metadata.update(run_facts)
             yield MaterializeResult(asset_key=table_key(table), metadata=metadata)

@@ -3,7 +3,7 @@ action from the champion models, appended to marts.prediction_log."""
 
 from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, multi_asset
 
-from assets.common import table_key, table_metadata, table_spec
+from assets.common import comment_and_describe, table_key, table_spec
 from assets.quality import gx_check
 from pipeline.live_scoring import ensure_prediction_log, pending_files, score_with_settings
 from pipeline.settings import Settings
@@ -51,7 +51,7 @@ def prediction_log(
                 client=mlflow.client(),
                 tracking_uri=mlflow.resolved_tracking_uri,
             )
-        metadata = table_metadata(connection, PREDICTION_LOG)
+        metadata = comment_and_describe(connection, PREDICTION_LOG)
     metadata["files_seen"] = len(files)
     metadata["customers_scored_this_run"] = report.scored if report else 0
     metadata["already_scored"] = report.already_scored if report else 0

@@ -19,7 +19,7 @@ from dagster import (
     multi_asset,
 )
 
-from assets.common import markdown_rows, table_key, table_metadata, table_spec
+from assets.common import comment_and_describe, markdown_rows, table_key, table_spec
 from assets.quality import gx_check
 from pipeline.demo_data import TRUTH_FILE
 from pipeline.segmentation import (
@@ -84,7 +84,7 @@ def _segment_metadata(
     connection, fitted: FittedSegments, logged: LoggedModel, column: str, labels: tuple[str, ...]
 ) -> dict:
     quality = fitted.quality
-    metadata = table_metadata(connection, fitted.table)
+    metadata = comment_and_describe(connection, fitted.table)
     metadata["segment_sizes"] = MetadataValue.md(
         markdown_rows(segment_sizes(connection, fitted.table, column, labels), SEGMENT_SIZES_HEADER)
     )

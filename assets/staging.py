@@ -11,7 +11,7 @@ from dagster import (
     multi_asset,
 )
 
-from assets.common import markdown_rows, table_key, table_metadata, table_spec
+from assets.common import comment_and_describe, markdown_rows, table_key, table_spec
 from assets.quality import gx_check
 from pipeline.cleaning import ALL_RULES, build_staging
 from pipeline.settings import Settings
@@ -58,7 +58,7 @@ def staging_clean(context: AssetExecutionContext, warehouse: DuckDBWarehouse):
             ["rule", "goes to", "rows", "why"],
         )
         for table in STAGING_TABLES:
-            metadata = table_metadata(connection, table)
+            metadata = comment_and_describe(connection, table)
             if table == "staging.excluded":
                 metadata["rows_by_rule"] = MetadataValue.md(rules)
             yield MaterializeResult(asset_key=table_key(table), metadata=metadata)
