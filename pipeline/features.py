@@ -30,7 +30,7 @@ import datetime as dt
 
 import duckdb
 
-from pipeline.sql_text import one_row
+from pipeline.sql_text import one_row, temp_tables
 
 RFM_SEGMENTS = (
     "Champions",
@@ -182,19 +182,6 @@ ORDER BY customer_id
 """
 
 
-def _feature_parts(connection: duckdb.DuckDBPyConnection, as_of: dt.datetime) -> None:
-    """Write the temp tables CUSTOMER_FEATURES_SQL joins (see the comment above)."""
-    ensure_product_categories_table(connection)
-    for name, sql in FEATURE_PARTS:
-        parameters = {"as_of": as_of} if "$as_of" in sql else {}
-        connection.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {sql}", parameters)
-
-
-def _drop_feature_parts(connection: duckdb.DuckDBPyConnection) -> None:
-    for name, _ in FEATURE_PARTS:
-        connection.execute(f"DROP TABLE IF EXISTS {name}")
-
-
 def default_as_of(connection: duckdb.DuckDBPyConnection) -> dt.datetime:
     """The day after the last purchase: the snapshot date of the current features."""
     (last,) = one_row(connection, "SELECT max(invoice_ts) FROM staging.transactions")
@@ -216,22 +203,18 @@ def ensure_product_categories_table(connection: duckdb.DuckDBPyConnection) -> No
 
 def customer_features(connection: duckdb.DuckDBPyConnection, as_of: dt.datetime):
     """Customer features as of ``as_of`` as a pandas DataFrame (for modelling)."""
-    _feature_parts(connection, as_of)
-    try:
+    ensure_product_categories_table(connection)
+    with temp_tables(connection, FEATURE_PARTS, {"as_of": as_of}):
         return connection.execute(CUSTOMER_FEATURES_SQL, {"as_of": as_of}).df()
-    finally:
-        _drop_feature_parts(connection)
 
 
 def build_customer_rfm(connection: duckdb.DuckDBPyConnection, as_of: dt.datetime) -> int:
     """Write features.customer_rfm as of ``as_of``; returns the number of customers."""
-    _feature_parts(connection, as_of)
-    try:
+    ensure_product_categories_table(connection)
+    with temp_tables(connection, FEATURE_PARTS, {"as_of": as_of}):
         connection.execute(
             f"CREATE OR REPLACE TABLE features.customer_rfm AS {CUSTOMER_FEATURES_SQL}",
             {"as_of": as_of},
         )
-    finally:
-        _drop_feature_parts(connection)
     (count,) = one_row(connection, "SELECT count(*) FROM features.customer_rfm")
     return int(count)

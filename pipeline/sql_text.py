@@ -1,6 +1,10 @@
-"""SQL helpers: quoting for identifiers that come from users' files, and single-row reads."""
+"""SQL helpers: quoting for identifiers that come from users' files, single-row reads, and
+temp tables for a query computed in steps."""
 
 from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 
 
 def quote_identifier(name: str) -> str:
@@ -25,3 +29,22 @@ def one_row(connection, sql: str, parameters: dict | None = None) -> tuple:
     if len(rows) != 1:
         raise ValueError(f"expected one row, got {len(rows)} from: {sql.strip()[:80]}")
     return rows[0]
+
+
+@contextmanager
+def temp_tables(
+    connection, parts: Sequence[tuple[str, str]], parameters: Mapping[str, object]
+) -> Iterator[None]:
+    """Create each ``(name, SELECT)`` of ``parts`` as a temp table, in order (a SELECT may
+    read the earlier ones and gets the ``$parameters`` it names), and drop them all after.
+
+    For per-customer aggregates over very many lines: each step grouped on its own keeps
+    DuckDB's plan simple enough to spill (see pipeline.features)."""
+    try:
+        for name, sql in parts:
+            used = {key: value for key, value in parameters.items() if f"${key}" in sql}
+            connection.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {sql}", used)
+        yield
+    finally:
+        for name, _ in reversed(parts):
+            connection.execute(f"DROP TABLE IF EXISTS {name}")

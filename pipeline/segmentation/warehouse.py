@@ -8,7 +8,7 @@ import duckdb
 import pandas as pd
 
 from pipeline.catalog import TABLES
-from pipeline.sql_text import qualified, quote_identifier
+from pipeline.sql_text import qualified, quote_identifier, temp_tables
 
 VALUE_FEATURES_SQL = """
 SELECT customer_id, recency_days, frequency, monetary, avg_order_value, as_of
@@ -20,47 +20,59 @@ ORDER BY customer_id
 # the snapshot). A product's usual price is the median unit price of its lines across all
 # customers (products with at least 3 priced lines); a line is off-price when its unit
 # price is 2x or more away from it in either direction.
-STYLE_FEATURES_SQL = """
-WITH snapshot AS (
-    SELECT max(as_of) AS as_of FROM features.customer_rfm
-), lines AS (
-    SELECT t.customer_id, t.stock_code, t.quantity, t.unit_price
-    FROM staging.transactions t, snapshot s
-    WHERE t.invoice_ts < s.as_of
-), product_price AS (
-    SELECT stock_code, median(unit_price) AS usual_price
-    FROM lines
-    WHERE stock_code IS NOT NULL AND unit_price > 0
-    GROUP BY stock_code
-    HAVING count(*) >= 3
-), quantity_lines AS (
-    SELECT l.customer_id, l.quantity,
-           abs(ln(l.unit_price / p.usual_price)) >= ln($off_price_factor) AS off_price
-    FROM lines l
-    LEFT JOIN product_price p USING (stock_code)
-    WHERE l.quantity > 0
-), per_customer AS (
-    SELECT customer_id,
-           count(*) AS quantity_lines,
-           median(quantity) AS median_units_per_line,
-           quantile_cont(quantity, 0.25) AS p25_units_per_line,
-           quantile_cont(quantity, 0.75) AS p75_units_per_line,
-           count(off_price) AS priced_lines,
-           count(*) FILTER (WHERE off_price) AS off_price_lines
-    FROM quantity_lines
-    GROUP BY customer_id
-), returned AS (
-    SELECT r.customer_id, max(-r.quantity) AS max_returned_units
-    FROM staging.returns r, snapshot s
-    WHERE r.invoice_ts < s.as_of AND r.quantity < 0
-    GROUP BY r.customer_id
+#
+# In steps, each into a temp table, for the reason given in pipeline.features: as one
+# statement, at 100M lines under a 4GB limit, DuckDB ran out of memory. The three quantiles
+# share one list-quantile state (median = the 0.5 quantile, interpolated).
+STYLE_PARTS: tuple[tuple[str, str], ...] = (
+    ("_style_snapshot", "SELECT max(as_of) AS as_of FROM features.customer_rfm"),
+    (
+        "_style_product_price",
+        """
+        SELECT t.stock_code, median(t.unit_price) AS usual_price
+        FROM staging.transactions t, _style_snapshot s
+        WHERE t.invoice_ts < s.as_of AND t.stock_code IS NOT NULL AND t.unit_price > 0
+        GROUP BY t.stock_code
+        HAVING count(*) >= 3
+        """,
+    ),
+    (
+        "_style_per_customer",
+        """
+        WITH quantity_lines AS (
+            SELECT t.customer_id, t.quantity,
+                   abs(ln(t.unit_price / p.usual_price)) >= ln($off_price_factor) AS off_price
+            FROM staging.transactions t
+            CROSS JOIN _style_snapshot s
+            LEFT JOIN _style_product_price p USING (stock_code)
+            WHERE t.invoice_ts < s.as_of AND t.quantity > 0
+        )
+        SELECT customer_id,
+               count(*) AS quantity_lines,
+               quantile_cont(quantity, [0.25, 0.5, 0.75]) AS quartiles,
+               count(off_price) AS priced_lines,
+               count(*) FILTER (WHERE off_price) AS off_price_lines
+        FROM quantity_lines
+        GROUP BY customer_id
+        """,
+    ),
+    (
+        "_style_returned",
+        """
+        SELECT r.customer_id, max(-r.quantity) AS max_returned_units
+        FROM staging.returns r, _style_snapshot s
+        WHERE r.invoice_ts < s.as_of AND r.quantity < 0
+        GROUP BY r.customer_id
+        """,
+    ),
 )
+STYLE_FEATURES_SQL = """
 SELECT
     f.customer_id,
     coalesce(p.quantity_lines, 0) AS quantity_lines,
-    p.median_units_per_line,
-    p.p25_units_per_line,
-    p.p75_units_per_line,
+    p.quartiles[2] AS median_units_per_line,
+    p.quartiles[1] AS p25_units_per_line,
+    p.quartiles[3] AS p75_units_per_line,
     f.avg_units_per_line,
     f.max_units_per_line,
     f.units_per_line_cv,
@@ -71,8 +83,8 @@ SELECT
     coalesce(r.max_returned_units, 0) AS max_returned_units,
     f.as_of
 FROM features.customer_rfm f
-LEFT JOIN per_customer p USING (customer_id)
-LEFT JOIN returned r USING (customer_id)
+LEFT JOIN _style_per_customer p USING (customer_id)
+LEFT JOIN _style_returned r USING (customer_id)
 ORDER BY f.customer_id
 """
 
@@ -88,7 +100,8 @@ def style_features(
     connection: duckdb.DuckDBPyConnection, off_price_factor: float = 2.0
 ) -> pd.DataFrame:
     """Quantity and price behaviour per customer of features.customer_rfm."""
-    return connection.execute(STYLE_FEATURES_SQL, {"off_price_factor": off_price_factor}).df()
+    with temp_tables(connection, STYLE_PARTS, {"off_price_factor": off_price_factor}):
+        return connection.execute(STYLE_FEATURES_SQL).df()
 
 
 def value_segments(connection: duckdb.DuckDBPyConnection) -> pd.DataFrame:
