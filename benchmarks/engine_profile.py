@@ -163,13 +163,12 @@ def print_ablations(connection, csv: Path, workdir: Path, repeat: int = 3) -> No
         if row[0] != STAGED_ROW
     ]
     resolved = resolve_columns(columns, layout)
-    formats = ingestion.date_formats(layout)
-    one_format = ingestion._single_timestamp_format(connection, resolved, formats)
+    one_format = ingestion._type_timestamp_texts(
+        connection, resolved["invoice_ts"], ingestion.date_formats(layout)
+    )
     typed = ingestion._typed_select(resolved, "rowid", one_format)
     order = "" if one_format else ingestion.FILE_ORDER
     parameters = {"decimal_mark": layout.decimal}
-    if one_format is None:
-        parameters["date_formats"] = formats
     lineage = {"source_file": csv.name, "source_sheet": None, "now": dt.datetime.now()}
     insert = ingestion.INSERT_TRANSACTIONS_SQL.replace("raw.transactions", "_ablation")
     setup = "CREATE OR REPLACE TEMP TABLE _ablation AS FROM raw.transactions LIMIT 0"

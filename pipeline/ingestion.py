@@ -237,6 +237,9 @@ ROW_CHECKS: tuple[tuple[str, str], ...] = (
     ),
 )
 
+# Each distinct timestamp text of the staged part, typed through the format list.
+TIMESTAMP_TEXTS = "_timestamp_texts"
+
 ALL_TYPED = (
     "quantity IS NOT NULL AND unit_price IS NOT NULL AND invoice_ts IS NOT NULL "
     "AND line_amount IS NOT NULL"
@@ -249,8 +252,8 @@ def _typed_select(
     """SELECT over the staged text rows: typed canonical columns plus a list of errors.
 
     ``timestamp_format``: one strptime format proven to type every distinct timestamp text
-    of the part exactly as the format list does (see :func:`_single_timestamp_format`);
-    without it each distinct text is typed once through the list and joined back.
+    of the part exactly as the format list does; without it the timestamps come from the
+    part's TIMESTAMP_TEXTS (both from :func:`_type_timestamp_texts`).
     """
 
     def raw(canonical: str) -> str:
@@ -277,26 +280,14 @@ def _typed_select(
     )
     # A failed strptime format is slow (~0.5 us), and most rows try several formats before
     # one fits; a file repeats each invoice's time on every line, so each distinct text is
-    # parsed once and joined back (10M demo rows: ~250,000 distinct times), unless one
-    # format is known to fit them all.
-    ts_source = resolved.get("invoice_ts")
-    joined = ts_source is not None and timestamp_format is None
-    timestamps = (
-        f"""
-    ), timestamps AS (
-        SELECT invoice_ts_text, ci_timestamp(invoice_ts_text, $date_formats) AS invoice_ts
-        FROM (SELECT DISTINCT CAST({quote_identifier(ts_source)} AS VARCHAR) AS invoice_ts_text
-              FROM {STAGED_TABLE})"""
-        if joined
-        else ""
-    )
-    if joined:
+    # typed once (TIMESTAMP_TEXTS) and joined back, unless one format is known to fit them
+    # all (10M demo rows: ~250,000 distinct times).
+    if timestamp_format is None:
         invoice_ts = "timestamps.invoice_ts"
-    elif timestamp_format is not None:
-        invoice_ts = f"try_strptime(trim(invoice_ts_text), {quote_literal(timestamp_format)})"
+        join_timestamps = f" LEFT JOIN {TIMESTAMP_TEXTS} timestamps USING (invoice_ts_text)"
     else:
-        invoice_ts = "ci_timestamp(invoice_ts_text, $date_formats)"
-    join_timestamps = " LEFT JOIN timestamps USING (invoice_ts_text)" if joined else ""
+        invoice_ts = f"try_strptime(trim(invoice_ts_text), {quote_literal(timestamp_format)})"
+        join_timestamps = ""
     error_list = ",\n            ".join(
         f"CASE WHEN {check} THEN {message} END" for check, message in ROW_CHECKS
     )
@@ -318,7 +309,7 @@ def _typed_select(
             {source_row} AS source_row,
             to_json(struct_pack({", ".join(f"{s} := {s}" for s in mapped_sources)}))::VARCHAR
                 AS raw_record
-        FROM {STAGED_TABLE}{timestamps}
+        FROM {STAGED_TABLE}
     ), typed AS (
         SELECT
             ci_blank(invoice_id_text) AS invoice_id,
@@ -364,21 +355,18 @@ SELECT $source_file, $source_sheet, source_row, split_part(errors[1], ':', 1),
 FROM ({typed}) WHERE NOT is_valid
 """
 
-TIMESTAMP_TEXTS = "_timestamp_texts"
 
-
-def _single_timestamp_format(
-    connection: duckdb.DuckDBPyConnection, resolved: dict[str, str], formats: list[str]
+def _type_timestamp_texts(
+    connection: duckdb.DuckDBPyConnection, source: str, formats: list[str]
 ) -> str | None:
-    """One strptime format that types every distinct timestamp text of the staged part as
-    ci_timestamp does with the whole list, if there is one (most files use one format).
-    Then each row is parsed directly, with no join to undo: the rows keep file order.
+    """Type each distinct text of the staged part's timestamp column ``source`` once,
+    through ``formats`` as ci_timestamp does, into TIMESTAMP_TEXTS; return one strptime
+    format that types every one of them the same way, if there is one (most files use one
+    format). With it each row is parsed directly, with no join to undo: the rows keep file
+    order.
 
     The only candidate is the first format that reproduces the first typed text; it is
     then checked on every distinct text (strptime takes its format as a constant)."""
-    source = resolved.get("invoice_ts")
-    if source is None:
-        return None
     connection.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE {TIMESTAMP_TEXTS} AS
@@ -388,25 +376,22 @@ def _single_timestamp_format(
         """,
         {"date_formats": formats},
     )
-    try:
-        parses = "\n".join(
-            f"WHEN try_strptime(trim(invoice_ts_text), {quote_literal(f)}) = invoice_ts "
-            f"THEN {quote_literal(f)}"
-            for f in formats
-        )
-        row = connection.execute(
-            f"SELECT CASE {parses} END FROM {TIMESTAMP_TEXTS} WHERE invoice_ts IS NOT NULL LIMIT 1"
-        ).fetchone()
-        if not row or row[0] is None:
-            return None
-        (fits_all,) = one_row(
-            connection,
-            f"SELECT bool_and(try_strptime(trim(invoice_ts_text), {quote_literal(row[0])}) "
-            f"IS NOT DISTINCT FROM invoice_ts) FROM {TIMESTAMP_TEXTS}",
-        )
-        return row[0] if fits_all else None
-    finally:
-        connection.execute(f"DROP TABLE IF EXISTS {TIMESTAMP_TEXTS}")
+    parses = "\n".join(
+        f"WHEN try_strptime(trim(invoice_ts_text), {quote_literal(f)}) = invoice_ts "
+        f"THEN {quote_literal(f)}"
+        for f in formats
+    )
+    row = connection.execute(
+        f"SELECT CASE {parses} END FROM {TIMESTAMP_TEXTS} WHERE invoice_ts IS NOT NULL LIMIT 1"
+    ).fetchone()
+    if not row or row[0] is None:
+        return None
+    (fits_all,) = one_row(
+        connection,
+        f"SELECT bool_and(try_strptime(trim(invoice_ts_text), {quote_literal(row[0])}) "
+        f"IS NOT DISTINCT FROM invoice_ts) FROM {TIMESTAMP_TEXTS}",
+    )
+    return row[0] if fits_all else None
 
 
 def _load_part(
@@ -436,13 +421,10 @@ def _load_part(
             f"missing required column(s){where}: {', '.join(missing)}; "
             f"the file has: {', '.join(part.columns) or '(no columns)'}.{hint}",
         )
-    formats = date_formats(layout)
-    single_format = _single_timestamp_format(connection, resolved, formats)
+    single_format = _type_timestamp_texts(connection, resolved["invoice_ts"], date_formats(layout))
     typed = _typed_select(resolved, part.source_row, single_format)
+    order = "" if single_format else FILE_ORDER
     typing = {"decimal_mark": layout.decimal}
-    if single_format is None:
-        typing["date_formats"] = formats
-    order = FILE_ORDER if "invoice_ts" in resolved and single_format is None else ""
     lineage = {"source_file": display_name, "source_sheet": part.sheet, "now": now}
     (before,) = one_row(connection, "SELECT count(*) FROM raw.transactions")
     connection.execute(INSERT_TRANSACTIONS_SQL.format(typed=typed, order=order), lineage | typing)
@@ -451,6 +433,7 @@ def _load_part(
     quarantined = part.row_count - loaded
     if quarantined:
         connection.execute(INSERT_QUARANTINE_SQL.format(typed=typed), lineage | typing)
+    connection.execute(f"DROP TABLE {TIMESTAMP_TEXTS}")
     for line, error_type, csv_line in part.unparsed_lines:
         connection.execute(
             "INSERT INTO raw.quarantine VALUES ($source_file, $source_sheet, $line, NULL, "

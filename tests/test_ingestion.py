@@ -67,7 +67,7 @@ def test_timestamps_are_typed_in_file_order_with_one_format_or_many(
     connection, landing, dates, one_format
 ):
     from pipeline.column_mapping import layout_for
-    from pipeline.ingestion import _single_timestamp_format, date_formats
+    from pipeline.ingestion import _type_timestamp_texts, date_formats
 
     rows = [f"5{i:05d},X{i},ITEM,1,{date},1.5,{12346 + i},UK" for i, date in enumerate(dates * 400)]
     write_csv(landing / "dates.csv", rows)
@@ -89,9 +89,7 @@ def test_timestamps_are_typed_in_file_order_with_one_format_or_many(
 
     # the staged table of the last file is still there: which path was taken
     layout = layout_for("dates.csv", [])
-    found = _single_timestamp_format(
-        connection, {"invoice_ts": "InvoiceDate"}, date_formats(layout)
-    )
+    found = _type_timestamp_texts(connection, "InvoiceDate", date_formats(layout))
     assert (found == "%m/%d/%Y %H:%M") if one_format else found is None
 
 
