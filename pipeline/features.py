@@ -67,11 +67,6 @@ RFM_SEGMENT_CASE = """
 # DISTINCT, median and mode aggregates into sub-aggregates joined back together and, at 100M
 # purchase lines under a 4GB memory limit, spilled over 60 GB before running out of disk;
 # each part alone runs in seconds without spilling.
-PURCHASES_BEFORE = """
-    FROM staging.transactions t
-    LEFT JOIN features.product_categories c USING (stock_code)
-    WHERE t.invoice_ts < $as_of
-"""
 FEATURE_PARTS: tuple[tuple[str, str], ...] = (
     (
         # An order is an invoice; files without invoice numbers count one order per timestamp.
@@ -88,7 +83,7 @@ FEATURE_PARTS: tuple[tuple[str, str], ...] = (
     ),
     (
         "_features_per_customer",
-        f"""
+        """
         SELECT
             customer_id,
             min(invoice_ts) AS first_purchase_ts,
@@ -103,7 +98,9 @@ FEATURE_PARTS: tuple[tuple[str, str], ...] = (
             count(DISTINCT stock_code) AS distinct_products,
             count(DISTINCT c.category) AS distinct_categories,
             mode(country) AS country
-        {PURCHASES_BEFORE}
+        FROM staging.transactions t
+        LEFT JOIN features.product_categories c USING (stock_code)
+        WHERE t.invoice_ts < $as_of
         GROUP BY customer_id
         """,
     ),
