@@ -117,6 +117,28 @@ def _latest_valid_ts() -> dt.datetime:
     return now + dt.timedelta(days=FUTURE_TOLERANCE_DAYS)
 
 
+class StepClock:
+    """Wall seconds per named step, and wall and CPU seconds since it was made."""
+
+    def __init__(self) -> None:
+        self.steps: dict[str, float] = {}
+        self._cpu_started = time.process_time()
+        self._started = self._mark = time.perf_counter()
+
+    def step(self, name: str) -> None:
+        """The step ``name`` ended now (it began where the previous one ended)."""
+        now = time.perf_counter()
+        self.steps[name] = now - self._mark
+        self._mark = now
+
+    def figures(self) -> dict:
+        return {
+            "seconds": time.perf_counter() - self._started,
+            "cpu_seconds": time.process_time() - self._cpu_started,
+            "steps": self.steps,
+        }
+
+
 def work_project(csv: Path, workdir: Path) -> dict:
     import duckdb
 
@@ -127,39 +149,29 @@ def work_project(csv: Path, workdir: Path) -> dict:
     from pipeline.settings import Settings
 
     settings = Settings(data_dir=workdir)
-    steps: dict[str, float] = {}
-    cpu_started = time.process_time()
-    started = mark = time.perf_counter()
-
-    def step(name: str) -> None:
-        nonlocal mark
-        now = time.perf_counter()
-        steps[name] = now - mark
-        mark = now
+    clock = StepClock()
 
     connection = duckdb.connect(str(workdir / "warehouse.duckdb"))
     report = ingest_landing(connection, csv.parent, workdir / "no_column_mappings.yaml")
-    step("ingest")
+    clock.step("ingest")
     counts = build_staging(
         connection,
         non_product_codes=settings.non_product_codes,
         latest_valid_ts=_latest_valid_ts(),
     )
-    step("clean")
+    clock.step("clean")
     build_product_categories(connection, settings.product_categories_path, load_rules())
-    step("categories")
+    clock.step("categories")
     customers = build_customer_rfm(connection, default_as_of(connection))
-    step("features")
+    clock.step("features")
     (monetary,) = connection.execute("SELECT sum(monetary) FROM features.customer_rfm").fetchone()
     connection.close()
-    step("close")
+    clock.step("close")
     import pipeline
 
     return {
         "pipeline": str(Path(pipeline.__file__).parent),
-        "seconds": time.perf_counter() - started,
-        "cpu_seconds": time.process_time() - cpu_started,
-        "steps": steps,
+        **clock.figures(),
         "counts": {
             "raw": report.rows_loaded,
             "quarantined": report.rows_quarantined,
@@ -246,20 +258,12 @@ FROM measures;
 def work_duckdb(csv: Path, workdir: Path) -> dict:
     import duckdb
 
-    steps: dict[str, float] = {}
-    cpu_started = time.process_time()
-    started = mark = time.perf_counter()
-
-    def step(name: str) -> None:
-        nonlocal mark
-        now = time.perf_counter()
-        steps[name] = now - mark
-        mark = now
+    clock = StepClock()
 
     connection = duckdb.connect(str(workdir / "bare.duckdb"))
     connection.execute(BARE_SCHEMAS_SQL)
     connection.execute(BARE_LOAD_SQL, {"path": str(csv)})
-    step("ingest")
+    clock.step("ingest")
     connection.execute(
         BARE_CLASSIFY_SQL.format(
             latest_valid_ts=_latest_valid_ts().isoformat(sep=" "),
@@ -267,9 +271,9 @@ def work_duckdb(csv: Path, workdir: Path) -> dict:
         )
     )
     connection.execute(BARE_CLEAN_SQL)
-    step("clean")
+    clock.step("clean")
     connection.execute(BARE_FEATURES_SQL)
-    step("features")
+    clock.step("features")
     counts = connection.execute(
         """SELECT (SELECT count(*) FROM raw.transactions),
                   (SELECT count(*) FROM staging.transactions),
@@ -279,12 +283,10 @@ def work_duckdb(csv: Path, workdir: Path) -> dict:
                   (SELECT sum(monetary) FROM features.customer_rfm)"""
     ).fetchone()
     connection.close()
-    step("close")
+    clock.step("close")
     raw, transactions, returns, excluded, customers, monetary = counts
     return {
-        "seconds": time.perf_counter() - started,
-        "cpu_seconds": time.process_time() - cpu_started,
-        "steps": steps,
+        **clock.figures(),
         "counts": {
             "raw": raw,
             "quarantined": 0,
@@ -311,15 +313,7 @@ def work_pandas(csv: Path, workdir: Path) -> dict:
     import numpy as np
     import pandas as pd
 
-    steps: dict[str, float] = {}
-    cpu_started = time.process_time()
-    started = mark = time.perf_counter()
-
-    def step(name: str) -> None:
-        nonlocal mark
-        now = time.perf_counter()
-        steps[name] = now - mark
-        mark = now
+    clock = StepClock()
 
     text = {"InvoiceNo": str, "StockCode": str, "Description": str}
     frame = pd.read_csv(
@@ -331,7 +325,7 @@ def work_pandas(csv: Path, workdir: Path) -> dict:
     frame["InvoiceDate"] = pd.to_datetime(frame["InvoiceDate"], format="%m/%d/%Y %H:%M")
     frame["StockCode"] = frame["StockCode"].str.upper()
     frame["line_amount"] = frame["Quantity"] * frame["UnitPrice"]
-    step("ingest")
+    clock.step("ingest")
 
     rules = [
         ("missing_customer", frame["CustomerID"].isna()),
@@ -360,7 +354,7 @@ def work_pandas(csv: Path, workdir: Path) -> dict:
     transactions = purchases[~duplicate]
     excluded_parts.append(purchases[duplicate].assign(rule="duplicate_line"))
     excluded = pd.concat(excluded_parts, ignore_index=True)
-    step("clean")
+    clock.step("clean")
 
     as_of = transactions["InvoiceDate"].max().normalize() + pd.Timedelta(days=1)
     rfm = transactions.groupby("CustomerID").agg(
@@ -378,11 +372,9 @@ def work_pandas(csv: Path, workdir: Path) -> dict:
     rfm["r_score"] = _ntile(np.lexsort((ids, rfm["frequency"], -rfm["recency_days"])), 5)
     rfm["f_score"] = _ntile(np.lexsort((ids, rfm["monetary"], rfm["frequency"])), 5)
     rfm["m_score"] = _ntile(np.lexsort((ids, rfm["frequency"], rfm["monetary"])), 5)
-    step("features")
+    clock.step("features")
     return {
-        "seconds": time.perf_counter() - started,
-        "cpu_seconds": time.process_time() - cpu_started,
-        "steps": steps,
+        **clock.figures(),
         "counts": {
             "raw": len(frame),
             "quarantined": 0,
