@@ -493,62 +493,55 @@ def _customers_in_features(connection) -> int:
     return int(count)
 
 
-@asset_check(asset=table_key(CHURN), name="churn_scores_valid", blocking=True)
-def churn_scores_valid(warehouse: DuckDBWarehouse) -> AssetCheckResult:
-    """One row per customer of features.customer_rfm, churn_probability in [0, 1] and
-    churn_risk_pct in [0, 100], no nulls."""
-    with warehouse.reader() as connection:
-        rows, customers, bad_probability, bad_pct = one_row(
-            connection,
-            """
-            SELECT count(*), count(DISTINCT customer_id),
-                   count(*) FILTER (WHERE churn_probability IS NULL
-                                    OR NOT churn_probability BETWEEN 0 AND 1),
-                   count(*) FILTER (WHERE churn_risk_pct IS NULL
-                                    OR NOT churn_risk_pct BETWEEN 0 AND 100)
-            FROM scores.churn
-            """,
+def _customer_scores_check(table: str, name: str, description: str, bad_rows: dict[str, str]):
+    """A blocking check that ``table`` has one row per customer of features.customer_rfm
+    and no row matching any of ``bad_rows`` (metadata name -> SQL condition)."""
+
+    @asset_check(asset=table_key(table), name=name, blocking=True, description=description)
+    def check(warehouse: DuckDBWarehouse) -> AssetCheckResult:
+        counts = ", ".join(f"count(*) FILTER (WHERE {where})" for where in bad_rows.values())
+        with warehouse.reader() as connection:
+            rows, customers, *bad = one_row(
+                connection,
+                f"SELECT count(*), count(DISTINCT customer_id), {counts} FROM {qualified(table)}",
+            )
+            expected = _customers_in_features(connection)
+        return AssetCheckResult(
+            passed=bool(rows == customers == expected and not any(bad)),
+            metadata={
+                "rows": rows,
+                "distinct_customers": customers,
+                "customers_in_features": expected,
+                **dict(zip(bad_rows, bad, strict=True)),
+            },
         )
-        expected = _customers_in_features(connection)
-    return AssetCheckResult(
-        passed=bool(rows == customers == expected and bad_probability == 0 and bad_pct == 0),
-        metadata={
-            "rows": rows,
-            "distinct_customers": customers,
-            "customers_in_features": expected,
-            "probability_outside_0_1": bad_probability,
-            "risk_pct_outside_0_100": bad_pct,
-        },
-    )
+
+    return check
 
 
-@asset_check(asset=table_key(PROPENSITY), name="propensity_scores_valid", blocking=True)
-def propensity_scores_valid(warehouse: DuckDBWarehouse) -> AssetCheckResult:
-    """One row per customer of features.customer_rfm, purchase_probability in [0, 1],
-    expected orders and spend not negative, no nulls."""
-    with warehouse.reader() as connection:
-        rows, customers, bad_probability, bad_spend = one_row(
-            connection,
-            """
-            SELECT count(*), count(DISTINCT customer_id),
-                   count(*) FILTER (WHERE purchase_probability IS NULL
-                                    OR NOT purchase_probability BETWEEN 0 AND 1),
-                   count(*) FILTER (WHERE predicted_spend IS NULL OR predicted_spend < 0
-                                    OR expected_orders IS NULL OR expected_orders < 0)
-            FROM scores.propensity
-            """,
-        )
-        expected = _customers_in_features(connection)
-    return AssetCheckResult(
-        passed=bool(rows == customers == expected and bad_probability == 0 and bad_spend == 0),
-        metadata={
-            "rows": rows,
-            "distinct_customers": customers,
-            "customers_in_features": expected,
-            "probability_outside_0_1": bad_probability,
-            "negative_or_null_spend": bad_spend,
-        },
-    )
+churn_scores_valid = _customer_scores_check(
+    CHURN,
+    "churn_scores_valid",
+    "One row per customer of features.customer_rfm, churn_probability in [0, 1] and "
+    "churn_risk_pct in [0, 100], no nulls.",
+    {
+        "probability_outside_0_1": "churn_probability IS NULL "
+        "OR NOT churn_probability BETWEEN 0 AND 1",
+        "risk_pct_outside_0_100": "churn_risk_pct IS NULL OR NOT churn_risk_pct BETWEEN 0 AND 100",
+    },
+)
+propensity_scores_valid = _customer_scores_check(
+    PROPENSITY,
+    "propensity_scores_valid",
+    "One row per customer of features.customer_rfm, purchase_probability in [0, 1], "
+    "expected orders and spend not negative, no nulls.",
+    {
+        "probability_outside_0_1": "purchase_probability IS NULL "
+        "OR NOT purchase_probability BETWEEN 0 AND 1",
+        "negative_or_null_spend": "predicted_spend IS NULL OR predicted_spend < 0 "
+        "OR expected_orders IS NULL OR expected_orders < 0",
+    },
+)
 
 
 @asset_check(asset=table_key(PRODUCT), name="product_scores_valid", blocking=True)
