@@ -85,7 +85,13 @@ ALTER TABLE raw.file_ledger ADD COLUMN IF NOT EXISTS modified_at TIMESTAMP;
 
 # Typing rules, as macros so the typed SELECT below reads like a column list.
 TYPING_MACROS_SQL = r"""
-CREATE OR REPLACE TEMP MACRO ci_blank(s) AS NULLIF(trim(s), '');
+-- NULLIF(trim(s), ''), without trim's copy of every string: trim removes ' ' and Unicode
+-- space separators only, so an all-ASCII text that neither starts nor ends with a space
+-- (first byte '!'..'~' by a byte-wise comparison) is returned as it is (10M rows: the
+-- descriptions take 0.35 s instead of 0.8-1.3 s).
+CREATE OR REPLACE TEMP MACRO ci_blank(s) AS
+    CASE WHEN s >= '!' AND s < chr(127) AND NOT ends_with(s, ' ') AND strlen(s) = length(s)
+         THEN s ELSE NULLIF(trim(s), '') END;
 -- Currency symbols, ISO codes and blanks are dropped; comma decimals are recognised:
 -- '1,234.5' and '1.234,5' are thousands-separated, a lone comma is a decimal comma.
 CREATE OR REPLACE TEMP MACRO ci_number_text(t, decimal_mark) AS
@@ -265,7 +271,7 @@ def _typed_select(
     # A row whose every mapped value repeats its own header is a header repeated mid-file
     # (the CASE compares the other columns only on rows whose first value is its header).
     header_tests = [
-        f"trim(CAST({quote_identifier(s)} AS VARCHAR)) = {quote_literal(s)}"
+        f"ci_blank(CAST({quote_identifier(s)} AS VARCHAR)) = {quote_literal(s)}"
         for s in resolved.values()
     ]
     repeated_header = (
@@ -286,7 +292,7 @@ def _typed_select(
         invoice_ts = "timestamps.invoice_ts"
         join_timestamps = f" LEFT JOIN {TIMESTAMP_TEXTS} timestamps USING (invoice_ts_text)"
     else:
-        invoice_ts = f"try_strptime(trim(invoice_ts_text), {quote_literal(timestamp_format)})"
+        invoice_ts = f"try_strptime(ci_blank(invoice_ts_text), {quote_literal(timestamp_format)})"
         join_timestamps = ""
     error_list = ",\n            ".join(
         f"CASE WHEN {check} THEN {message} END" for check, message in ROW_CHECKS

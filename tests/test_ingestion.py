@@ -9,8 +9,9 @@ import duckdb
 import pandas as pd
 import pytest
 
+from pipeline import file_readers
 from pipeline.column_mapping import MappingError, load_layouts
-from pipeline.ingestion import ingest_landing
+from pipeline.ingestion import TYPING_MACROS_SQL, ingest_landing
 from tests.conftest import UCI_HEADER, write_csv
 
 GOOD_ROWS = [
@@ -178,6 +179,41 @@ def test_encodings_and_delimiters(connection, landing, name, content, encoding):
     rows = table(connection, "SELECT description, unit_price, customer_id FROM raw.transactions")
     assert rows[0][0].startswith("CAF\u00c9")
     assert rows[0][1:] == (1.5, "12346")
+
+
+def test_blank_macro_is_trim_and_nullif_for_every_edge_character(connection):
+    """ci_blank skips trim for ASCII text that starts and ends with a printable character;
+    every other text must still come out as NULLIF(trim(s), '')."""
+    connection.execute(TYPING_MACROS_SQL)
+    edges = [" ", "\t", "\n", "\x7f", "\u00a0", "\u2003", "\u3000", "\ufeff", "!", "~", "\u00e9", ""]
+    texts = [None, "", " ", "a", "~", "!"] + [
+        f"{left}ab{middle}c{right}" for left in edges for middle in ("", " ", "\u00a0") for right in edges
+    ]
+    rows = connection.execute(
+        "SELECT s, ci_blank(s), NULLIF(trim(s), '') FROM unnest($texts::VARCHAR[]) AS t(s)",
+        {"texts": texts},
+    ).fetchall()
+    assert len(rows) == len(texts)
+    assert [(s, fast) for s, fast, _ in rows] == [(s, slow) for s, _, slow in rows]
+
+
+def test_utf8_check_sees_a_bad_byte_after_ascii_chunks(tmp_path, monkeypatch):
+    """scan_file skips decoding ASCII chunks; a sequence cut at a chunk's end, or a bad
+    byte in a later chunk, must still make the file non-UTF-8 (and a good one stays UTF-8)."""
+    monkeypatch.setattr(file_readers, "_CHUNK", 4)
+    cases = {
+        "ascii.csv": (b"abcdefgh", True),
+        "split_sequence.csv": (b"abc\xc3\xa9fgh", True),  # e-acute across chunks 1 and 2
+        # a lead byte, an ASCII chunk, then a continuation byte: not one character
+        "cut_sequence.csv": (b"abc\xc3abcd\xa9bc", False),
+        "late_latin1.csv": (b"abcdefgh\xe9", False),
+        "truncated_end.csv": (b"abcdefg\xc3", False),
+    }
+    for name, (content, is_utf8) in cases.items():
+        path = tmp_path / name
+        path.write_bytes(content)
+        scan = file_readers.scan_file(path)
+        assert (name, scan.is_utf8, scan.size_bytes) == (name, is_utf8, len(content))
 
 
 @pytest.mark.parametrize(
