@@ -56,6 +56,7 @@ LABELS: tuple[tuple[str, str], ...] = (
     (r"CREATE OR REPLACE TABLE staging\.transactions", "clean: write 3 staging tables"),
     (r"staging\.(excluded|transactions|returns)", "clean: counts"),
     (r"max\(invoice_ts\) FROM staging", "features: snapshot date"),
+    (r"TEMP MACRO ci_", "ingest: typing macros"),
 )
 HEAVY_SECONDS = 0.05  # statements at least this slow get an operator profile
 

@@ -52,7 +52,9 @@ RULES: tuple[CleaningRule, ...] = (
     CleaningRule(
         "cancellation",
         "returns",
-        "starts_with(upper(coalesce(invoice_id, '')), 'C') OR quantity < 0 "
+        # Both cases instead of upper(), which copies every id (four scans of raw, ~0.1 s
+        # each at 10M rows); no other character's upper case is 'C'.
+        "starts_with(invoice_id, 'C') OR starts_with(invoice_id, 'c') OR quantity < 0 "
         "OR (quantity IS NULL AND line_amount < 0)",
         "Cancelled or returned lines (C-prefixed invoices, negative quantities).",
     ),

@@ -72,6 +72,11 @@ def destination(connection, row: int) -> str:
         ({"customer_id": None, "invoice_id": "C536379", "quantity": -1.0}, "missing_customer"),
         ({"invoice_id": "C536379", "quantity": -6.0}, "returns"),
         ({"invoice_id": "c536379", "quantity": -6.0}, "returns"),
+        # The C prefix alone marks a cancellation, in either case; other letters do not.
+        ({"invoice_id": "C536379", "quantity": 6.0}, "returns"),
+        ({"invoice_id": "c536379", "quantity": 6.0}, "returns"),
+        ({"invoice_id": "\u00c7536379", "quantity": 6.0}, "transactions"),
+        ({"invoice_id": "A536379", "quantity": 6.0}, "transactions"),
         ({"invoice_id": "536380", "quantity": -2.0}, "returns"),
         ({"unit_price": 0.0}, "non_positive_price"),
         ({"stock_code": "B", "unit_price": -11062.06}, "non_positive_price"),
