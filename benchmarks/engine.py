@@ -541,7 +541,9 @@ def compare_features(files: dict[str, Path]) -> list[str]:
         for column in FEATURE_COLUMNS[1:]:
             ours, theirs = frame[column], reference[column]
             if pd.api.types.is_float_dtype(ours) or pd.api.types.is_float_dtype(theirs):
-                same = np.isclose(ours.astype(float), theirs.astype(float), rtol=1e-9, equal_nan=True)
+                same = np.isclose(
+                    ours.astype(float), theirs.astype(float), rtol=1e-9, equal_nan=True
+                )
             else:
                 same = (ours == theirs) | (ours.isna() & theirs.isna())
             if not same.all():

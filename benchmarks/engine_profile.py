@@ -4,12 +4,13 @@
     python benchmarks/engine_profile.py --rows 1000000 --operators   # + DuckDB operator profile
 
 Runs the project's entry points once (ingest_landing -> build_staging ->
-build_product_categories -> build_customer_rfm) on the generated CSV of benchmarks/engine.py,
-through a connection wrapper that times each ``execute``; the file scan (SHA-256 for the
-ledger and the UTF-8 check for encoding detection) is timed by wrapping ``scan_file``. Each
-statement gets a label saying which part of the design it serves, so the extra work the
-project does over the bare DuckDB script (lineage, quarantine, ledger, encoding detection,
-file-ordered duplicates, sorted staging tables, richer features) has a price next to it.
+build_product_categories -> build_customer_rfm) on the generated CSV of
+benchmarks/engine.py, through a connection wrapper that times each ``execute``; the file
+scan (SHA-256 for the ledger, in a thread beside the CSV read, and the UTF-8 check for
+encoding detection) is timed by wrapping ``content_hash`` and ``scan_file``. Each statement
+gets a label saying which part of the design it serves, so the extra work the project does
+over the bare DuckDB script (lineage, quarantine, ledger, encoding detection, file-ordered
+duplicates, sorted staging tables, richer features) has a price next to it.
 
 With ``--operators`` DuckDB's own profiler (``enable_profiling = 'json'``) also writes the
 operator tree of each heavy statement to ``--profile-dir`` and prints its top operators.
@@ -256,14 +257,15 @@ def main(argv: list[str] | None = None) -> int:
         duckdb.connect(str(workdir / "warehouse.duckdb")), operators_dir=operators_dir
     )
 
-    real_scan = ingestion.scan_file
+    real_scan, real_hash = ingestion.scan_file, ingestion.content_hash
+    beside: list[tuple[str, float]] = []  # work in a thread, overlapping the statements
 
     def timed_scan(path):
         started, cpu_started = time.perf_counter(), time.process_time()
         result = real_scan(path)
         connection.records.append(
             (
-                "ingest: SHA-256 + UTF-8 check (ledger, encoding)",
+                "ingest: UTF-8 check (encoding)",
                 time.perf_counter() - started,
                 time.process_time() - cpu_started,
                 "",
@@ -271,7 +273,13 @@ def main(argv: list[str] | None = None) -> int:
         )
         return result
 
-    ingestion.scan_file = timed_scan
+    def timed_hash(path):
+        started = time.perf_counter()
+        result = real_hash(path)
+        beside.append(("SHA-256 of the file for the ledger", time.perf_counter() - started))
+        return result
+
+    ingestion.scan_file, ingestion.content_hash = timed_scan, timed_hash
     started, cpu_started = time.perf_counter(), time.process_time()
     ingestion.ingest_landing(connection, csv.parent, workdir / "no_column_mappings.yaml")
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
@@ -284,7 +292,7 @@ def main(argv: list[str] | None = None) -> int:
     build_customer_rfm(connection, default_as_of(connection))
     connection.execute("CHECKPOINT")
     total, total_cpu = time.perf_counter() - started, time.process_time() - cpu_started
-    ingestion.scan_file = real_scan
+    ingestion.scan_file, ingestion.content_hash = real_scan, real_hash
 
     by_label: dict[str, list[tuple[float, float]]] = {}
     for label, seconds, cpu, _ in connection.records:
@@ -321,6 +329,8 @@ def main(argv: list[str] | None = None) -> int:
             ],
         )
     )
+    for label, seconds in beside:
+        print(f"- in a thread beside the CSV read (not in the table): {label}, {seconds:.2f} s")
     if not args.no_ablations:
         connection.execute("PRAGMA disable_profiling")
         try:

@@ -58,10 +58,13 @@ class FileRejected(ValueError):
 
 @dataclass(frozen=True)
 class FileScan:
-    content_hash: str
+    """A file as ingestion sees it before staging: size, encoding, modification time, and
+    the SHA-256 of its content once computed (:func:`content_hash`, run beside the read)."""
+
     size_bytes: int
     is_utf8: bool
     modified_at: dt.datetime | None = None  # the mtime (UTC) taken before reading
+    content_hash: str | None = None
 
 
 def file_signature(path: Path) -> tuple[int, dt.datetime]:
@@ -72,18 +75,16 @@ def file_signature(path: Path) -> tuple[int, dt.datetime]:
 
 
 def scan_file(path: Path) -> FileScan:
-    """SHA-256 of the content and whether it decodes as UTF-8, in one streaming pass.
+    """Size, modification time and whether the content decodes as UTF-8, in one pass.
 
     The modification time is taken before the read: a file changed while it is read then
     looks changed to the next scan too."""
     _, modified = file_signature(path)
-    digest = hashlib.sha256()
     decoder = codecs.getincrementaldecoder("utf-8")()
     is_utf8 = True
     size = 0
     with path.open("rb") as handle:
         while chunk := handle.read(_CHUNK):
-            digest.update(chunk)
             size += len(chunk)
             # An ASCII chunk is valid UTF-8 unless a sequence begun in the chunk before is
             # pending (then decode it and fail); the test is ~2x cheaper than decoding.
@@ -97,7 +98,16 @@ def scan_file(path: Path) -> FileScan:
             decoder.decode(b"", final=True)
         except UnicodeDecodeError:
             is_utf8 = False
-    return FileScan(digest.hexdigest(), size, is_utf8, modified)
+    return FileScan(size, is_utf8, modified)
+
+
+def content_hash(path: Path) -> str:
+    """SHA-256 of the file's content (hashlib releases the GIL: it can run in a thread)."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 @dataclass

@@ -185,9 +185,25 @@ def test_blank_macro_is_trim_and_nullif_for_every_edge_character(connection):
     """ci_blank skips trim for ASCII text that starts and ends with a printable character;
     every other text must still come out as NULLIF(trim(s), '')."""
     connection.execute(TYPING_MACROS_SQL)
-    edges = [" ", "\t", "\n", "\x7f", "\u00a0", "\u2003", "\u3000", "\ufeff", "!", "~", "\u00e9", ""]
+    edges = [
+        " ",
+        "\t",
+        "\n",
+        "\x7f",
+        "\u00a0",
+        "\u2003",
+        "\u3000",
+        "\ufeff",
+        "!",
+        "~",
+        "\u00e9",
+        "",
+    ]
     texts = [None, "", " ", "a", "~", "!"] + [
-        f"{left}ab{middle}c{right}" for left in edges for middle in ("", " ", "\u00a0") for right in edges
+        f"{left}ab{middle}c{right}"
+        for left in edges
+        for middle in ("", " ", "\u00a0")
+        for right in edges
     ]
     rows = connection.execute(
         "SELECT s, ci_blank(s), NULLIF(trim(s), '') FROM unnest($texts::VARCHAR[]) AS t(s)",
@@ -304,8 +320,14 @@ def test_ledger_makes_reingest_a_noop_and_replaces_a_changed_file(connection, la
     ]
 
     (landing / "copy_of_daily.csv").write_bytes(path.read_bytes())
+    before_copy = snapshot(connection)
     copy = ingest(connection, landing)
     assert {f.file_path: f.status for f in copy.files}["copy_of_daily.csv"] == "unchanged"
+    # The copy was staged while its hash was computed, then dropped: nothing of it is kept.
+    assert snapshot(connection) == before_copy
+    assert table(
+        connection, "SELECT count(*) FROM raw.file_ledger WHERE file_path = 'copy_of_daily.csv'"
+    ) == [(0,)]
 
 
 def test_unchanged_size_and_time_skip_the_read_and_new_bytes_are_loaded(
