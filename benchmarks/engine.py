@@ -172,6 +172,16 @@ class StepClock:
         }
 
 
+def _connect(path: Path):
+    """A DuckDB connection with the thread count of --duckdb-threads (default: all cores)."""
+    import duckdb
+
+    connection = duckdb.connect(str(path))
+    if threads := os.environ.get("BENCH_DUCKDB_THREADS"):
+        connection.execute(f"SET threads = {int(threads)}")
+    return connection
+
+
 def _write_features(connection, table: str, workdir: Path) -> None:
     """FEATURE_COLUMNS of ``table`` to the workdir's Parquet file, for the comparison."""
     connection.execute(
@@ -193,7 +203,7 @@ def work_project(csv: Path, workdir: Path) -> dict:
     settings = Settings(data_dir=workdir)
     clock = StepClock()
 
-    connection = duckdb.connect(str(workdir / "warehouse.duckdb"))
+    connection = _connect(workdir / "warehouse.duckdb")
     report = ingest_landing(connection, csv.parent, workdir / "no_column_mappings.yaml")
     clock.step("ingest")
     counts = build_staging(
@@ -320,8 +330,8 @@ WITH snapshot AS (
 )
 SELECT *,
     ntile(5) OVER (ORDER BY recency_days DESC, frequency, customer_id) AS r_score,
-    ntile(5) OVER (ORDER BY frequency, monetary, customer_id) AS f_score,
-    ntile(5) OVER (ORDER BY monetary, frequency, customer_id) AS m_score
+    ntile(5) OVER (ORDER BY frequency, round(monetary, 6), customer_id) AS f_score,
+    ntile(5) OVER (ORDER BY round(monetary, 6), frequency, customer_id) AS m_score
 FROM measures;
 """
 
@@ -331,7 +341,7 @@ def work_duckdb(csv: Path, workdir: Path) -> dict:
 
     clock = StepClock()
 
-    connection = duckdb.connect(str(workdir / "bare.duckdb"))
+    connection = _connect(workdir / "bare.duckdb")
     connection.execute(BARE_SCHEMAS_SQL)
     connection.execute(BARE_LOAD_SQL, {"path": str(csv)})
     clock.step("ingest")
@@ -474,8 +484,9 @@ def work_pandas(csv: Path, workdir: Path) -> dict:
     rfm = rfm.reset_index().rename(columns={"CustomerID": "customer_id"})
     ids = rfm["customer_id"].to_numpy()
     rfm["r_score"] = _ntile(np.lexsort((ids, rfm["frequency"], -rfm["recency_days"])), 5)
-    rfm["f_score"] = _ntile(np.lexsort((ids, rfm["monetary"], rfm["frequency"])), 5)
-    rfm["m_score"] = _ntile(np.lexsort((ids, rfm["frequency"], rfm["monetary"])), 5)
+    spend = rfm["monetary"].round(6)  # equal spends summed in another order tie
+    rfm["f_score"] = _ntile(np.lexsort((ids, spend, rfm["frequency"])), 5)
+    rfm["m_score"] = _ntile(np.lexsort((ids, rfm["frequency"], spend)), 5)
     clock.step("features")
     figures = clock.figures()
     rfm[list(FEATURE_COLUMNS)].sort_values("customer_id").to_parquet(workdir / FEATURES_FILE)
@@ -590,6 +601,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR)
     parser.add_argument("--json", type=Path, help="also write every figure to this file")
     parser.add_argument(
+        "--duckdb-threads",
+        type=int,
+        help="DuckDB threads of the project and bare variants (default: one per core); "
+        "1 compares the engines' work on one core with single-threaded pandas",
+    )
+    parser.add_argument(
         "--project-at",
         action="append",
         default=[],
@@ -613,6 +630,7 @@ def main(argv: list[str] | None = None) -> int:
     variants = [*args.variants, *roots]
     info = machine_info()
     print_machine(info)
+    print(f"# DuckDB threads: {args.duckdb_threads or 'one per core (default)'}")
     args.data_dir.mkdir(parents=True, exist_ok=True)
     summary_rows, step_rows, verdicts, all_figures = [], [], [], []
     for rows in args.rows:
@@ -631,7 +649,9 @@ def main(argv: list[str] | None = None) -> int:
             # Interleaved, so that a noisy neighbour spreads over every variant alike.
             for variant in variants:
                 worker = variant.partition("@")[0]
-                env = {"BENCH_PROJECT_ROOT": str(roots[variant])} if variant in roots else None
+                env = {"BENCH_PROJECT_ROOT": str(roots[variant])} if variant in roots else {}
+                if args.duckdb_threads:
+                    env["BENCH_DUCKDB_THREADS"] = str(args.duckdb_threads)
                 workdir = Path(tempfile.mkdtemp(prefix=f"{worker}-", dir=args.data_dir))
                 try:
                     child = run_child(

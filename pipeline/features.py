@@ -6,7 +6,8 @@ model training. Product columns are optional: without stock codes the product di
 columns are null, everything else is computed.
 
 RFM scores are quintiles 1-5 (``ntile`` over a deterministic order, ties broken by the
-other measure and the customer id so the five groups are equal-sized and stable):
+other measure and the customer id so the five groups are equal-sized and stable; net spend
+is compared to a millionth, so float sums in another order still tie):
 R = 5 for the most recent buyers, F by number of orders, M by net spend. The named
 segments map (R, F) as in the widely used RFM grid, first match wins:
 
@@ -164,10 +165,13 @@ WITH measures AS (
     JOIN _features_order_stats o USING (customer_id)
     LEFT JOIN _features_returned r USING (customer_id)
 ), scored AS (
+    -- monetary is a float sum whose last bits depend on the order the lines were added
+    -- (DuckDB's threads, or other lines of the same total): ordered to a millionth, equal
+    -- spends tie and the customer id decides, so scores do not move between runs.
     SELECT *,
         ntile(5) OVER (ORDER BY recency_days DESC, frequency, customer_id) AS r_score,
-        ntile(5) OVER (ORDER BY frequency, monetary, customer_id) AS f_score,
-        ntile(5) OVER (ORDER BY monetary, frequency, customer_id) AS m_score
+        ntile(5) OVER (ORDER BY frequency, round(monetary, 6), customer_id) AS f_score,
+        ntile(5) OVER (ORDER BY round(monetary, 6), frequency, customer_id) AS m_score
     FROM measures
 )
 SELECT *,

@@ -104,6 +104,30 @@ def test_ties_are_broken_deterministically_into_equal_groups(connection):
     assert scores(connection) == first
 
 
+def test_equal_spend_summed_in_another_order_ties_and_the_id_decides(connection):
+    """0.1 + 0.2 is 0.30000000000000004 in floating point: the same net spend summed from
+    other lines (or by threads in another order) must still tie, so the customer id decides
+    the quintile and the scores do not move between runs."""
+    make_staging(
+        connection,
+        [
+            purchase("A", 7, 0.1, invoice_id="A1"),
+            purchase("A", 7, 0.2, invoice_id="A1"),
+            purchase("B", 7, 0.3, invoice_id="B1"),
+            *(purchase(c, 7, 100.0 * (i + 1), invoice_id=f"{c}1") for i, c in enumerate("CDE")),
+        ],
+    )
+    build_customer_rfm(connection, AS_OF)
+    monetary = dict(
+        connection.execute("SELECT customer_id, monetary FROM features.customer_rfm").fetchall()
+    )
+    assert monetary["A"] != monetary["B"]  # the float sums differ in the last bit
+    m = {customer: s[2] for customer, s in scores(connection).items()}
+    f = {customer: s[1] for customer, s in scores(connection).items()}
+    assert (m["A"], m["B"]) == (1, 2)
+    assert (f["A"], f["B"]) == (1, 2)
+
+
 def test_a_recency_tie_is_broken_by_frequency(connection):
     make_staging(
         connection,
