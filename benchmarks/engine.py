@@ -57,6 +57,7 @@ from _harness import (  # noqa: E402
     run_child,
 )
 
+from pipeline.catalog import TABLES  # noqa: E402
 from pipeline.settings import DEFAULT_NON_PRODUCT_CODES  # noqa: E402
 
 VARIANTS = ("project", "duckdb", "pandas")
@@ -69,32 +70,14 @@ SEED = 42
 NON_PRODUCT_CODES = DEFAULT_NON_PRODUCT_CODES
 FUTURE_TOLERANCE_DAYS = 1
 
-# The columns of features.customer_rfm that every variant computes, compared per customer.
-FEATURE_COLUMNS = (
-    "customer_id",
-    "recency_days",
-    "frequency",
-    "monetary",
-    "tenure_days",
-    "avg_order_value",
-    "avg_basket_quantity",
-    "return_rate",
-    "gross_spend",
-    "returned_amount",
-    "purchase_lines",
-    "avg_units_per_line",
-    "max_units_per_line",
-    "units_per_line_cv",
-    "median_unit_price",
-    "distinct_products",
-    "mean_days_between_purchases",
-    "std_days_between_purchases",
-    "country",
-    "first_purchase_ts",
-    "last_purchase_ts",
-    "r_score",
-    "f_score",
-    "m_score",
+# The columns of features.customer_rfm that every variant computes, compared per customer:
+# the catalog's, less what only the project builds (the product categories' column and what
+# it derives from the scores), so a feature added to the project is asked of all three.
+PROJECT_ONLY_COLUMNS = ("distinct_categories", "rfm_cell", "rfm_segment", "as_of")
+FEATURE_COLUMNS = tuple(
+    column.name
+    for column in TABLES["features.customer_rfm"].columns
+    if column.name not in PROJECT_ONLY_COLUMNS
 )
 FEATURES_FILE = "features.parquet"  # in the worker's workdir, written after the clock
 
