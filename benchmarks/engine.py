@@ -289,8 +289,14 @@ WITH snapshot AS (
            avg(quantity) AS avg_units_per_line, max(quantity) AS max_units_per_line,
            coalesce(stddev_pop(quantity) / nullif(avg(quantity), 0), 0) AS units_per_line_cv,
            median(unit_price) AS median_unit_price,
-           count(DISTINCT stock_code) AS distinct_products, mode(country) AS country
+           count(DISTINCT stock_code) AS distinct_products
     FROM staging.transactions GROUP BY customer_id
+), countries AS (
+    -- The most frequent country; ties: the first in alphabetical order (as the project).
+    SELECT customer_id, first(country ORDER BY n DESC, country) AS country
+    FROM (SELECT customer_id, country, count(*) AS n FROM staging.transactions
+          WHERE country IS NOT NULL GROUP BY ALL)
+    GROUP BY customer_id
 ), returned AS (
     SELECT customer_id, -sum(line_amount) AS returned_amount
     FROM staging.returns, snapshot WHERE invoice_ts < as_of GROUP BY customer_id
@@ -306,10 +312,11 @@ WITH snapshot AS (
            l.gross_spend, coalesce(r.returned_amount, 0) AS returned_amount,
            l.purchase_lines, l.avg_units_per_line, l.max_units_per_line, l.units_per_line_cv,
            l.median_unit_price, l.distinct_products,
-           o.mean_days_between_purchases, o.std_days_between_purchases, l.country,
+           o.mean_days_between_purchases, o.std_days_between_purchases, k.country,
            l.first_purchase_ts, l.last_purchase_ts
     FROM lines l JOIN order_stats o USING (customer_id) CROSS JOIN snapshot s
     LEFT JOIN returned r USING (customer_id)
+    LEFT JOIN countries k USING (customer_id)
 )
 SELECT *,
     ntile(5) OVER (ORDER BY recency_days DESC, frequency, customer_id) AS r_score,

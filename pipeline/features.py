@@ -97,11 +97,23 @@ FEATURE_PARTS: tuple[tuple[str, str], ...] = (
             coalesce(stddev_pop(quantity) / nullif(avg(quantity), 0), 0) AS units_per_line_cv,
             median(unit_price) AS median_unit_price,
             count(DISTINCT stock_code) AS distinct_products,
-            count(DISTINCT c.category) AS distinct_categories,
-            mode(country) AS country
+            count(DISTINCT c.category) AS distinct_categories
         FROM staging.transactions t
         LEFT JOIN features.product_categories c USING (stock_code)
         WHERE t.invoice_ts < $as_of
+        GROUP BY customer_id
+        """,
+    ),
+    (
+        # The customer's most frequent country; on equal counts the first alphabetically
+        # (mode() would take whichever value its threads met first).
+        "_features_country",
+        """
+        SELECT customer_id, first(country ORDER BY lines DESC, country) AS country
+        FROM (SELECT customer_id, country, count(*) AS lines
+              FROM staging.transactions
+              WHERE invoice_ts < $as_of AND country IS NOT NULL
+              GROUP BY ALL)
         GROUP BY customer_id
         """,
     ),
@@ -158,12 +170,13 @@ WITH measures AS (
         CASE WHEN p.distinct_categories > 0 THEN p.distinct_categories END AS distinct_categories,
         o.mean_days_between_purchases,
         o.std_days_between_purchases,
-        p.country,
+        k.country,
         p.first_purchase_ts,
         p.last_purchase_ts
     FROM _features_per_customer p
     JOIN _features_order_stats o USING (customer_id)
     LEFT JOIN _features_returned r USING (customer_id)
+    LEFT JOIN _features_country k USING (customer_id)
 ), scored AS (
     -- monetary is a float sum whose last bits depend on the order the lines were added
     -- (DuckDB's threads, or other lines of the same total): ordered to a millionth, equal

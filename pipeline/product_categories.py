@@ -39,13 +39,20 @@ def load_rules(path: Path = DEFAULT_RULES_PATH) -> list[CategoryRule]:
 PRODUCT_CATEGORIES_SQL = """
 CREATE SCHEMA IF NOT EXISTS features;
 CREATE OR REPLACE TABLE features.product_categories AS
-WITH products AS (
-    SELECT stock_code,
-           mode(description) AS description,
-           count(*) AS lines,
-           sum(line_amount) AS revenue
+WITH descriptions AS (
+    SELECT stock_code, description, count(*) AS lines, sum(line_amount) AS revenue
     FROM staging.transactions
     WHERE stock_code IS NOT NULL
+    GROUP BY ALL
+), products AS (
+    -- The most frequent description (as mode(), ignoring missing ones); on equal counts
+    -- the first alphabetically, where mode() would take whichever its threads met first.
+    SELECT stock_code,
+           first(description ORDER BY description IS NULL, lines DESC, description)
+               AS description,
+           sum(lines) AS lines,
+           sum(revenue) AS revenue
+    FROM descriptions
     GROUP BY stock_code
 ), by_keyword AS (
     SELECT p.*, {keyword_case} AS keyword_category

@@ -197,3 +197,21 @@ def test_quintile_sizes_differ_by_at_most_one(connection, n_customers):
         ]
         assert max(sizes) - min(sizes) <= 1
         assert len(sizes) == min(n_customers, 5)
+
+
+def test_a_country_tie_goes_to_the_first_alphabetically_whatever_the_line_order(connection):
+    """mode() returns whichever tied value its threads meet first; the country must not
+    flip between refreshes of the same lines."""
+    lines = [
+        purchase("A", day, country=country)
+        for day, country in enumerate(["United Kingdom", "Spain"] * 3 + ["France"], start=1)
+    ]
+    for ordered in (lines, lines[::-1]):
+        make_staging(connection, ordered)
+        build_customer_rfm(connection, AS_OF)
+        assert connection.execute("SELECT country FROM features.customer_rfm").fetchall() == [
+            ("Spain",)
+        ]
+    make_staging(connection, [purchase("B", 1, country=None), purchase("B", 2, country="Peru")])
+    build_customer_rfm(connection, AS_OF)
+    assert connection.execute("SELECT country FROM features.customer_rfm").fetchall() == [("Peru",)]
