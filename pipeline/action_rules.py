@@ -18,6 +18,7 @@ Conditions compile to one SQL CASE with quoted identifiers and bound values.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,6 +27,8 @@ import yaml
 from pipeline.sql_text import quote_identifier
 
 DEFAULT_RULES_PATH = Path(__file__).with_name("action_rules.yaml")
+# The export of every customer; no action may export under this name.
+ALL_CUSTOMERS_EXPORT = "all_customers"
 
 
 class ActionRulesError(ValueError):
@@ -73,6 +76,25 @@ class ActionPlan:
 
     def columns(self) -> set[str]:
         return {c.column for rule in self.rules for c in rule.conditions}
+
+
+def export_name(action: str) -> str:
+    """The file name (without extension) of an action's export: lower case, runs of other
+    characters as one underscore ('Win-back offer!' -> 'win_back_offer')."""
+    return re.sub(r"[^a-z0-9]+", "_", action.lower()).strip("_") or "action"
+
+
+def _check_export_names(rules: tuple[ActionRule, ...], path: Path) -> None:
+    """Two actions whose exports would share a file name would overwrite each other."""
+    owners = {ALL_CUSTOMERS_EXPORT: "the export of every customer"}
+    for rule in rules:
+        name = export_name(rule.action)
+        owner = owners.setdefault(name, f"action '{rule.action}'")
+        if owner != f"action '{rule.action}'":
+            raise ActionRulesError(
+                f"{path}: action '{rule.action}' would be exported as {name}.csv, the file "
+                f"of {owner}; rename one of them so that each export has its own file"
+            )
 
 
 def _condition(column: str, spec: object, where: str) -> Condition:
@@ -127,6 +149,7 @@ def load_action_plan(path: Path = DEFAULT_RULES_PATH) -> ActionPlan:
         f"{path}: default",
         with_conditions=False,
     )
+    _check_export_names((*rules, default), path)
     return ActionPlan(rules, default)
 
 

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import re
-
 import duckdb
 
-from pipeline.action_rules import ActionPlan, action_case_sql
+from pipeline.action_rules import ALL_CUSTOMERS_EXPORT, ActionPlan, action_case_sql, export_name
 from pipeline.sql_text import quote_literal
 
 MONTHLY_REVENUE_SQL = """
@@ -182,12 +180,15 @@ def export_queries_by_action(connection: duckdb.DuckDBPyConnection) -> dict[str,
         "churn_risk_pct, purchase_probability, expected_spend, top_category, action, "
         "action_channel"
     )
-    queries = {"all_customers": f"SELECT {columns} FROM marts.customer_segments"}
+    queries = {ALL_CUSTOMERS_EXPORT: f"SELECT {columns} FROM marts.customer_segments"}
     for (action,) in connection.execute(
         "SELECT DISTINCT action FROM marts.customer_segments ORDER BY action"
     ).fetchall():
-        slug = re.sub(r"[^a-z0-9]+", "_", action.lower()).strip("_") or "action"
-        queries[slug] = (
+        name = export_name(action)
+        if name in queries:
+            # load_action_plan refuses such rules; this guards a table written otherwise.
+            raise ValueError(f"action '{action}' would overwrite the export {name}.csv")
+        queries[name] = (
             f"SELECT {columns} FROM marts.customer_segments "
             f"WHERE action = {quote_literal(action)} ORDER BY expected_spend DESC NULLS LAST"
         )

@@ -109,3 +109,33 @@ def test_bad_rule_files_say_what_is_wrong(tmp_path, text, message):
 def test_shipped_rules_load():
     plan = load_action_plan(DEFAULT_RULES_PATH)
     assert plan.rules and plan.default.action
+
+
+@pytest.mark.parametrize(
+    ("actions", "clash"),
+    [
+        (["Win-back offer", "Win back offer!"], "win_back_offer"),
+        (["All customers"], "all_customers"),
+        (["VIP call", "vip CALL"], "vip_call"),
+    ],
+)
+def test_actions_whose_exports_share_a_file_are_refused(tmp_path, actions, clash):
+    """Two actions exported under one file name would overwrite each other's customers."""
+    rules = "".join(
+        f"  - action: {action!r}\n    when: {{value_segment: [High]}}\n" for action in actions
+    )
+    path = tmp_path / "rules.yaml"
+    path.write_text(f"rules:\n{rules}")
+    with pytest.raises(ActionRulesError, match=rf"exported as {clash}\.csv") as raised:
+        load_action_plan(path)
+    assert "rename one" in str(raised.value)
+
+
+def test_the_same_action_in_two_rules_shares_its_export(tmp_path):
+    path = tmp_path / "rules.yaml"
+    path.write_text(
+        "rules:\n"
+        "  - action: Call\n    when: {value_segment: [High]}\n"
+        "  - action: Call\n    when: {persona: [At Risk]}\n"
+    )
+    assert [rule.action for rule in load_action_plan(path).rules] == ["Call", "Call"]
