@@ -3,7 +3,9 @@
 Files of one run go to ``exports/<run date>/``; ``exports/latest`` is a symbolic link to the
 newest complete folder. The folder is built under a temporary name and renamed into place,
 and the link is replaced with one rename, so a reader of ``latest/`` sees the previous
-complete export or the new one, never a partial one.
+complete export or the new one, never a partial one. Temporary names carry the pid of
+the process that made them; one whose process is gone (killed mid-export) is removed by the
+next export.
 """
 
 from __future__ import annotations
@@ -17,9 +19,11 @@ from pathlib import Path
 
 import duckdb
 
+from pipeline.processes import process_is_alive
 from pipeline.sql_text import quote_literal
 
 LATEST = "latest"
+_TEMPORARY_PREFIXES = (".building-", ".retired-", f".{LATEST}-")
 
 
 @dataclass(frozen=True)
@@ -39,7 +43,8 @@ def export_queries(
     """Write each named SELECT as <name>.csv and <name>.parquet into exports/<run_date>/
     and point exports/latest at it."""
     exports_dir.mkdir(parents=True, exist_ok=True)
-    building = exports_dir / f".building-{uuid.uuid4().hex[:8]}"
+    remove_abandoned(exports_dir)
+    building = exports_dir / _temporary_name("building")
     building.mkdir()
     exported = []
     try:
@@ -69,10 +74,33 @@ def export_queries(
     ]
 
 
+def _temporary_name(kind: str, suffix: str = "") -> str:
+    return f".{kind}-{os.getpid()}-{uuid.uuid4().hex[:8]}{suffix}"
+
+
+def _owner_alive(name: str) -> bool:
+    """Whether the process named in a temporary name (``.building-<pid>-<id>``) runs."""
+    parts = name.split("-")
+    return len(parts) >= 3 and parts[1].isdigit() and process_is_alive(int(parts[1]))
+
+
+def remove_abandoned(exports_dir: Path) -> list[str]:
+    """Remove temporary folders and links that a killed export left; returns their names."""
+    removed = []
+    for entry in exports_dir.iterdir():
+        if entry.name.startswith(_TEMPORARY_PREFIXES) and not _owner_alive(entry.name):
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry, ignore_errors=True)
+            else:
+                entry.unlink(missing_ok=True)
+            removed.append(entry.name)
+    return sorted(removed)
+
+
 def _replace_directory(source: Path, target: Path) -> None:
     """Move ``source`` to ``target``; an earlier export of the same day is replaced."""
     if target.exists():
-        retired = target.with_name(f".retired-{target.name}-{uuid.uuid4().hex[:8]}")
+        retired = target.with_name(_temporary_name("retired", f"-{target.name}"))
         os.replace(target, retired)
         os.replace(source, target)
         shutil.rmtree(retired, ignore_errors=True)
@@ -82,6 +110,6 @@ def _replace_directory(source: Path, target: Path) -> None:
 
 def _point_latest(exports_dir: Path, folder_name: str) -> None:
     link = exports_dir / LATEST
-    temporary = exports_dir / f".{LATEST}-{uuid.uuid4().hex[:8]}"
+    temporary = exports_dir / _temporary_name(LATEST)
     os.symlink(folder_name, temporary, target_is_directory=True)
     os.replace(temporary, link)

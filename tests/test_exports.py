@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
+import subprocess
+import sys
 
 import duckdb
 import pytest
 
 from pipeline.exports import export_queries
+from pipeline.marts import export_queries_by_action
 
 
 @pytest.fixture
@@ -62,3 +66,34 @@ def test_a_failed_export_leaves_the_previous_one(connection, tmp_path):
         )
     assert sorted(p.name for p in exports.iterdir()) == ["2026-01-02", "latest"]
     assert (exports / "latest").resolve().name == "2026-01-02"
+
+
+def test_leftovers_of_a_killed_export_are_removed_by_the_next(connection, tmp_path):
+    exports = tmp_path / "exports"
+    exports.mkdir()
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    abandoned = exports / f".building-{dead.pid}-0badf00d"
+    abandoned.mkdir()
+    (abandoned / "half.csv").write_text("customer_id\n1\n")
+    os.symlink("2026-01-01", exports / f".latest-{dead.pid}-0badf00d")
+    in_use = exports / f".building-{os.getpid()}-feedf00d"  # a live export's folder
+    in_use.mkdir()
+    export_queries(connection, exports, {"all": "SELECT * FROM segments"}, dt.date(2026, 1, 2))
+    assert sorted(p.name for p in exports.iterdir()) == [in_use.name, "2026-01-02", "latest"]
+
+
+def test_two_actions_with_one_export_name_fail_instead_of_overwriting(tmp_path):
+    connection = duckdb.connect()
+    connection.execute("CREATE SCHEMA marts")
+    columns = (
+        "customer_id, country, value_segment, purchase_style, persona, rfm_segment, "
+        "churn_risk_pct, purchase_probability, expected_spend, top_category, action_channel"
+    )
+    select = ", ".join(f"NULL AS {c}" for c in columns.split(", "))
+    connection.execute(
+        f"CREATE TABLE marts.customer_segments AS SELECT {select}, a AS action "
+        "FROM (VALUES ('Win-back offer'), ('Win back offer!')) v(a)"
+    )
+    with pytest.raises(ValueError, match="would overwrite the export win_back_offer.csv"):
+        export_queries_by_action(connection)
