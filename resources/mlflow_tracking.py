@@ -3,23 +3,30 @@
 The embedded default is a SQLite tracking store with local artifacts under DATA_DIR/mlflow;
 set MLFLOW_TRACKING_URI (and optionally MLFLOW_ARTIFACT_LOCATION) for a team server. Runs
 are opened and closed by :meth:`ModelTracking.run`, so no run is left open when a step
-fails (the failure is recorded on the run).
+fails (the failure is recorded on the run). A process killed inside a run cannot close it:
+the next Dagster run that uses this resource ends such runs as FAILED
+(:meth:`ModelTracking.end_abandoned_runs`).
 """
 
 from __future__ import annotations
 
+import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
-from dagster import ConfigurableResource
+from dagster import ConfigurableResource, InitResourceContext
 from pydantic import Field
 
 from pipeline.settings import Settings
+from resources.run_recovery import run_is_alive
 
 if TYPE_CHECKING:
     import mlflow
+
+log = logging.getLogger(__name__)
+DAGSTER_RUN_TAG = "dagster_run_id"
 
 
 class MlflowUnavailableError(RuntimeError):
@@ -102,6 +109,47 @@ class ModelTracking(ConfigurableResource):
             raise MlflowUnavailableError(
                 f"MLflow store {self.resolved_tracking_uri} is unavailable: {error}"
             ) from error
+
+    def end_abandoned_runs(self, is_alive: Callable[[str], bool]) -> list[str]:
+        """End as FAILED the experiment's RUNNING runs whose Dagster run (tag
+        ``dagster_run_id``) is no longer alive; returns their MLflow run ids."""
+        client = self.client()
+        experiment = client.get_experiment_by_name(self.experiment_name)
+        if experiment is None:
+            return []
+        abandoned = []
+        for run in client.search_runs(
+            [experiment.experiment_id], filter_string="attributes.status = 'RUNNING'"
+        ):
+            dagster_run_id = run.data.tags.get(DAGSTER_RUN_TAG)
+            if dagster_run_id and not is_alive(dagster_run_id):
+                client.set_tag(
+                    run.info.run_id,
+                    "ended_by",
+                    f"its Dagster run {dagster_run_id} died before ending it",
+                )
+                client.set_terminated(run.info.run_id, status="FAILED")
+                abandoned.append(run.info.run_id)
+        return abandoned
+
+    @contextmanager
+    def yield_for_execution(self, context: InitResourceContext) -> Iterator[ModelTracking]:
+        """Before the run uses MLflow, end the runs that killed Dagster runs left RUNNING."""
+        if context.instance is not None:
+            instance, current = context.instance, context.run_id
+            try:
+                ended = self.end_abandoned_runs(
+                    lambda run_id: run_id == current or run_is_alive(instance, run_id)
+                )
+            except Exception as error:  # best effort: the next run tries again
+                (context.log or log).warning(f"could not end abandoned MLflow runs: {error}")
+            else:
+                if ended:
+                    (context.log or log).warning(
+                        f"ended {len(ended)} MLflow run(s) left RUNNING by a killed run as "
+                        f"FAILED: {', '.join(ended)}"
+                    )
+        yield self
 
     @contextmanager
     def run(self, run_name: str, tags: dict[str, str] | None = None) -> Iterator[mlflow.ActiveRun]:

@@ -3,6 +3,9 @@
 DuckDB lets one process open a database file for writing; other processes may only open it
 read-only while nobody writes. All writing assets share the Dagster pool ``duckdb_writer``
 (limit 1, see dagster.yaml), and each opens the writer only for the duration of its write.
+A run that uses this resource holds the warehouse's run lock for its whole duration
+(``resources/run_lock.py``), so two runs never interleave their steps, and on taking it
+marks runs whose process died as failed (``resources/run_recovery.py``).
 """
 
 from __future__ import annotations
@@ -16,10 +19,12 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
-from dagster import ConfigurableResource
+from dagster import ConfigurableResource, InitResourceContext
 from pydantic import Field
 
 from pipeline.settings import Settings
+from resources.run_lock import hold_run_lock
+from resources.run_recovery import recover_dead_runs
 
 WRITER_POOL = "duckdb_writer"
 
@@ -117,6 +122,19 @@ class DuckDBWarehouse(ConfigurableResource):
     @property
     def database_path(self) -> Path:
         return Path(self.path) if self.path else Settings.from_env().warehouse_path
+
+    @contextmanager
+    def yield_for_execution(self, context: InitResourceContext) -> Iterator[DuckDBWarehouse]:
+        """Hold the run lock while the run executes; first fail the runs that died."""
+        warn = context.log.warning if context.log else log.warning
+        with hold_run_lock(self.database_path, run_id=context.run_id, on_wait=warn):
+            if context.instance is not None:
+                for run in recover_dead_runs(context.instance, context.run_id):
+                    warn(
+                        f"run {run.run_id} ({run.job_name}) had died (pid {run.pid} is gone): "
+                        "marked failed and its pool slots freed"
+                    )
+            yield self
 
     def _config(self) -> dict[str, str]:
         config: dict[str, str] = {}

@@ -1,0 +1,135 @@
+"""A refresh killed with SIGKILL in the middle of training (as the OOM killer or a reboot
+would) is recovered by the next refresh without anyone touching the Dagster instance: the
+dead run is marked failed, its pool slot and its open MLflow run are released, and the
+tables come out equal to those of a refresh that was never interrupted."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+import pytest
+from dagster import AssetKey, DagsterEventType, DagsterInstance, DagsterRunStatus
+
+from pipeline.demo_data import write_demo_data
+from pipeline.table_fingerprints import differences, fingerprint_tables
+
+pytestmark = pytest.mark.slow
+
+PROJECT = Path(__file__).resolve().parents[2]
+CLI = Path(sys.executable).with_name("customer-intel")
+
+
+def environment(data_dir: Path, dagster_home: Path) -> dict[str, str]:
+    dagster_home.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(PROJECT / "dagster.yaml", dagster_home / "dagster.yaml")
+    env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
+    env.update(
+        DATA_DIR=str(data_dir),
+        DAGSTER_HOME=str(dagster_home),
+        FRESHNESS_REFERENCE_DATE="2011-12-10",
+        DUCKDB_THREADS="2",
+    )
+    return env
+
+
+def refresh(env: dict[str, str], timeout: float = 900) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [str(CLI), "refresh"],
+        env=env,
+        cwd=PROJECT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def running_mlflow_runs(data_dir: Path) -> int:
+    store = data_dir / "mlflow" / "mlflow.db"
+    if not store.exists():
+        return 0
+    with sqlite3.connect(store, timeout=5) as connection:
+        try:
+            return connection.execute(
+                "SELECT count(*) FROM runs WHERE status = 'RUNNING'"
+            ).fetchone()[0]
+        except sqlite3.OperationalError:  # the store's tables are being created
+            return 0
+
+
+def fingerprints(data_dir: Path):
+    with duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True) as connection:
+        return fingerprint_tables(connection)
+
+
+def test_a_refresh_killed_mid_training_is_recovered_by_the_next(tmp_path):
+    landing = tmp_path / "landing"
+    write_demo_data(landing_dir=landing, truth_dir=tmp_path / "demo", n_rows=20_000, seed=7)
+
+    clean_dir, killed_dir = tmp_path / "clean", tmp_path / "killed"
+    for data_dir in (clean_dir, killed_dir):
+        shutil.copytree(landing, data_dir / "landing", copy_function=shutil.copy2)
+    clean_env = environment(clean_dir, tmp_path / "clean_home")
+    killed_env = environment(killed_dir, tmp_path / "killed_home")
+
+    uninterrupted = refresh(clean_env)
+    assert uninterrupted.returncode == 0, uninterrupted.stdout[-3000:]
+
+    doomed = subprocess.Popen(
+        [str(CLI), "refresh"],
+        env=killed_env,
+        cwd=PROJECT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 600
+        # Segments log MLflow runs too; wait for the models' runs (after segments finish).
+        while not (
+            (killed_dir / "warehouse.duckdb").exists()
+            and running_mlflow_runs(killed_dir) > 0
+            and _materialized(killed_env, "segments/personas")
+        ):
+            assert doomed.poll() is None, "the refresh ended before it could be killed"
+            assert time.monotonic() < deadline, "training never started"
+            time.sleep(0.2)
+        doomed.send_signal(signal.SIGKILL)
+        doomed.wait(timeout=30)
+    finally:
+        doomed.kill()
+    with DagsterInstance.from_config(killed_env["DAGSTER_HOME"]) as instance:
+        (dead_run,) = instance.get_runs()
+        assert dead_run.status == DagsterRunStatus.STARTED  # nobody reported its end
+    assert running_mlflow_runs(killed_dir) > 0
+
+    started = time.monotonic()
+    recovered = refresh(killed_env)
+    assert recovered.returncode == 0, recovered.stdout[-3000:]
+    assert time.monotonic() - started < 600
+
+    with DagsterInstance.from_config(killed_env["DAGSTER_HOME"]) as instance:
+        dead_run = instance.get_run_by_id(dead_run.run_id)
+        assert dead_run.status == DagsterRunStatus.FAILURE
+        (failure,) = instance.all_logs(dead_run.run_id, of_type=DagsterEventType.RUN_FAILURE)
+        assert "is no longer running" in failure.dagster_event.message
+        assert not instance.event_log_storage.get_concurrency_run_ids()
+    assert running_mlflow_runs(killed_dir) == 0
+    with sqlite3.connect(killed_dir / "mlflow" / "mlflow.db") as connection:
+        (ended,) = connection.execute(
+            "SELECT count(*) FROM runs r JOIN tags t ON t.run_uuid = r.run_uuid "
+            "WHERE r.status = 'FAILED' AND t.key = 'ended_by'"
+        ).fetchone()
+    assert ended >= 1
+    assert differences(fingerprints(clean_dir), fingerprints(killed_dir)) == {}
+
+
+def _materialized(env: dict[str, str], asset: str) -> bool:
+    with DagsterInstance.from_config(env["DAGSTER_HOME"]) as instance:
+        return instance.get_latest_materialization_event(AssetKey(asset.split("/"))) is not None
