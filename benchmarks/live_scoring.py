@@ -16,7 +16,7 @@ script writes one file of new customers (not timed):
 Then, ``--repeat`` times, it drops one file (a new name each time, so nothing is already
 logged; earlier files are moved out) into DATA_DIR/landing/new_customers/ and launches the
 job the sensor launches, in a new process as the daemon's run launcher does:
-``dagster job execute -m pipeline.definitions -j score_new_customers``. Measured: launch to
+``dagster job execute -m orchestration.definitions -j score_new_customers``. Measured: launch to
 exit (the rows are committed to marts.prediction_log before the process ends; the script
 checks that every customer was logged), the Dagster run's duration, the scoring function's
 own time (``scoring_seconds`` in the asset's metadata) and its throughput in customers per
@@ -198,7 +198,7 @@ def run_job(folder: Path, file: Path, name: str, timeout: float) -> dict:
     runs_before = {r.run_id for r in read_runs(folder / "home", JOB)}
     child = run_child(
         [Path(sys.executable).parent / "dagster", "job", "execute"]
-        + ["-m", "pipeline.definitions", "-j", JOB],
+        + ["-m", "orchestration.definitions", "-j", JOB],
         timeout=timeout,
         env=pipeline_env(folder),
         cwd=PROJECT_ROOT,

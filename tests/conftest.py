@@ -41,7 +41,7 @@ def run_refresh(asset_selection=None):
     """The refresh job as `customer-intel refresh` runs it, on the DATA_DIR in force."""
     from dagster import DagsterInstance
 
-    from pipeline.definitions import defs
+    from orchestration.definitions import defs
 
     job = defs.resolve_job_def("refresh")
     with DagsterInstance.ephemeral() as instance:

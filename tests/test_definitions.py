@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from dagster import AssetKey
 
+from orchestration.definitions import defs
 from pipeline.catalog import TABLES
-from pipeline.definitions import defs
 
 ASSET_SPECS = list(defs.resolve_asset_graph().asset_nodes)
 

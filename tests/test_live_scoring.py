@@ -6,11 +6,11 @@ import duckdb
 import pytest
 from dagster import DagsterInstance, RunRequest, build_sensor_context
 
-from pipeline.cli import main as cli
-from pipeline.definitions import defs
+from orchestration.cli import main as cli
+from orchestration.definitions import defs
+from orchestration.sensors import new_customers_sensor
 from pipeline.live_scoring import NewCustomersError, _rfm_inputs
 from pipeline.model_registry import champion_version
-from pipeline.sensors import new_customers_sensor
 from resources.mlflow_tracking import ModelTracking
 
 pytestmark = pytest.mark.slow

@@ -11,8 +11,8 @@ import duckdb
 import pytest
 
 from assets import model_marts, models
+from orchestration.definitions import defs
 from pipeline.cleaning import build_staging
-from pipeline.definitions import defs
 from pipeline.demo_data import write_demo_data
 from pipeline.features import build_customer_rfm
 from pipeline.ingestion import ingest_landing

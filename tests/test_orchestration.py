@@ -6,8 +6,8 @@ import os
 
 from dagster import DefaultScheduleStatus, DefaultSensorStatus, RunRequest, build_sensor_context
 
-from pipeline.definitions import defs
-from pipeline.sensors import landing_files_sensor
+from orchestration.definitions import defs
+from orchestration.sensors import landing_files_sensor
 from tests.conftest import write_csv
 
 

@@ -11,8 +11,8 @@ import duckdb
 import pytest
 from dagster import AssetKey
 
+from orchestration.definitions import defs
 from pipeline.catalog import TABLES
-from pipeline.definitions import defs
 from pipeline.demo_data import write_demo_data
 from tests.conftest import run_refresh, write_csv
 

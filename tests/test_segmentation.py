@@ -449,7 +449,7 @@ def test_checks_catch_duplicates_unknown_labels_and_missing_customers(tmp_path, 
 
 @pytest.mark.slow
 def test_refresh_builds_segments_and_their_checks_pass(data_dir, monkeypatch):
-    from pipeline.definitions import defs
+    from orchestration.definitions import defs
 
     forget_mlflow_uris(monkeypatch)  # the default store: DATA_DIR/mlflow
 

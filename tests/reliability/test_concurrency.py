@@ -75,7 +75,7 @@ APPEND_ONLY = {"marts.prediction_log"}
 
 @pytest.mark.slow
 def test_two_refresh_runs_back_to_back_duplicate_nothing(data_dir, monkeypatch):
-    from pipeline.definitions import defs
+    from orchestration.definitions import defs
 
     monkeypatch.setenv("FRESHNESS_REFERENCE_DATE", "2011-12-10")
     write_demo_data(

@@ -82,7 +82,7 @@ def test_injection_attempts_leave_every_table_in_place(tmp_path, name):
 
 def test_dagster_dev_listens_on_localhost_only(monkeypatch):
     """`customer-intel dev` (and so `make dev`) starts the UI bound to 127.0.0.1."""
-    from pipeline import cli
+    from orchestration import cli
 
     calls = []
 

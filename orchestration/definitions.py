@@ -5,9 +5,9 @@ from __future__ import annotations
 from dagster import Definitions, load_asset_checks_from_modules, load_assets_from_modules
 
 from assets import bi, features, marts, model_marts, models, raw, scoring, segments, staging
-from pipeline.jobs import refresh_job, score_new_customers_job
-from pipeline.schedules import nightly_refresh_schedule
-from pipeline.sensors import landing_files_sensor, new_customers_sensor
+from orchestration.jobs import refresh_job, score_new_customers_job
+from orchestration.schedules import nightly_refresh_schedule
+from orchestration.sensors import landing_files_sensor, new_customers_sensor
 from resources.data_quality import DataQuality
 from resources.mlflow_tracking import ModelTracking
 from resources.warehouse import warehouse_from_env

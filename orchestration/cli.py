@@ -34,7 +34,7 @@ def run_refresh(tags: dict[str, str] | None = None) -> bool:
     """Execute the refresh job in this process, recorded in the DAGSTER_HOME instance."""
     from dagster import DagsterInstance
 
-    from pipeline.definitions import defs
+    from orchestration.definitions import defs
 
     ensure_dagster_home()
     job = defs.resolve_job_def("refresh")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dagster import DefaultScheduleStatus, ScheduleDefinition
 
-from pipeline.jobs import refresh_job
+from orchestration.jobs import refresh_job
 from pipeline.settings import Settings
 
 _settings = Settings.from_env()

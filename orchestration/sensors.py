@@ -7,7 +7,7 @@ import json
 
 from dagster import DefaultSensorStatus, RunRequest, SensorEvaluationContext, SkipReason, sensor
 
-from pipeline.jobs import refresh_job, score_new_customers_job
+from orchestration.jobs import refresh_job, score_new_customers_job
 from pipeline.landing_watch import batch_key, changed_files, file_signatures
 from pipeline.settings import Settings
 
