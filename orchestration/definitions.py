@@ -6,6 +6,7 @@ from dagster import Definitions, load_asset_checks_from_modules, load_assets_fro
 
 from assets import bi, features, marts, model_marts, models, raw, scoring, segments, staging
 from orchestration.jobs import refresh_job, score_new_customers_job
+from orchestration.recovery import dead_runs_sensor
 from orchestration.schedules import nightly_refresh_schedule
 from orchestration.sensors import landing_files_sensor, new_customers_sensor
 from resources.data_quality import DataQuality
@@ -19,7 +20,7 @@ defs = Definitions(
     asset_checks=load_asset_checks_from_modules(_ASSET_MODULES),
     jobs=[refresh_job, score_new_customers_job],
     schedules=[nightly_refresh_schedule],
-    sensors=[landing_files_sensor, new_customers_sensor],
+    sensors=[landing_files_sensor, new_customers_sensor, dead_runs_sensor],
     resources={
         "warehouse": warehouse_from_env(),
         "mlflow": ModelTracking(),

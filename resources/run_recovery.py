@@ -65,7 +65,8 @@ def recover_dead_runs(instance: DagsterInstance, current_run_id: str | None) -> 
         instance.report_run_failed(
             run,
             f"The process of this run (pid {pid}) is no longer running: it was killed or "
-            f"crashed without reporting its end. Marked failed by run {current_run_id} so "
+            "crashed without reporting its end. Marked failed by "
+            f"{f'run {current_run_id}' if current_run_id else 'the dead_runs sensor'} so "
             "that its warehouse slot is released.",
         )
         recovered.append(RecoveredRun(run.run_id, run.job_name, pid))
