@@ -271,7 +271,9 @@ CREATE TABLE features.customer_rfm AS
 WITH snapshot AS (
     SELECT (max(invoice_ts)::DATE + 1)::TIMESTAMP AS as_of FROM staging.transactions
 ), orders AS (
-    SELECT customer_id, invoice_id, min(invoice_ts) AS order_ts, sum(line_amount) AS amount
+    -- Exact sums (DECIMAL), as the project's: reproducible whatever the threads' order.
+    SELECT customer_id, invoice_id, min(invoice_ts) AS order_ts,
+           sum(line_amount::DECIMAL(38, 6)) AS amount
     FROM staging.transactions GROUP BY customer_id, invoice_id
 ), order_stats AS (
     SELECT customer_id, count(*) AS frequency, avg(amount) AS avg_order_value,
@@ -284,9 +286,11 @@ WITH snapshot AS (
     GROUP BY customer_id
 ), lines AS (
     SELECT customer_id, min(invoice_ts) AS first_purchase_ts,
-           max(invoice_ts) AS last_purchase_ts, sum(line_amount) AS gross_spend,
-           count(*) AS purchase_lines, sum(quantity) AS total_units,
-           avg(quantity) AS avg_units_per_line, max(quantity) AS max_units_per_line,
+           max(invoice_ts) AS last_purchase_ts,
+           sum(line_amount::DECIMAL(38, 6))::DOUBLE AS gross_spend,
+           count(*) AS purchase_lines, sum(quantity::DECIMAL(38, 6))::DOUBLE AS total_units,
+           avg(quantity::DECIMAL(38, 6)) AS avg_units_per_line,
+           max(quantity) AS max_units_per_line,
            coalesce(stddev_pop(quantity) / nullif(avg(quantity), 0), 0) AS units_per_line_cv,
            median(unit_price) AS median_unit_price,
            count(DISTINCT stock_code) AS distinct_products
@@ -298,7 +302,7 @@ WITH snapshot AS (
           WHERE country IS NOT NULL GROUP BY ALL)
     GROUP BY customer_id
 ), returned AS (
-    SELECT customer_id, -sum(line_amount) AS returned_amount
+    SELECT customer_id, -sum(line_amount::DECIMAL(38, 6))::DOUBLE AS returned_amount
     FROM staging.returns, snapshot WHERE invoice_ts < as_of GROUP BY customer_id
 ), measures AS (
     SELECT l.customer_id,

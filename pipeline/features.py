@@ -63,6 +63,10 @@ RFM_SEGMENT_CASE = """
 
 # $as_of: features use purchases and returns strictly before it.
 #
+# Sums of amounts and units are exact (DECIMAL, to a millionth): a DOUBLE sum's last bits
+# depend on the order DuckDB's threads add the rows, and those bits moved the bins of the
+# gradient-boosted models, so retraining on the same data gave other scores.
+#
 # The per-customer parts are separate statements into temp tables, each grouped to one row
 # per customer (or per order), and only then joined. As one statement, DuckDB 2.0 splits the
 # DISTINCT, median and mode aggregates into sub-aggregates joined back together and, at 100M
@@ -76,7 +80,7 @@ FEATURE_PARTS: tuple[tuple[str, str], ...] = (
         SELECT customer_id,
                coalesce(invoice_id, strftime(invoice_ts, '%Y-%m-%d %H:%M:%S')) AS order_id,
                min(invoice_ts) AS order_ts,
-               sum(line_amount) AS order_amount
+               sum(line_amount::DECIMAL(38, 6)) AS order_amount
         FROM staging.transactions
         WHERE invoice_ts < $as_of
         GROUP BY ALL
@@ -89,10 +93,10 @@ FEATURE_PARTS: tuple[tuple[str, str], ...] = (
             customer_id,
             min(invoice_ts) AS first_purchase_ts,
             max(invoice_ts) AS last_purchase_ts,
-            sum(line_amount) AS gross_spend,
+            sum(line_amount::DECIMAL(38, 6))::DOUBLE AS gross_spend,
             count(*) AS purchase_lines,
-            sum(quantity) AS total_units,
-            avg(quantity) AS avg_units_per_line,
+            sum(quantity::DECIMAL(38, 6))::DOUBLE AS total_units,
+            avg(quantity::DECIMAL(38, 6)) AS avg_units_per_line,
             max(quantity) AS max_units_per_line,
             coalesce(stddev_pop(quantity) / nullif(avg(quantity), 0), 0) AS units_per_line_cv,
             median(unit_price) AS median_unit_price,
@@ -140,7 +144,8 @@ FEATURE_PARTS: tuple[tuple[str, str], ...] = (
     (
         "_features_returned",
         """
-        SELECT customer_id, -sum(line_amount) AS returned_amount, count(*) AS returned_lines
+        SELECT customer_id, -sum(line_amount::DECIMAL(38, 6))::DOUBLE AS returned_amount,
+               count(*) AS returned_lines
         FROM staging.returns
         WHERE invoice_ts < $as_of
         GROUP BY customer_id

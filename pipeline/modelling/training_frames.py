@@ -43,16 +43,17 @@ from pipeline.product_categories import OTHER
 
 ORDER_ID = "coalesce(invoice_id, strftime(invoice_ts, '%Y-%m-%d %H:%M:%S'))"
 
-# Orders and net spend (purchases minus returns dated in the window) per customer.
+# Orders and net spend (purchases minus returns dated in the window) per customer; exact
+# sums, as in the customer features (pipeline/features.py).
 OUTCOMES_SQL = f"""
 WITH bought AS (
     SELECT customer_id, count(DISTINCT {ORDER_ID}) AS actual_orders,
-           sum(line_amount) AS gross_spend
+           sum(line_amount::DECIMAL(38, 6))::DOUBLE AS gross_spend
     FROM staging.transactions
     WHERE invoice_ts >= $window_start AND invoice_ts < $window_end
     GROUP BY customer_id
 ), returned AS (
-    SELECT customer_id, -sum(line_amount) AS returned_amount
+    SELECT customer_id, -sum(line_amount::DECIMAL(38, 6))::DOUBLE AS returned_amount
     FROM staging.returns
     WHERE invoice_ts >= $window_start AND invoice_ts < $window_end
     GROUP BY customer_id
