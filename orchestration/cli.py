@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import fcntl
 import os
 import sys
 import time
@@ -19,14 +20,22 @@ DEFAULT_DEMO_ROWS = 500_000
 
 
 def ensure_dagster_home() -> Path:
-    """Use $DAGSTER_HOME, default ./.dagster_home, with the project's dagster.yaml in it."""
+    """Use $DAGSTER_HOME, default ./.dagster_home, with the project's dagster.yaml in it and
+    its storage created. Two commands started at once on a new home would both create the
+    instance's SQLite tables, and one would fail ("table instance_info already exists"):
+    the set-up holds a file lock."""
+    from dagster import DagsterInstance
+
     home = Path(os.environ.get("DAGSTER_HOME") or PROJECT_ROOT / ".dagster_home").resolve()
     home.mkdir(parents=True, exist_ok=True)
-    config = home / "dagster.yaml"
-    project_config = PROJECT_ROOT / "dagster.yaml"
-    if not config.exists() and project_config.exists():
-        config.symlink_to(project_config)
     os.environ["DAGSTER_HOME"] = str(home)
+    with open(home / ".setup.lock", "a") as lock:
+        fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
+        config = home / "dagster.yaml"
+        project_config = PROJECT_ROOT / "dagster.yaml"
+        if not config.exists() and project_config.exists():
+            config.symlink_to(project_config)
+        DagsterInstance.get().dispose()
     return home
 
 

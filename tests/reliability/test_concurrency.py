@@ -6,7 +6,10 @@ test_faults.py."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import subprocess
+import sys
 
 import duckdb
 import pytest
@@ -15,6 +18,7 @@ from dagster import DagsterInstance
 from pipeline.demo_data import write_demo_data
 from tests.reliability.conftest import (
     BASE_FILE,
+    PROJECT,
     assert_raw_invariants,
     assert_staging_accounts,
     rows,
@@ -125,3 +129,32 @@ def test_two_refresh_runs_back_to_back_duplicate_nothing(data_dir, monkeypatch):
             (BASE_FILE, "loaded"),
             ("online_retail_demo.csv", "loaded"),
         ]
+
+
+def test_commands_started_together_on_a_new_dagster_home_all_set_it_up(tmp_path):
+    """Each would create the instance's SQLite tables; without the set-up lock one fails
+    with "table instance_info already exists"."""
+    home = tmp_path / "dagster_home"
+    code = (
+        "from dagster import DagsterInstance\n"
+        "from orchestration.cli import ensure_dagster_home\n"
+        "ensure_dagster_home()\n"
+        "DagsterInstance.get().dispose()  # as run_refresh opens it\n"
+    )
+    env = {**os.environ, "DAGSTER_HOME": str(home)}
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-c", code],
+            env=env,
+            cwd=PROJECT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(4)
+    ]
+    outcomes = [(p.wait(timeout=120), p.stderr.read()[-2000:]) for p in processes]
+    assert all(code == 0 for code, _ in outcomes), outcomes
+    assert (home / "dagster.yaml").resolve() == PROJECT / "dagster.yaml"
+    with DagsterInstance.from_config(str(home)) as instance:
+        assert instance.get_runs() == []
