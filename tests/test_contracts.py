@@ -1,0 +1,105 @@
+"""The table contracts (pipeline/catalog/*.yaml): they load, say what they must, and reject
+what they cannot mean."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from pipeline.catalog import CONTRACTS_DIR, TABLES, ContractError, load_contracts
+from pipeline.catalog.vocabularies import VOCABULARIES
+from pipeline.sql_text import quote_identifier
+
+
+def test_every_contract_is_described_and_typed():
+    connection = duckdb.connect()
+    for name, contract in TABLES.items():
+        assert contract.description.strip(), name
+        assert contract.columns, name
+        assert all(column.description.strip() for column in contract.columns), name
+        # Every type is one DuckDB understands.
+        columns = ", ".join(f"{quote_identifier(c.name)} {c.type}" for c in contract.columns)
+        connection.execute(f"CREATE OR REPLACE TEMP TABLE probe ({columns})")
+
+
+def test_shared_column_groups_expand_in_place():
+    staging = [c.name for c in TABLES["staging.excluded"].columns]
+    assert staging[:3] == ["invoice_id", "stock_code", "description"]
+    assert staging[-4:] == ["source_file", "source_sheet", "source_row", "rule"]
+    assert TABLES["raw.transactions"].columns[:12] == TABLES["staging.transactions"].columns
+
+
+def test_checks_carry_their_severity():
+    staging = TABLES["staging.transactions"]
+    kinds = {(check.kind, check.severity) for check in staging.checks}
+    assert ("unique_key", "blocking") in kinds
+    assert ("freshness", "warn") in kinds
+    assert staging.blocking
+    assert not TABLES["raw.quarantine"].blocking
+
+
+def test_named_vocabularies_are_the_labelling_code_s_own():
+    from pipeline.segmentation import labels
+
+    assert VOCABULARIES["value_segments"]() is labels.VALUE_SEGMENTS
+    assert VOCABULARIES["value_style_labels"]() is labels.VALUE_STYLE_LABELS
+    for name, vocabulary in VOCABULARIES.items():
+        values = vocabulary()
+        assert values and all(isinstance(v, str) for v in values), name
+    assert "duplicate_line" in VOCABULARIES["exclusion_rules"]()
+    assert "cancellation" not in VOCABULARIES["exclusion_rules"](), "goes to returns"
+
+
+def _contracts_with(tmp_path: Path, text: str) -> Path:
+    shutil.copy(CONTRACTS_DIR / "column_groups.yaml", tmp_path)
+    (tmp_path / "demo.yaml").write_text(text, encoding="utf-8")
+    return tmp_path
+
+
+GOOD = """
+schema: demo
+tables:
+  things:
+    description: Things.
+    key: [thing_id]
+    columns:
+      - {name: thing_id, type: VARCHAR, description: The thing.}
+      - {name: size, type: DOUBLE, description: How big.}
+    checks:
+      blocking: [schema, unique_key]
+      warn:
+        - positive: [size]
+"""
+
+
+def test_a_small_contract_loads(tmp_path):
+    contract = load_contracts(_contracts_with(tmp_path, GOOD))["demo.things"]
+    assert contract.key == ("thing_id",)
+    assert [(c.kind, c.severity, c.columns) for c in contract.checks] == [
+        ("schema", "blocking", ()),
+        ("unique_key", "blocking", ()),
+        ("positive", "warn", ("size",)),
+    ]
+    assert contract.in_warehouse and not contract.published
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (("- positive: [size]", "- positive: [weight]"), "'weight' is not a column"),
+        (("- positive: [size]", "- looks_fine: [size]"), "unknown check 'looks_fine'"),
+        (("- positive: [size]", "- allowed_values: {size: sizes}"), "unknown vocabulary"),
+        (("    key: [thing_id]\n", ""), "unique_key needs a key"),
+        (("warn:", "maybe:"), "grouped by severity"),
+        (("    description: Things.", "    descripton: Things."), "unknown fields"),
+    ],
+)
+def test_a_malformed_contract_is_rejected_with_its_place(tmp_path, change, message):
+    old, new = change
+    assert old in GOOD
+    with pytest.raises(ContractError, match=message) as error:
+        load_contracts(_contracts_with(tmp_path, GOOD.replace(old, new)))
+    assert "demo.yaml: things" in str(error.value)
