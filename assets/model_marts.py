@@ -11,7 +11,7 @@ from dagster import (
 from pydantic import Field
 
 from assets.common import comment_and_describe, markdown_rows, table_key, table_spec
-from assets.quality import gx_check
+from assets.quality import contract_checks
 from pipeline.modelling.product_propensity import DEFAULT_THRESHOLD, build_recommendations
 from pipeline.sql_text import one_row
 from resources.warehouse import WRITER_POOL, DuckDBWarehouse
@@ -88,17 +88,4 @@ def recommendations_above_threshold(warehouse: DuckDBWarehouse) -> AssetCheckRes
     )
 
 
-gx_underperformers = gx_check(
-    ["marts", "underperformers"],
-    "marts.underperformers",
-    blocking=False,
-    description="Great Expectations suite: one row per customer, known performance labels.",
-)
-
-
-gx_product_recommendations = gx_check(
-    ["marts", "product_recommendations"],
-    "marts.product_recommendations",
-    blocking=False,
-    description="Great Expectations suite: one row per customer and category.",
-)
+gx_checks = contract_checks(product_recommendations)

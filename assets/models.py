@@ -21,7 +21,7 @@ from dagster import (
 from pydantic import Field
 
 from assets.common import comment_and_describe, markdown_rows, table_key, table_spec
-from assets.quality import gx_check
+from assets.quality import contract_checks
 from pipeline.features import default_as_of
 from pipeline.modelling.churn import MODEL as CHURN_CANDIDATE
 from pipeline.modelling.churn import coefficients_summary, score_churn
@@ -629,21 +629,4 @@ def model_report_consistent(warehouse: DuckDBWarehouse) -> AssetCheckResult:
     )
 
 
-gx_churn_scores = gx_check(
-    ["scores", "churn"],
-    "scores.churn",
-    blocking=True,
-    description="Great Expectations suite: one row per customer, probabilities in [0, 1].",
-)
-gx_propensity_scores = gx_check(
-    ["scores", "propensity"],
-    "scores.propensity",
-    blocking=True,
-    description="Great Expectations suite: one row per customer, probabilities in [0, 1].",
-)
-gx_product_propensity = gx_check(
-    ["scores", "product_propensity"],
-    "scores.product_propensity",
-    blocking=False,
-    description="Great Expectations suite: one row per customer and category.",
-)
+gx_checks = contract_checks(customer_models)

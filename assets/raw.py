@@ -16,7 +16,7 @@ from dagster import (
 from pydantic import Field
 
 from assets.common import comment_and_describe, markdown_rows, table_key, table_spec
-from assets.quality import gx_check
+from assets.quality import contract_checks
 from pipeline.ingestion import ingest_landing
 from pipeline.settings import Settings
 from pipeline.sql_text import one_row
@@ -111,21 +111,4 @@ def rows_traceable_to_source(
     )
 
 
-gx_raw_transactions = gx_check(
-    ["raw", "transactions"],
-    "raw.transactions",
-    blocking=True,
-    description="Great Expectations suite: schema, typed keys, lineage unique, freshness.",
-)
-gx_raw_quarantine = gx_check(
-    ["raw", "quarantine"],
-    "raw.quarantine",
-    blocking=False,
-    description="Great Expectations suite: every quarantined row has a file and a reason.",
-)
-gx_raw_file_ledger = gx_check(
-    ["raw", "file_ledger"],
-    "raw.file_ledger",
-    blocking=False,
-    description="Great Expectations suite: ledger statuses and non-negative counts.",
-)
+gx_checks = contract_checks(raw_ingest)

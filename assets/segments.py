@@ -20,7 +20,7 @@ from dagster import (
 )
 
 from assets.common import comment_and_describe, markdown_rows, table_key, table_spec
-from assets.quality import gx_check
+from assets.quality import contract_checks
 from pipeline.demo_data import TRUTH_FILE
 from pipeline.segmentation import (
     PERSONA_TABLE,
@@ -321,25 +321,4 @@ def value_segments_ordered(warehouse: DuckDBWarehouse) -> AssetCheckResult:
     )
 
 
-gx_customer_value = gx_check(
-    ["segments", "customer_value"],
-    "segments.customer_value",
-    blocking=False,
-    description="Great Expectations suite: schema, one row per customer, Low/Mid/High.",
-)
-
-
-gx_purchase_style = gx_check(
-    ["segments", "purchase_style"],
-    "segments.purchase_style",
-    blocking=False,
-    description="Great Expectations suite: schema, one row per customer, known styles.",
-)
-
-
-gx_personas = gx_check(
-    ["segments", "personas"],
-    "segments.personas",
-    blocking=False,
-    description="Great Expectations suite: schema, one row per customer, known personas.",
-)
+gx_checks = contract_checks(customer_value, purchase_style, personas)

@@ -103,3 +103,62 @@ def test_a_malformed_contract_is_rejected_with_its_place(tmp_path, change, messa
     with pytest.raises(ContractError, match=message) as error:
         load_contracts(_contracts_with(tmp_path, GOOD.replace(old, new)))
     assert "demo.yaml: things" in str(error.value)
+
+
+# ---- the GX suites derived from the contracts ---------------------------------------
+
+
+def test_a_blocking_check_is_critical_and_a_warn_check_a_warning():
+    from pipeline import quality
+
+    suite = quality.suite_for("staging.transactions")
+    severity = {(e.expectation_type, getattr(e, "column", None)): e.severity.value for e in suite}
+    assert severity[("expect_column_values_to_not_be_null", "customer_id")] == "critical"
+    assert severity[("expect_column_max_to_be_between", "invoice_ts")] == "warning"
+    types = [e.expectation_type for e in suite]
+    assert types.count("expect_column_values_to_be_of_type") == len(
+        TABLES["staging.transactions"].columns
+    )
+    assert "expect_compound_columns_to_be_unique" in types
+    assert {e.severity.value for e in quality.suite_for("raw.quarantine")} == {"warning"}
+
+
+def test_allowed_values_come_from_the_labelling_code():
+    from pipeline import quality
+    from pipeline.segmentation.labels import PERSONAS
+
+    (rule,) = [
+        e
+        for e in quality.suite_for("segments.personas")
+        if e.expectation_type == "expect_column_values_to_be_in_set"
+    ]
+    assert rule.column == "persona"
+    assert list(rule.value_set) == list(PERSONAS)
+
+
+def test_every_check_kind_builds_expectations_on_its_columns():
+    from pipeline import quality
+
+    for name in quality.suite_names():
+        suite = quality.suite_for(name)
+        columns = {c.name for c in TABLES[name].columns}
+        named = {getattr(e, "column", None) for e in suite} - {None}
+        assert named <= columns, name
+        assert len(suite) >= len(TABLES[name].checks), name
+
+
+def test_the_check_description_lists_each_severity():
+    from pipeline import quality
+
+    text = quality.describe_checks(TABLES["staging.transactions"])
+    assert "Blocking: schema; not null (customer_id, invoice_ts" in text
+    assert "unique key (source_file, source_sheet, source_row)" in text
+    assert text.endswith("Warn: freshness (invoice_ts).")
+
+
+def test_a_table_without_checks_has_no_suite():
+    from pipeline import quality
+
+    assert "bi.customer_intel" not in quality.suite_names()
+    with pytest.raises(KeyError, match="no data-quality suite"):
+        quality.suite_for("bi.customer_intel")
