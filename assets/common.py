@@ -15,7 +15,8 @@ from dagster import (
 )
 
 from pipeline.catalog import TABLES
-from pipeline.sql_text import one_row, qualified, quote_identifier, quote_literal
+from pipeline.catalog.ddl import comment_statements
+from pipeline.sql_text import one_row, qualified
 
 OWNERS = ["team:data-platform"]
 
@@ -94,11 +95,8 @@ def markdown_rows(rows: Sequence[Sequence[object]], header: Sequence[str]) -> st
 
 
 def comment_table(connection: duckdb.DuckDBPyConnection, table: str) -> None:
-    """COMMENT ON the table and its columns from the catalog, so BI tools show what each
+    """COMMENT ON the table and its columns from its contract, so BI tools show what each
     column means."""
-    doc = TABLES[table]
-    target = qualified(table)
-    connection.execute(f"COMMENT ON TABLE {target} IS {quote_literal(doc.description)}")
     schema, name = table.split(".")
     present = {
         row[0]
@@ -108,12 +106,8 @@ def comment_table(connection: duckdb.DuckDBPyConnection, table: str) -> None:
             {"s": schema, "t": name},
         ).fetchall()
     }
-    for column in doc.columns:
-        if column.name in present:
-            connection.execute(
-                f"COMMENT ON COLUMN {target}.{quote_identifier(column.name)} "
-                f"IS {quote_literal(column.description)}"
-            )
+    for statement in comment_statements(table, present):
+        connection.execute(statement)
 
 
 def comment_and_describe(connection: duckdb.DuckDBPyConnection, table: str, preview: bool = True):

@@ -10,6 +10,7 @@ import duckdb
 import pytest
 
 from pipeline.catalog import CONTRACTS_DIR, TABLES, ContractError, load_contracts
+from pipeline.catalog.ddl import comment_statements, create_table_sql
 from pipeline.catalog.vocabularies import VOCABULARIES
 from pipeline.sql_text import quote_identifier
 
@@ -162,3 +163,83 @@ def test_a_table_without_checks_has_no_suite():
     assert "bi.customer_intel" not in quality.suite_names()
     with pytest.raises(KeyError, match="no data-quality suite"):
         quality.suite_for("bi.customer_intel")
+
+
+# ---- DDL and comments derived from the contracts ------------------------------------
+
+
+def _nullable(connection, table):
+    schema, name = table.split(".")
+    return dict(
+        connection.execute(
+            "SELECT column_name, is_nullable FROM duckdb_columns() "
+            "WHERE schema_name = ? AND table_name = ? ORDER BY column_index",
+            [schema, name],
+        ).fetchall()
+    )
+
+
+def test_tables_created_empty_are_the_ones_the_code_creates():
+    created = sorted(name for name, contract in TABLES.items() if contract.created_empty)
+    assert created == [
+        "features.product_categories",
+        "marts.prediction_log",
+        "raw.file_ledger",
+        "raw.quarantine",
+        "raw.transactions",
+    ]
+    with pytest.raises(ValueError, match="not created empty"):
+        create_table_sql("staging.transactions")
+
+
+def test_derived_ddl_has_the_contract_s_columns_types_and_not_nulls():
+    from pipeline.features import ensure_product_categories_table
+    from pipeline.ingestion import ensure_raw_schema
+    from pipeline.live_scoring import ensure_prediction_log
+
+    connection = duckdb.connect()
+    for _ in range(2):  # creating again changes nothing
+        ensure_raw_schema(connection)
+        ensure_prediction_log(connection)
+        ensure_product_categories_table(connection)
+    for name, contract in TABLES.items():
+        if not contract.created_empty:
+            continue
+        schema, table = name.split(".")
+        columns = connection.execute(
+            "SELECT column_name, data_type FROM duckdb_columns() "
+            "WHERE schema_name = ? AND table_name = ? ORDER BY column_index",
+            [schema, table],
+        ).fetchall()
+        assert columns == [(c.name, c.type) for c in contract.columns], name
+    assert [
+        c for c, nullable in _nullable(connection, "raw.transactions").items() if not nullable
+    ] == [
+        "invoice_ts",
+        "line_amount",
+        "source_file",
+        "source_row",
+        "ingested_at",
+    ]
+    log = _nullable(connection, "marts.prediction_log")
+    assert not log["prediction_id"] and not log["segment_models"]
+    assert log["imputed_features"] and log["churn_risk_pct"]
+
+
+def test_comments_are_quoted_and_skip_absent_columns():
+    connection = duckdb.connect()
+    connection.execute("CREATE SCHEMA marts")
+    connection.execute("CREATE TABLE marts.action_plan (rule_order BIGINT, action VARCHAR)")
+    statements = comment_statements("marts.action_plan", {"rule_order", "action"})
+    assert len(statements) == 3
+    for statement in statements:
+        connection.execute(statement)
+    (comment,) = connection.execute(
+        "SELECT comment FROM duckdb_columns() WHERE column_name = 'rule_order'"
+    ).fetchone()
+    assert comment == next(
+        c.description for c in TABLES["marts.action_plan"].columns if c.name == "rule_order"
+    )
+    # A description with a quote in it is escaped.
+    quoted = comment_statements("segments.customer_value", set())[0]
+    assert "centroid''s value score" in quoted
