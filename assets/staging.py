@@ -90,22 +90,4 @@ def row_accounting(warehouse: DuckDBWarehouse) -> AssetCheckResult:
     )
 
 
-@asset_check(asset=table_key("staging.transactions"), blocking=True, name="key_columns_not_null")
-def key_columns_not_null(warehouse: DuckDBWarehouse) -> AssetCheckResult:
-    """customer_id, invoice_ts and line_amount are never null in the purchases table."""
-    with warehouse.reader() as connection:
-        nulls = one_row(
-            connection,
-            """
-            SELECT count(*) FILTER (WHERE customer_id IS NULL),
-                   count(*) FILTER (WHERE invoice_ts IS NULL),
-                   count(*) FILTER (WHERE line_amount IS NULL)
-            FROM staging.transactions
-            """,
-        )
-    names = ("customer_id_nulls", "invoice_ts_nulls", "line_amount_nulls")
-    metadata = dict(zip(names, nulls, strict=True))
-    return AssetCheckResult(passed=sum(nulls) == 0, metadata=metadata)
-
-
 gx_checks = contract_checks(staging_clean)

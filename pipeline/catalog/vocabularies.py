@@ -52,6 +52,12 @@ def _performance() -> tuple[str, ...]:
     return (OVER, ACCURATE, UNDER)
 
 
+def _evaluation_datasets() -> tuple[str, ...]:
+    from pipeline.modelling.model_report import TRUTH, VALIDATION
+
+    return (VALIDATION, TRUTH)
+
+
 VOCABULARIES: dict[str, Callable[[], tuple[str, ...]]] = {
     "value_segments": _value_segments,
     "purchase_styles": _purchase_styles,
@@ -60,4 +66,5 @@ VOCABULARIES: dict[str, Callable[[], tuple[str, ...]]] = {
     "rfm_segments": _rfm_segments,
     "exclusion_rules": _exclusion_rules,
     "performance": _performance,
+    "evaluation_datasets": _evaluation_datasets,
 }
