@@ -24,11 +24,10 @@ A schema file::
           - columns_of: lineage  # a group of column_groups.yaml
         checks:
           blocking:            # a failure stops the downstream assets
-            - schema
             - unique_key
-            - not_null: [action, rule_order]
           warn:                # a failure is shown, nothing is stopped
-            - non_negative: [customers]
+            - schema
+            - not_null: [action, rule_order]
 
 Checks (each names its columns, which must be in the table):
 
@@ -112,10 +111,6 @@ class TableContract:
     created_empty: bool = False
     stored_as: str = "table"  # "table" (in the warehouse) or "file"
     published: bool = False
-
-    @property
-    def schema(self) -> str:
-        return self.name.split(".")[0]
 
     @property
     def in_warehouse(self) -> bool:

@@ -25,9 +25,6 @@ known only at run time: GX suite parameters (``{"$PARAMETER": name}``) filled by
 """
 
 from pipeline.quality.engines import (
-    ENGINE_DUCKDB_CATALOG,
-    ENGINE_DUCKDB_SQL,
-    ENGINE_GX_PANDAS,
     SUPPORTED_EXPECTATION_TYPES,
     QualityEngineError,
     TableNotFoundError,
@@ -61,9 +58,6 @@ __all__ = [
     "DEFAULT_FUTURE_TOLERANCE_DAYS",
     "DEFAULT_PANDAS_ROW_LIMIT",
     "DEFAULT_ROW_DROP_THRESHOLD",
-    "ENGINE_DUCKDB_CATALOG",
-    "ENGINE_DUCKDB_SQL",
-    "ENGINE_GX_PANDAS",
     "SUPPORTED_EXPECTATION_TYPES",
     "ExpectationOutcome",
     "QualityEngineError",
