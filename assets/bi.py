@@ -3,13 +3,13 @@
 from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, multi_asset
 
 from assets.common import markdown_rows, table_key, table_spec
-from pipeline.catalog import TABLES
-from pipeline.publish import DEFAULT_SCHEMAS, publish_snapshot
+from pipeline.catalog import published_tables
+from pipeline.publish import publish_snapshot
 from pipeline.settings import Settings
 from resources.warehouse import WRITER_POOL, DuckDBWarehouse
 
 SNAPSHOT_ASSET = "bi.customer_intel"
-PUBLISHED_TABLES = sorted(name for name in TABLES if name.split(".")[0] in DEFAULT_SCHEMAS)
+PUBLISHED_TABLES = published_tables()
 
 
 @multi_asset(

@@ -1,14 +1,22 @@
-"""Shared wiring for the asset modules: specs built from the table catalog, and metadata."""
+"""Shared wiring for the asset modules: specs built from the table contracts, and metadata."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
 import duckdb
-from dagster import AssetKey, AssetSpec, MetadataValue, TableColumn, TableSchema
+from dagster import (
+    AssetKey,
+    AssetSpec,
+    MetadataValue,
+    TableColumn,
+    TableColumnConstraints,
+    TableSchema,
+)
 
 from pipeline.catalog import TABLES
-from pipeline.sql_text import one_row, qualified, quote_identifier, quote_literal
+from pipeline.catalog.ddl import comment_statements
+from pipeline.sql_text import one_row, qualified
 
 OWNERS = ["team:data-platform"]
 
@@ -19,10 +27,23 @@ def table_key(table: str) -> AssetKey:
 
 
 def column_schema(table: str) -> TableSchema:
+    """The contract's columns, with the not-null and unique constraints its checks state."""
+    contract = TABLES[table]
+    not_null = contract.not_null_columns
+    unique = {c for check in contract.checks if check.kind == "unique" for c in check.columns}
+    if len(contract.key) == 1 and any(check.kind == "unique_key" for check in contract.checks):
+        unique.update(contract.key)
     return TableSchema(
         columns=[
-            TableColumn(name=c.name, type=c.type, description=c.description)
-            for c in TABLES[table].columns
+            TableColumn(
+                name=c.name,
+                type=c.type,
+                description=c.description,
+                constraints=TableColumnConstraints(
+                    nullable=c.name not in not_null, unique=c.name in unique
+                ),
+            )
+            for c in contract.columns
         ]
     )
 
@@ -35,18 +56,21 @@ def table_spec(
     kinds: Sequence[str] = ("duckdb",),
     skippable: bool = False,
 ) -> AssetSpec:
-    """The AssetSpec of a warehouse table, with description and column schema from the
-    catalog, so the UI and the DuckDB comments never disagree."""
-    doc = TABLES[table]
+    """The AssetSpec of a table, with description, column schema and table name from its
+    contract, so the UI and the DuckDB comments never disagree."""
+    contract = TABLES[table]
+    metadata: dict[str, object] = {"dagster/column_schema": column_schema(table)}
+    if contract.in_warehouse:
+        metadata["dagster/table_name"] = table
     return AssetSpec(
         key=table_key(table),
-        description=doc.description,
+        description=contract.description,
         group_name=group,
         deps=[table_key(d) for d in deps],
         kinds=set(kinds),
         owners=OWNERS,
         skippable=skippable,
-        metadata={"dagster/column_schema": column_schema(table), "table": table},
+        metadata=metadata,
     )
 
 
@@ -71,11 +95,8 @@ def markdown_rows(rows: Sequence[Sequence[object]], header: Sequence[str]) -> st
 
 
 def comment_table(connection: duckdb.DuckDBPyConnection, table: str) -> None:
-    """COMMENT ON the table and its columns from the catalog, so BI tools show what each
+    """COMMENT ON the table and its columns from its contract, so BI tools show what each
     column means."""
-    doc = TABLES[table]
-    target = qualified(table)
-    connection.execute(f"COMMENT ON TABLE {target} IS {quote_literal(doc.description)}")
     schema, name = table.split(".")
     present = {
         row[0]
@@ -85,12 +106,8 @@ def comment_table(connection: duckdb.DuckDBPyConnection, table: str) -> None:
             {"s": schema, "t": name},
         ).fetchall()
     }
-    for column in doc.columns:
-        if column.name in present:
-            connection.execute(
-                f"COMMENT ON COLUMN {target}.{quote_identifier(column.name)} "
-                f"IS {quote_literal(column.description)}"
-            )
+    for statement in comment_statements(table, present):
+        connection.execute(statement)
 
 
 def comment_and_describe(connection: duckdb.DuckDBPyConnection, table: str, preview: bool = True):

@@ -5,7 +5,7 @@ import datetime as dt
 from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, multi_asset
 
 from assets.common import comment_and_describe, markdown_rows, table_key, table_spec
-from assets.quality import gx_check
+from assets.quality import contract_checks
 from pipeline.features import RFM_SEGMENTS, build_customer_rfm, default_as_of
 from pipeline.product_categories import build_product_categories, load_rules
 from pipeline.settings import Settings
@@ -72,17 +72,4 @@ def customer_rfm(context: AssetExecutionContext, warehouse: DuckDBWarehouse):
     yield MaterializeResult(asset_key=table_key("features.customer_rfm"), metadata=metadata)
 
 
-gx_customer_rfm = gx_check(
-    ["features", "customer_rfm"],
-    "features.customer_rfm",
-    blocking=True,
-    description="Great Expectations suite: one row per customer, scores 1-5, known segments.",
-)
-
-
-gx_product_categories = gx_check(
-    ["features", "product_categories"],
-    "features.product_categories",
-    blocking=False,
-    description="Great Expectations suite: one category per stock code.",
-)
+gx_checks = contract_checks(product_categories, customer_rfm)

@@ -5,7 +5,7 @@ import datetime as dt
 from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, multi_asset
 
 from assets.common import comment_and_describe, markdown_rows, table_key, table_spec
-from assets.quality import gx_check
+from assets.quality import contract_checks
 from pipeline.action_rules import DEFAULT_RULES_PATH, load_configured_plan
 from pipeline.exports import export_queries
 from pipeline.marts import (
@@ -129,33 +129,4 @@ def segment_exports(context: AssetExecutionContext, warehouse: DuckDBWarehouse):
     )
 
 
-gx_customer_segments = gx_check(
-    ["marts", "customer_segments"],
-    "marts.customer_segments",
-    blocking=True,
-    description="Great Expectations suite: one row per customer with an action, scores in range.",
-)
-
-
-gx_action_plan = gx_check(
-    ["marts", "action_plan"],
-    "marts.action_plan",
-    blocking=False,
-    description="Great Expectations suite: one row per rule, counts not negative.",
-)
-
-
-gx_segment_summary = gx_check(
-    ["marts", "segment_summary"],
-    "marts.segment_summary",
-    blocking=False,
-    description="Great Expectations suite: one row per segment.",
-)
-
-
-gx_monthly_revenue = gx_check(
-    ["marts", "monthly_revenue"],
-    "marts.monthly_revenue",
-    blocking=False,
-    description="Great Expectations suite: one row per month.",
-)
+gx_checks = contract_checks(monthly_revenue, customer_segments, segment_summary)

@@ -21,7 +21,7 @@ from dagster import (
 from pydantic import Field
 
 from assets.common import comment_and_describe, markdown_rows, table_key, table_spec
-from assets.quality import gx_check
+from assets.quality import contract_checks
 from pipeline.features import default_as_of
 from pipeline.modelling.churn import MODEL as CHURN_CANDIDATE
 from pipeline.modelling.churn import coefficients_summary, score_churn
@@ -493,101 +493,37 @@ def _customers_in_features(connection) -> int:
     return int(count)
 
 
-def _customer_scores_check(table: str, name: str, description: str, bad_rows: dict[str, str]):
+def _customer_scores_check(table: str, name: str):
     """A blocking check that ``table`` has one row per customer of features.customer_rfm
-    and no row matching any of ``bad_rows`` (metadata name -> SQL condition)."""
+    (nulls and ranges are in the table's contract and its GX check)."""
 
-    @asset_check(asset=table_key(table), name=name, blocking=True, description=description)
+    @asset_check(
+        asset=table_key(table),
+        name=name,
+        blocking=True,
+        description="One row per customer of features.customer_rfm.",
+    )
     def check(warehouse: DuckDBWarehouse) -> AssetCheckResult:
-        counts = ", ".join(f"count(*) FILTER (WHERE {where})" for where in bad_rows.values())
         with warehouse.reader() as connection:
-            rows, customers, *bad = one_row(
+            rows, customers = one_row(
                 connection,
-                f"SELECT count(*), count(DISTINCT customer_id), {counts} FROM {qualified(table)}",
+                f"SELECT count(*), count(DISTINCT customer_id) FROM {qualified(table)}",
             )
             expected = _customers_in_features(connection)
         return AssetCheckResult(
-            passed=bool(rows == customers == expected and not any(bad)),
+            passed=bool(rows == customers == expected),
             metadata={
                 "rows": rows,
                 "distinct_customers": customers,
                 "customers_in_features": expected,
-                **dict(zip(bad_rows, bad, strict=True)),
             },
         )
 
     return check
 
 
-churn_scores_valid = _customer_scores_check(
-    CHURN,
-    "churn_scores_valid",
-    "One row per customer of features.customer_rfm, churn_probability in [0, 1] and "
-    "churn_risk_pct in [0, 100], no nulls.",
-    {
-        "probability_outside_0_1": "churn_probability IS NULL "
-        "OR NOT churn_probability BETWEEN 0 AND 1",
-        "risk_pct_outside_0_100": "churn_risk_pct IS NULL OR NOT churn_risk_pct BETWEEN 0 AND 100",
-    },
-)
-propensity_scores_valid = _customer_scores_check(
-    PROPENSITY,
-    "propensity_scores_valid",
-    "One row per customer of features.customer_rfm, purchase_probability in [0, 1], "
-    "expected orders and spend not negative, no nulls.",
-    {
-        "probability_outside_0_1": "purchase_probability IS NULL "
-        "OR NOT purchase_probability BETWEEN 0 AND 1",
-        "negative_or_null_spend": "predicted_spend IS NULL OR predicted_spend < 0 "
-        "OR expected_orders IS NULL OR expected_orders < 0",
-    },
-)
-
-
-@asset_check(asset=table_key(PRODUCT), name="product_scores_valid", blocking=True)
-def product_scores_valid(warehouse: DuckDBWarehouse) -> AssetCheckResult:
-    """One row per (customer, category), probability in [0, 1], no nulls (an empty table,
-    for data without products, passes)."""
-    with warehouse.reader() as connection:
-        rows, pairs, bad_probability, categories = one_row(
-            connection,
-            f"""
-            SELECT count(*), count(DISTINCT (customer_id, category)),
-                   count(*) FILTER (WHERE probability IS NULL
-                                    OR NOT probability BETWEEN 0 AND 1),
-                   count(DISTINCT category)
-            FROM {qualified(PRODUCT)}
-            """,
-        )
-    return AssetCheckResult(
-        passed=bool(rows == pairs and bad_probability == 0),
-        metadata={
-            "rows": rows,
-            "distinct_customer_category_pairs": pairs,
-            "categories": categories,
-            "probability_outside_0_1": bad_probability,
-        },
-    )
-
-
-@asset_check(asset=table_key(UNDERPERFORMERS), name="one_row_per_customer", blocking=False)
-def underperformers_one_row_per_customer(warehouse: DuckDBWarehouse) -> AssetCheckResult:
-    """One row per customer who had bought before the cutoff, with a known performance."""
-    with warehouse.reader() as connection:
-        rows, customers, unknown = one_row(
-            connection,
-            """
-            SELECT count(*), count(DISTINCT customer_id),
-                   count(*) FILTER (WHERE performance NOT IN
-                                    ('under-performer', 'accurate', 'over-performer')
-                                    OR performance IS NULL)
-            FROM marts.underperformers
-            """,
-        )
-    return AssetCheckResult(
-        passed=bool(rows == customers and unknown == 0),
-        metadata={"rows": rows, "distinct_customers": customers, "unknown_performance": unknown},
-    )
+churn_scores_valid = _customer_scores_check(CHURN, "churn_scores_valid")
+propensity_scores_valid = _customer_scores_check(PROPENSITY, "propensity_scores_valid")
 
 
 @asset_check(asset=table_key(EVALUATION), name="model_report_consistent", blocking=False)
@@ -629,21 +565,4 @@ def model_report_consistent(warehouse: DuckDBWarehouse) -> AssetCheckResult:
     )
 
 
-gx_churn_scores = gx_check(
-    ["scores", "churn"],
-    "scores.churn",
-    blocking=True,
-    description="Great Expectations suite: one row per customer, probabilities in [0, 1].",
-)
-gx_propensity_scores = gx_check(
-    ["scores", "propensity"],
-    "scores.propensity",
-    blocking=True,
-    description="Great Expectations suite: one row per customer, probabilities in [0, 1].",
-)
-gx_product_propensity = gx_check(
-    ["scores", "product_propensity"],
-    "scores.product_propensity",
-    blocking=False,
-    description="Great Expectations suite: one row per customer and category.",
-)
+gx_checks = contract_checks(customer_models)

@@ -1,9 +1,10 @@
-"""Great Expectations suites as Dagster asset checks, one factory for every layer.
+"""Great Expectations suites as Dagster asset checks, built from the tables' contracts.
 
-``gx_check(["staging", "transactions"], "staging.transactions", blocking=True, ...)`` returns
-an asset check that opens the warehouse read-only, runs the suite from
-:mod:`pipeline.quality`, and reports each expectation in the check's metadata. Layer
-modules put their checks beside their assets with this factory.
+``contract_checks(staging_clean)`` returns, for every table the asset writes whose contract
+(pipeline/catalog) has checks, an asset check ``gx_<schema>_<table>`` that opens the
+warehouse read-only, runs the table's suite from :mod:`pipeline.quality`, and reports each
+expectation in the check's metadata. The check is blocking when any of the contract's checks
+is. Layer modules put this one line beside their assets.
 
 Verdicts: a failed *critical* expectation fails the check with severity ERROR (which stops
 downstream assets when the check is blocking); if only *warning* expectations failed (the
@@ -12,20 +13,21 @@ nothing. Errors that are not data failures (a missing table, a GX exception, a l
 database) are raised, so the step fails with its traceback instead of posing as bad data.
 """
 
-from collections.abc import Sequence
-
 from dagster import (
     AssetCheckExecutionContext,
     AssetCheckResult,
     AssetChecksDefinition,
     AssetCheckSeverity,
     AssetKey,
+    AssetsDefinition,
     DagsterInstance,
     MetadataValue,
     asset_check,
 )
 
+from assets.common import table_key
 from pipeline import quality
+from pipeline.catalog import TABLES
 from resources.data_quality import DataQuality
 from resources.warehouse import DuckDBWarehouse
 
@@ -88,31 +90,31 @@ def check_result(report: quality.ValidationReport, previous: int | None) -> Asse
     )
 
 
-def gx_check(
-    asset_key: Sequence[str],
-    suite_name: str,
-    *,
-    blocking: bool,
-    description: str,
-) -> AssetChecksDefinition:
-    """An asset check running the GX suite ``suite_name`` on the asset's table.
+def contract_checks(*assets: AssetsDefinition) -> list[AssetChecksDefinition]:
+    """The GX check of every table ``assets`` write that has checks in its contract."""
+    tables = [".".join(key.path) for asset in assets for key in asset.keys]
+    return [gx_check(table) for table in tables if TABLES[table].checks]
 
-    The table is the asset key joined with dots (``["staging", "transactions"]`` is
-    ``staging.transactions``). Needs the ``warehouse`` (:class:`DuckDBWarehouse`) and
+
+def gx_check(table: str) -> AssetChecksDefinition:
+    """An asset check running the GX suite of ``table``'s contract on the asset's table.
+
+    The asset key mirrors the table (``staging.transactions`` is ``["staging",
+    "transactions"]``). Needs the ``warehouse`` (:class:`DuckDBWarehouse`) and
     ``data_quality`` (:class:`DataQuality`) resources.
     """
-    if suite_name not in quality.suite_names():
+    if table not in quality.suite_names():
         raise ValueError(
-            f"no data-quality suite named {suite_name!r}; known: {sorted(quality.suite_names())}"
+            f"no data-quality suite named {table!r}; known: {sorted(quality.suite_names())}"
         )
-    key = AssetKey(list(asset_key))
-    table = ".".join(key.path)
+    contract = TABLES[table]
+    key = table_key(table)
 
     @asset_check(
         asset=key,
-        name=check_name_for(suite_name),
-        blocking=blocking,
-        description=description,
+        name=check_name_for(table),
+        blocking=contract.blocking,
+        description=quality.describe_checks(contract),
     )
     def _gx_check(
         context: AssetCheckExecutionContext,
@@ -122,7 +124,7 @@ def gx_check(
         previous = previous_row_count(context.instance, key)
         with warehouse.reader() as connection:
             report = data_quality.validate(
-                connection, table, quality.suite_for(suite_name), previous_row_count=previous
+                connection, table, quality.suite_for(table), previous_row_count=previous
             )
         context.log.info(
             "%s: %s (%s rows, %s); result in %s",

@@ -3,23 +3,19 @@ raw.file_ledger (one multi-asset, because one file's rows, quarantine and ledger
 written in one transaction)."""
 
 from dagster import (
-    AssetCheckExecutionContext,
-    AssetCheckResult,
     AssetExecutionContext,
     Config,
     Failure,
     MaterializeResult,
     MetadataValue,
-    asset_check,
     multi_asset,
 )
 from pydantic import Field
 
 from assets.common import comment_and_describe, markdown_rows, table_key, table_spec
-from assets.quality import gx_check
+from assets.quality import contract_checks
 from pipeline.ingestion import ingest_landing
 from pipeline.settings import Settings
-from pipeline.sql_text import one_row
 from resources.warehouse import WRITER_POOL, DuckDBWarehouse
 
 RAW_TABLES = ("raw.transactions", "raw.quarantine", "raw.file_ledger")
@@ -88,44 +84,4 @@ def raw_ingest(context: AssetExecutionContext, config: IngestConfig, warehouse: 
             yield MaterializeResult(asset_key=table_key(table), metadata=metadata)
 
 
-@asset_check(asset=table_key("raw.transactions"), blocking=True, name="rows_traceable_to_source")
-def rows_traceable_to_source(
-    context: AssetCheckExecutionContext, warehouse: DuckDBWarehouse
-) -> AssetCheckResult:
-    """Every raw row names its file and row, and no (file, sheet, row) appears twice."""
-    with warehouse.reader() as connection:
-        untraceable, duplicated = one_row(
-            connection,
-            """
-            SELECT
-                (SELECT count(*) FROM raw.transactions
-                 WHERE source_file IS NULL OR source_row IS NULL),
-                (SELECT count(*) FROM (
-                    SELECT 1 FROM raw.transactions
-                    GROUP BY source_file, source_sheet, source_row HAVING count(*) > 1))
-            """,
-        )
-    return AssetCheckResult(
-        passed=untraceable == 0 and duplicated == 0,
-        metadata={"rows_without_lineage": untraceable, "duplicated_source_rows": duplicated},
-    )
-
-
-gx_raw_transactions = gx_check(
-    ["raw", "transactions"],
-    "raw.transactions",
-    blocking=True,
-    description="Great Expectations suite: schema, typed keys, lineage unique, freshness.",
-)
-gx_raw_quarantine = gx_check(
-    ["raw", "quarantine"],
-    "raw.quarantine",
-    blocking=False,
-    description="Great Expectations suite: every quarantined row has a file and a reason.",
-)
-gx_raw_file_ledger = gx_check(
-    ["raw", "file_ledger"],
-    "raw.file_ledger",
-    blocking=False,
-    description="Great Expectations suite: ledger statuses and non-negative counts.",
-)
+gx_checks = contract_checks(raw_ingest)

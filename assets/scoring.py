@@ -4,7 +4,7 @@ action from the champion models, appended to marts.prediction_log."""
 from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, multi_asset
 
 from assets.common import comment_and_describe, table_key, table_spec
-from assets.quality import gx_check
+from assets.quality import contract_checks
 from pipeline.live_scoring import ensure_prediction_log, pending_files, score_with_settings
 from pipeline.settings import Settings
 from resources.mlflow_tracking import ModelTracking
@@ -65,9 +65,4 @@ def prediction_log(
     yield MaterializeResult(asset_key=table_key(PREDICTION_LOG), metadata=metadata)
 
 
-gx_prediction_log = gx_check(
-    ["marts", "prediction_log"],
-    "marts.prediction_log",
-    blocking=True,
-    description="Great Expectations suite: unique predictions and inputs, scores in range.",
-)
+gx_checks = contract_checks(prediction_log)

@@ -20,7 +20,7 @@ from dagster import (
 )
 
 from assets.common import comment_and_describe, markdown_rows, table_key, table_spec
-from assets.quality import gx_check
+from assets.quality import contract_checks
 from pipeline.demo_data import TRUTH_FILE
 from pipeline.segmentation import (
     PERSONA_TABLE,
@@ -28,7 +28,6 @@ from pipeline.segmentation import (
     PURCHASE_STYLES,
     STYLE_TABLE,
     VALUE_SEGMENTS,
-    VALUE_STYLE_LABELS,
     VALUE_TABLE,
     FittedSegments,
     LoggedModel,
@@ -47,7 +46,7 @@ from pipeline.segmentation.evaluation import (
 )
 from pipeline.segmentation.labels import value_style_markdown
 from pipeline.settings import Settings
-from pipeline.sql_text import one_row, qualified, quote_identifier
+from pipeline.sql_text import one_row, qualified
 from resources.mlflow_tracking import ModelTracking
 from resources.warehouse import WRITER_POOL, DuckDBWarehouse
 
@@ -202,62 +201,13 @@ def personas(context: AssetExecutionContext, warehouse: DuckDBWarehouse, mlflow:
 # -- checks ------------------------------------------------------------------------------------
 
 
-def _segment_checks(table: str, label_columns: dict[str, tuple[str, ...]]) -> list:
-    """The structural checks of a segment table, all blocking: one row per customer, no
-    null label, labels only from the allowed set, every customer of the snapshot present."""
-    key = table_key(table)
+def _covers_all_customers(table: str):
+    """A blocking check that every customer with a purchase before the snapshot has a row
+    (one row per customer, labels not null and from their vocabulary are in the table's
+    contract and its GX check)."""
     target = qualified(table)
 
-    @asset_check(asset=key, name="one_row_per_customer", blocking=True)
-    def one_row_per_customer(warehouse: DuckDBWarehouse) -> AssetCheckResult:
-        """Exactly one row per customer_id, and no row without one."""
-        with warehouse.reader() as connection:
-            rows, customers, null_ids = one_row(
-                connection,
-                f"SELECT count(*), count(DISTINCT customer_id), "
-                f"count(*) FILTER (WHERE customer_id IS NULL) FROM {target}",
-            )
-        return AssetCheckResult(
-            passed=bool(rows == customers and null_ids == 0),
-            metadata={"rows": rows, "distinct_customers": customers, "null_customer_ids": null_ids},
-        )
-
-    @asset_check(asset=key, name="no_null_segment", blocking=True)
-    def no_null_segment(warehouse: DuckDBWarehouse) -> AssetCheckResult:
-        """Every customer has a label in every label column."""
-        nulls = {}
-        with warehouse.reader() as connection:
-            for column in label_columns:
-                (nulls[column],) = one_row(
-                    connection,
-                    f"SELECT count(*) FILTER (WHERE {quote_identifier(column)} IS NULL) "
-                    f"FROM {target}",
-                )
-        return AssetCheckResult(
-            passed=sum(nulls.values()) == 0,
-            metadata={f"null_{column}": count for column, count in nulls.items()},
-        )
-
-    @asset_check(asset=key, name="labels_allowed", blocking=True)
-    def labels_allowed(warehouse: DuckDBWarehouse) -> AssetCheckResult:
-        """Labels come only from the documented vocabulary."""
-        unexpected = []
-        with warehouse.reader() as connection:
-            for column, allowed in label_columns.items():
-                unexpected += connection.execute(
-                    f"SELECT {quote_identifier(column)}, count(*) FROM {target} "
-                    f"WHERE NOT list_contains($allowed, {quote_identifier(column)}) "
-                    "GROUP BY 1 ORDER BY 2 DESC",
-                    {"allowed": list(allowed)},
-                ).fetchall()
-        metadata = {
-            f"allowed_{column}": ", ".join(allowed) for column, allowed in label_columns.items()
-        }
-        if unexpected:
-            metadata["unexpected"] = MetadataValue.md(markdown_rows(unexpected, ["label", "rows"]))
-        return AssetCheckResult(passed=not unexpected, metadata=metadata)
-
-    @asset_check(asset=key, name="covers_all_customers", blocking=True)
+    @asset_check(asset=table_key(table), name="covers_all_customers", blocking=True)
     def covers_all_customers(warehouse: DuckDBWarehouse) -> AssetCheckResult:
         """Every customer with a purchase in staging.transactions before the snapshot date
         has a row."""
@@ -276,20 +226,11 @@ def _segment_checks(table: str, label_columns: dict[str, tuple[str, ...]]) -> li
             metadata["example_missing_customer"] = str(example)
         return AssetCheckResult(passed=missing == 0, metadata=metadata)
 
-    return [one_row_per_customer, no_null_segment, labels_allowed, covers_all_customers]
+    return covers_all_customers
 
 
 segment_checks = [
-    *_segment_checks(VALUE_TABLE, {"value_segment": VALUE_SEGMENTS}),
-    *_segment_checks(
-        STYLE_TABLE,
-        {
-            "purchase_style": PURCHASE_STYLES,
-            "value_segment": VALUE_SEGMENTS,
-            "value_style_label": VALUE_STYLE_LABELS,
-        },
-    ),
-    *_segment_checks(PERSONA_TABLE, {"persona": PERSONAS}),
+    _covers_all_customers(table) for table in (VALUE_TABLE, STYLE_TABLE, PERSONA_TABLE)
 ]
 
 
@@ -321,25 +262,4 @@ def value_segments_ordered(warehouse: DuckDBWarehouse) -> AssetCheckResult:
     )
 
 
-gx_customer_value = gx_check(
-    ["segments", "customer_value"],
-    "segments.customer_value",
-    blocking=False,
-    description="Great Expectations suite: schema, one row per customer, Low/Mid/High.",
-)
-
-
-gx_purchase_style = gx_check(
-    ["segments", "purchase_style"],
-    "segments.purchase_style",
-    blocking=False,
-    description="Great Expectations suite: schema, one row per customer, known styles.",
-)
-
-
-gx_personas = gx_check(
-    ["segments", "personas"],
-    "segments.personas",
-    blocking=False,
-    description="Great Expectations suite: schema, one row per customer, known personas.",
-)
+gx_checks = contract_checks(customer_value, purchase_style, personas)

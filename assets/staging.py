@@ -12,7 +12,7 @@ from dagster import (
 )
 
 from assets.common import comment_and_describe, markdown_rows, table_key, table_spec
-from assets.quality import gx_check
+from assets.quality import contract_checks
 from pipeline.cleaning import ALL_RULES, build_staging
 from pipeline.settings import Settings
 from pipeline.sql_text import one_row
@@ -90,39 +90,4 @@ def row_accounting(warehouse: DuckDBWarehouse) -> AssetCheckResult:
     )
 
 
-@asset_check(asset=table_key("staging.transactions"), blocking=True, name="key_columns_not_null")
-def key_columns_not_null(warehouse: DuckDBWarehouse) -> AssetCheckResult:
-    """customer_id, invoice_ts and line_amount are never null in the purchases table."""
-    with warehouse.reader() as connection:
-        nulls = one_row(
-            connection,
-            """
-            SELECT count(*) FILTER (WHERE customer_id IS NULL),
-                   count(*) FILTER (WHERE invoice_ts IS NULL),
-                   count(*) FILTER (WHERE line_amount IS NULL)
-            FROM staging.transactions
-            """,
-        )
-    names = ("customer_id_nulls", "invoice_ts_nulls", "line_amount_nulls")
-    metadata = dict(zip(names, nulls, strict=True))
-    return AssetCheckResult(passed=sum(nulls) == 0, metadata=metadata)
-
-
-gx_staging_transactions = gx_check(
-    ["staging", "transactions"],
-    "staging.transactions",
-    blocking=True,
-    description="Great Expectations suite: schema, identified customers, positive amounts.",
-)
-gx_staging_returns = gx_check(
-    ["staging", "returns"],
-    "staging.returns",
-    blocking=True,
-    description="Great Expectations suite: schema and identified customers on returns.",
-)
-gx_staging_excluded = gx_check(
-    ["staging", "excluded"],
-    "staging.excluded",
-    blocking=False,
-    description="Great Expectations suite: every excluded row names a known rule.",
-)
+gx_checks = contract_checks(staging_clean)

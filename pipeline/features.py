@@ -31,6 +31,7 @@ import datetime as dt
 
 import duckdb
 
+from pipeline.catalog.ddl import create_tables_sql
 from pipeline.sql_text import one_row, temp_tables
 
 RFM_SEGMENTS = (
@@ -212,12 +213,7 @@ def default_as_of(connection: duckdb.DuckDBPyConnection) -> dt.datetime:
 def ensure_product_categories_table(connection: duckdb.DuckDBPyConnection) -> None:
     """The feature query joins product categories; an empty table stands in before the
     categories asset has run."""
-    connection.execute(
-        "CREATE SCHEMA IF NOT EXISTS features;"
-        "CREATE TABLE IF NOT EXISTS features.product_categories "
-        "(stock_code VARCHAR, description VARCHAR, category VARCHAR, category_source VARCHAR, "
-        "lines BIGINT, revenue DOUBLE)"
-    )
+    connection.execute(create_tables_sql("features.product_categories"))
 
 
 def customer_features(connection: duckdb.DuckDBPyConnection, as_of: dt.datetime):

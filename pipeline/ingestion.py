@@ -20,6 +20,7 @@ from pathlib import Path
 
 import duckdb
 
+from pipeline.catalog.ddl import create_tables_sql
 from pipeline.column_mapping import (
     CANONICAL_COLUMNS,
     Layout,
@@ -43,48 +44,11 @@ from pipeline.sql_text import one_row, quote_identifier, quote_literal
 
 log = logging.getLogger(__name__)
 
-RAW_SCHEMA_SQL = """
-CREATE SCHEMA IF NOT EXISTS raw;
-CREATE TABLE IF NOT EXISTS raw.transactions (
-    invoice_id   VARCHAR,
-    stock_code   VARCHAR,
-    description  VARCHAR,
-    quantity     DOUBLE,
-    invoice_ts   TIMESTAMP NOT NULL,
-    unit_price   DOUBLE,
-    customer_id  VARCHAR,
-    country      VARCHAR,
-    line_amount  DOUBLE NOT NULL,
-    source_file  VARCHAR NOT NULL,
-    source_sheet VARCHAR,
-    source_row   BIGINT NOT NULL,
-    ingested_at  TIMESTAMP NOT NULL
-);
-CREATE TABLE IF NOT EXISTS raw.quarantine (
-    source_file    VARCHAR NOT NULL,
-    source_sheet   VARCHAR,
-    source_row     BIGINT,
-    column_name    VARCHAR,
-    reason         VARCHAR NOT NULL,
-    raw_record     VARCHAR,
-    quarantined_at TIMESTAMP NOT NULL
-);
-CREATE TABLE IF NOT EXISTS raw.file_ledger (
-    file_path        VARCHAR NOT NULL,
-    content_hash     VARCHAR NOT NULL,
-    size_bytes       BIGINT NOT NULL,
-    layout           VARCHAR,
-    status           VARCHAR NOT NULL,
-    rows_read        BIGINT NOT NULL,
-    rows_loaded      BIGINT NOT NULL,
-    rows_quarantined BIGINT NOT NULL,
-    error            VARCHAR,
-    ingested_at      TIMESTAMP NOT NULL,
-    modified_at      TIMESTAMP
-);
--- Ledgers written before modified_at existed gain the column (null: hashed once more).
-ALTER TABLE raw.file_ledger ADD COLUMN IF NOT EXISTS modified_at TIMESTAMP;
-"""
+RAW_SCHEMA_SQL = (
+    create_tables_sql("raw.transactions", "raw.quarantine", "raw.file_ledger")
+    # Ledgers written before modified_at existed gain the column (null: hashed once more).
+    + "ALTER TABLE raw.file_ledger ADD COLUMN IF NOT EXISTS modified_at TIMESTAMP;\n"
+)
 
 # Typing rules, as macros so the typed SELECT below reads like a column list.
 TYPING_MACROS_SQL = r"""

@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from pipeline.action_rules import ActionPlan, action_case_sql, load_configured_plan
+from pipeline.catalog.ddl import create_tables_sql
 from pipeline.cleaning import build_staging
 from pipeline.column_mapping import BUILTIN_ALIASES, DEFAULT_LAYOUT, normalise_header
 from pipeline.features import build_customer_rfm, ensure_product_categories_table
@@ -63,35 +64,7 @@ from pipeline.settings import Settings
 LOG_TABLE = "marts.prediction_log"
 RFM_COLUMNS = ("recency_days", "frequency", "monetary")
 
-PREDICTION_LOG_SQL = """
-CREATE SCHEMA IF NOT EXISTS marts;
-CREATE TABLE IF NOT EXISTS marts.prediction_log (
-    prediction_id        VARCHAR NOT NULL,
-    input_key            VARCHAR NOT NULL,
-    customer_id          VARCHAR NOT NULL,
-    source               VARCHAR NOT NULL,
-    input_mode           VARCHAR NOT NULL,
-    inputs               VARCHAR NOT NULL,
-    imputed_features     VARCHAR[],
-    predicted_at         TIMESTAMP NOT NULL,
-    predicted_at_local   TIMESTAMP NOT NULL,
-    display_timezone     VARCHAR NOT NULL,
-    features_as_of       TIMESTAMP NOT NULL,
-    value_segment        VARCHAR,
-    persona              VARCHAR,
-    purchase_style       VARCHAR,
-    value_style_label    VARCHAR,
-    churn_risk_pct       DOUBLE,
-    purchase_probability DOUBLE,
-    expected_spend       DOUBLE,
-    top_reasons          VARCHAR,
-    action               VARCHAR,
-    action_channel       VARCHAR,
-    churn_model          VARCHAR NOT NULL,
-    propensity_model     VARCHAR NOT NULL,
-    segment_models       VARCHAR NOT NULL
-)
-"""
+PREDICTION_LOG_SQL = create_tables_sql(LOG_TABLE)
 
 
 class NewCustomersError(ValueError):

@@ -11,14 +11,15 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 
+from pipeline.catalog import published_tables
 from pipeline.sql_text import qualified, quote_identifier, quote_literal
 
-DEFAULT_SCHEMAS = ("features", "segments", "scores", "marts")
 SNAPSHOT_ALIAS = "snapshot"
 INFO_TABLE = "snapshot_info"
 
@@ -32,16 +33,18 @@ class PublishedSnapshot:
 
 
 def _tables_to_publish(
-    connection: duckdb.DuckDBPyConnection, schemas: tuple[str, ...]
+    connection: duckdb.DuckDBPyConnection, tables: Sequence[str]
 ) -> list[tuple[str, str]]:
+    """``(schema, table)`` of those of ``tables`` the warehouse holds (a table whose asset
+    has not run yet is left out, and the snapshot's readers see it missing)."""
     return connection.execute(
         """
         SELECT schema_name, table_name FROM duckdb_tables()
-        WHERE database_name = current_database() AND schema_name IN (SELECT unnest($schemas))
-              AND NOT temporary
+        WHERE database_name = current_database() AND NOT temporary
+              AND schema_name || '.' || table_name IN (SELECT unnest($tables))
         ORDER BY schema_name, table_name
         """,
-        {"schemas": list(schemas)},
+        {"tables": list(tables)},
     ).fetchall()
 
 
@@ -57,11 +60,12 @@ def publish_snapshot(
     connection: duckdb.DuckDBPyConnection,
     snapshot_path: Path,
     *,
-    schemas: tuple[str, ...] = DEFAULT_SCHEMAS,
+    tables: Sequence[str] | None = None,
     run_id: str = "",
 ) -> PublishedSnapshot:
-    """Copy every table of ``schemas`` (with their comments) into a new snapshot file and
-    atomically replace ``snapshot_path`` with it."""
+    """Copy ``tables`` (default: the contracts marked published, see
+    :func:`pipeline.catalog.published_tables`) with their comments into a new snapshot file
+    and atomically replace ``snapshot_path`` with it."""
     snapshot_path.parent.mkdir(parents=True, exist_ok=True)
     building = snapshot_path.with_name(snapshot_path.name + ".building")
     building.unlink(missing_ok=True)
@@ -70,12 +74,12 @@ def publish_snapshot(
     counts: dict[str, int] = {}
     connection.execute(f"ATTACH $path AS {SNAPSHOT_ALIAS}", {"path": str(building)})
     try:
-        tables = _tables_to_publish(connection, schemas)
-        for schema in sorted({schema for schema, _ in tables}):
+        present = _tables_to_publish(connection, published_tables() if tables is None else tables)
+        for schema in sorted({schema for schema, _ in present}):
             connection.execute(
                 f"CREATE SCHEMA IF NOT EXISTS {SNAPSHOT_ALIAS}.{quote_identifier(schema)}"
             )
-        for schema, table in tables:
+        for schema, table in present:
             source = qualified(f"{schema}.{table}")
             target = f"{SNAPSHOT_ALIAS}.{source}"
             connection.execute(f"CREATE TABLE {target} AS SELECT * FROM {source}")

@@ -5,10 +5,16 @@ from __future__ import annotations
 import pytest
 from dagster import AssetKey
 
+from assets.quality import check_name_for
 from orchestration.definitions import defs
 from pipeline.catalog import TABLES
 
 ASSET_SPECS = list(defs.resolve_asset_graph().asset_nodes)
+CHECK_SPECS = {
+    (spec.asset_key, spec.name): spec
+    for checks_def in defs.asset_checks or []
+    for spec in checks_def.check_specs
+}
 
 
 def test_definitions_load_with_the_refresh_job():
@@ -21,7 +27,25 @@ def test_every_asset_is_described(node):
     assert node.group_name and node.group_name != "default", "group"
     assert node.kinds, "kinds"
     assert node.owners, "owners"
-    assert "dagster/column_schema" in node.metadata, "column schema"
+    schema = node.metadata.get("dagster/column_schema")
+    assert schema is not None, "column schema"
+    contract = TABLES[".".join(node.key.path)]
+    assert [c.name for c in schema.columns] == [c.name for c in contract.columns]
+    if contract.in_warehouse:
+        assert node.metadata["dagster/table_name"] == contract.name
+
+
+def test_every_table_has_an_asset_and_every_asset_a_contract():
+    assets = {".".join(node.key.path) for node in ASSET_SPECS}
+    assert sorted(assets - set(TABLES)) == [], "assets without a contract"
+    assert sorted(set(TABLES) - assets) == [], "contracts without an asset"
+
+
+@pytest.mark.parametrize("table", [t for t, c in TABLES.items() if c.checks])
+def test_every_contract_with_checks_has_its_gx_check(table):
+    spec = CHECK_SPECS[(AssetKey(table.split(".")), check_name_for(table))]
+    assert spec.blocking == TABLES[table].blocking
+    assert spec.description.startswith("Great Expectations suite")
 
 
 @pytest.mark.parametrize("node", ASSET_SPECS, ids=lambda n: n.key.to_user_string())
@@ -41,10 +65,5 @@ def test_writing_assets_share_the_single_writer_pool():
 
 
 def test_row_accounting_check_is_blocking():
-    checks = {
-        spec.key.name: spec
-        for checks_def in defs.asset_checks or []
-        for spec in checks_def.check_specs
-    }
-    assert checks["row_accounting"].blocking
-    assert checks["row_accounting"].asset_key == AssetKey(["staging", "transactions"])
+    spec = CHECK_SPECS[(AssetKey(["staging", "transactions"]), "row_accounting")]
+    assert spec.blocking

@@ -29,8 +29,11 @@ pytestmark = pytest.mark.slow
 MODEL_CHECKS = {
     "churn_scores_valid",
     "propensity_scores_valid",
-    "product_scores_valid",
-    "one_row_per_customer",
+    "gx_scores_product_propensity",
+    "gx_marts_underperformers",
+    "gx_scores_model_evaluation",
+    "gx_scores_calibration_curve",
+    "gx_scores_churn_coefficients",
     "challenger_beats_champion",
     "recommendations_above_threshold",
 }

@@ -37,8 +37,10 @@ def _refill(connection: duckdb.DuckDBPyConnection, rows: int) -> None:
     )
 
 
-def test_publish_copies_published_schemas_with_comments(tmp_path):
+def test_publish_copies_the_published_contracts_with_comments(tmp_path):
     connection = _warehouse(tmp_path / "w.duckdb", 10)
+    # A table no contract declares is not published, even in a published schema.
+    connection.execute("CREATE TABLE marts.scratch AS SELECT 1 AS x")
     connection.execute("COMMENT ON TABLE marts.customer_segments IS 'One row per customer'")
     connection.execute("COMMENT ON COLUMN marts.customer_segments.segment IS 'It''s the segment'")
     published = publish_snapshot(connection, tmp_path / "bi" / "snap.duckdb", run_id="run-1")

@@ -10,6 +10,7 @@ import duckdb
 import pytest
 
 from pipeline import quality
+from pipeline.catalog import TABLES, published_tables
 
 LATER_LAYERS = [
     name
@@ -26,6 +27,30 @@ def warehouse_copy(refreshed, tmp_path_factory):
     shutil.copy(refreshed[0] / "warehouse.duckdb", path)
     with duckdb.connect(str(path)) as connection:
         yield connection
+
+
+def test_every_table_the_refresh_wrote_has_a_contract(refreshed):
+    """An asset that writes a table no contract declares fails here (the asset keys are
+    matched with the contracts in test_definitions.py)."""
+    data_dir = refreshed[0]
+    with duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True) as connection:
+        written = {
+            f"{schema}.{table}"
+            for schema, table in connection.execute(
+                "SELECT schema_name, table_name FROM duckdb_tables() WHERE NOT temporary"
+            ).fetchall()
+        }
+    assert sorted(written - set(TABLES)) == []
+    assert written >= set(published_tables()) - {"marts.prediction_log"}
+    snapshot = data_dir / "bi" / "customer_intel.duckdb"
+    with duckdb.connect(str(snapshot), read_only=True) as connection:
+        copied = {
+            f"{schema}.{table}"
+            for schema, table in connection.execute(
+                "SELECT schema_name, table_name FROM duckdb_tables()"
+            ).fetchall()
+        }
+    assert copied - {"main.snapshot_info"} <= set(published_tables())
 
 
 def validate(connection, table):

@@ -411,6 +411,7 @@ def test_models_are_logged_registered_and_assign_new_customers(demo, fitted, tra
 
 def test_checks_catch_duplicates_unknown_labels_and_missing_customers(tmp_path, demo, fitted):
     from assets.segments import segment_checks
+    from pipeline import quality
 
     path = tmp_path / "warehouse.duckdb"
     with duckdb.connect(str(path)) as connection:
@@ -436,12 +437,22 @@ def test_checks_catch_duplicates_unknown_labels_and_missing_customers(tmp_path, 
             "DELETE FROM segments.customer_value "
             "WHERE customer_id = (SELECT min(customer_id) FROM segments.customer_value)"
         )
-    verdicts = {name: check(warehouse=warehouse) for name, check in checks.items()}
-    assert not verdicts["one_row_per_customer"].passed
-    assert not verdicts["labels_allowed"].passed
-    assert not verdicts["covers_all_customers"].passed
-    assert verdicts["covers_all_customers"].metadata["missing_customers"].value == 1
-    assert verdicts["no_null_segment"].passed
+    verdict = checks["covers_all_customers"](warehouse=warehouse)
+    assert not verdict.passed
+    assert verdict.metadata["missing_customers"].value == 1
+    # The duplicate and the unknown label fail the table's contract suite, blocking.
+    with duckdb.connect(str(path), read_only=True) as connection:
+        report = quality.validate_table(
+            connection,
+            "segments.customer_value",
+            quality.suite_for("segments.customer_value"),
+            results_dir=None,
+        )
+    blocking = {(f.expectation_type, f.column) for f in report.failures if f.severity == "critical"}
+    assert blocking == {
+        ("expect_column_values_to_be_unique", "customer_id"),
+        ("expect_column_values_to_be_in_set", "value_segment"),
+    }
 
 
 # -- end to end ----------------------------------------------------------------------------------
@@ -475,8 +486,8 @@ def test_refresh_builds_segments_and_their_checks_pass(data_dir, monkeypatch):
         for c in evaluations
         if c.asset_key.path[0] == "segments"
     }
-    # Four checks per table plus the value-ordering warning, and a GX suite per table.
-    assert len(checks) == 16 and all(checks.values()), checks
+    # A coverage check and a GX suite per table, plus the value-ordering warning.
+    assert len(checks) == 7 and all(checks.values()), checks
     assert {name for _, name in checks if name.startswith("gx_")} == {
         "gx_segments_customer_value",
         "gx_segments_purchase_style",

@@ -164,7 +164,7 @@ def test_a_publish_killed_mid_copy_keeps_the_previous_snapshot(tmp_path, workers
         # The next refresh: bigger tables, and a wide one that takes a while to copy.
         _refill(connection, 1500)
         connection.execute(
-            "CREATE TABLE marts.wide AS SELECT range AS id, md5(range::VARCHAR) AS a, "
+            "CREATE TABLE marts.segment_summary AS SELECT range AS id, md5(range::VARCHAR) AS a, "
             "md5((range + 1)::VARCHAR) AS b FROM range(2000000)"
         )
     previous = _snapshot_state(snapshot)
@@ -191,7 +191,7 @@ def test_a_publish_killed_mid_copy_keeps_the_previous_snapshot(tmp_path, workers
         # The next publish completes and cleans up what the killed one left.
         with warehouse(database).writer() as connection:
             published = publish_snapshot(connection, snapshot, run_id="next")
-        assert published.tables["marts.wide"] == 2_000_000
+        assert published.tables["marts.segment_summary"] == 2_000_000
         run_ids, declared, customers, scores = _snapshot_state(snapshot)
         assert run_ids == {"next"} and customers == scores == declared["scores.propensity"] == 1500
         assert not list(snapshot.parent.glob("*.building*"))
