@@ -91,15 +91,16 @@ def test_a_refresh_killed_mid_training_is_recovered_by_the_next(tmp_path):
     )
     try:
         deadline = time.monotonic() + 600
-        # Segments log MLflow runs too; wait for the models' runs (after segments finish).
-        while not (
-            (killed_dir / "warehouse.duckdb").exists()
-            and running_mlflow_runs(killed_dir) > 0
-            and _materialized(killed_env, "segments/personas")
-        ):
+        # Segments log MLflow runs too: first wait until they are done, then kill the
+        # moment a model's MLflow run is open (a read of the store takes milliseconds).
+        while not _materialized(killed_env, "segments/personas"):
+            assert doomed.poll() is None, "the refresh ended before training"
+            assert time.monotonic() < deadline, "the segments were never built"
+            time.sleep(0.5)
+        while running_mlflow_runs(killed_dir) == 0:
             assert doomed.poll() is None, "the refresh ended before it could be killed"
             assert time.monotonic() < deadline, "training never started"
-            time.sleep(0.2)
+            time.sleep(0.05)
         doomed.send_signal(signal.SIGKILL)
         doomed.wait(timeout=30)
     finally:
