@@ -46,7 +46,11 @@ def table_spec(
         kinds=set(kinds),
         owners=OWNERS,
         skippable=skippable,
-        metadata={"dagster/column_schema": column_schema(table), "table": table},
+        metadata={
+            "dagster/column_schema": column_schema(table),
+            "dagster/table_name": table,
+            "table": table,
+        },
     )
 
 

@@ -26,7 +26,7 @@ PREDICTION_LOG = "marts.prediction_log"
                 "segments.personas",
                 "segments.purchase_style",
             ],
-            kinds=("duckdb", "sklearn", "mlflow"),
+            kinds=("duckdb", "scikitlearn", "mlflow"),
         )
     ],
     pool=WRITER_POOL,

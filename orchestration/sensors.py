@@ -1,4 +1,5 @@
-"""Sensors: new or changed files in DATA_DIR/landing start a refresh; new files in
+"""Sensors: new or changed files in DATA_DIR/landing start the ingest job (the eager
+automation conditions rebuild what depends on it); new files in
 DATA_DIR/landing/new_customers/ start live scoring."""
 
 from __future__ import annotations
@@ -7,17 +8,18 @@ import json
 
 from dagster import DefaultSensorStatus, RunRequest, SensorEvaluationContext, SkipReason, sensor
 
-from orchestration.jobs import refresh_job, score_new_customers_job
+from orchestration.jobs import ingest_job, score_new_customers_job
 from pipeline.landing_watch import batch_key, changed_files, file_signatures
 from pipeline.settings import Settings
 
 
 @sensor(
     name="landing_files",
-    job=refresh_job,
+    job=ingest_job,
     minimum_interval_seconds=30,
     default_status=DefaultSensorStatus.RUNNING,
-    description="Starts a refresh when a file appears or changes in DATA_DIR/landing.",
+    description="Loads a file that appears or changes in DATA_DIR/landing (job `ingest`); "
+    "what depends on the raw layer follows by its automation condition.",
 )
 def landing_files_sensor(context: SensorEvaluationContext):
     return _request_for_changes(

@@ -57,6 +57,16 @@ def _env_int(name: str, default: int) -> int:
         ) from error
 
 
+def _env_float(name: str, default: float) -> float:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    try:
+        return float(value)
+    except ValueError as error:
+        raise ValueError(f"environment variable {name} must be a number, got {value!r}") from error
+
+
 def _env_date(name: str) -> dt.date | None:
     value = os.environ.get(name)
     if not value:
@@ -85,6 +95,12 @@ class Settings:
     # Nightly refresh: cron expression and the timezone it is read in.
     refresh_cron: str = "0 2 * * *"
     timezone: str = "UTC"
+    # Model training: weekly by default, and when a champion decays by more than the
+    # tolerance (relative Brier score on the latest complete horizon vs its validation).
+    retrain_cron: str = "0 3 * * 0"
+    decay_tolerance: float = 0.10
+    # What consumers read (marts, exports, BI snapshot) is overdue after this many hours.
+    freshness_hours: float = 26.0
     # DuckDB limits; empty means DuckDB's own default.
     duckdb_memory_limit: str = ""
     duckdb_threads: int = 0
@@ -99,6 +115,9 @@ class Settings:
             horizon_days=_env_int("HORIZON_DAYS", 90),
             refresh_cron=os.environ.get("REFRESH_CRON", "0 2 * * *"),
             timezone=os.environ.get("PIPELINE_TIMEZONE", "UTC"),
+            retrain_cron=os.environ.get("RETRAIN_CRON", "0 3 * * 0"),
+            decay_tolerance=_env_float("DECAY_TOLERANCE", 0.10),
+            freshness_hours=_env_float("FRESHNESS_HOURS", 26.0),
             duckdb_memory_limit=os.environ.get("DUCKDB_MEMORY_LIMIT", ""),
             duckdb_threads=_env_int("DUCKDB_THREADS", 0),
         )

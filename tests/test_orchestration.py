@@ -13,7 +13,7 @@ from tests.conftest import write_csv
 
 def test_nightly_schedule_runs_the_refresh_job_by_default():
     schedule = defs.resolve_schedule_def("nightly_refresh")
-    assert schedule.job_name == "refresh"
+    assert schedule.job_name == "nightly"
     assert schedule.cron_schedule == "0 2 * * *"
     assert schedule.execution_timezone == "UTC"
     assert schedule.default_status == DefaultScheduleStatus.RUNNING
