@@ -41,6 +41,15 @@ RUN_GUARD_TAG = "pipeline/warehouse_writer"
 RUN_GUARD_VALUE = "true"
 
 EAGER = AutomationCondition.eager()
+# The live-scoring log is appended by its sensor's job; automation only creates it (empty)
+# when it is missing, so the BI snapshot, which publishes it, is not held up on a new machine.
+CREATE_WHEN_MISSING = (
+    AutomationCondition.missing()
+    & ~AutomationCondition.execution_failed()
+    & ~AutomationCondition.any_deps_missing()
+    & ~AutomationCondition.any_deps_in_progress()
+    & ~AutomationCondition.in_progress()
+).with_label("create when missing")
 # The decay check is the models' only blocking check (the challenger check is not).
 CHAMPION_DECAYED = (
     AutomationCondition.any_checks_match(AutomationCondition.check_failed(), blocking_only=True)
@@ -65,9 +74,17 @@ def retrain_condition(settings: Settings) -> AutomationCondition:
         & ~AutomationCondition.any_deps_missing()
         & ~AutomationCondition.any_deps_in_progress()
     )
-    return (
-        (on_cron | on_decay | AutomationCondition.on_missing()) & ~AutomationCondition.in_progress()
-    ).with_label("retrain: RETRAIN_CRON passed, a champion decayed, or no model yet")
+    # No model yet (a fresh machine): train once the inputs exist; after a failed attempt,
+    # wait for the next trigger instead of retrying every tick.
+    no_model = (
+        AutomationCondition.missing()
+        & ~AutomationCondition.execution_failed()
+        & ~AutomationCondition.any_deps_missing()
+        & ~AutomationCondition.any_deps_in_progress()
+    ).with_label("no model yet")
+    return ((on_cron | on_decay | no_model) & ~AutomationCondition.in_progress()).with_label(
+        "retrain: RETRAIN_CRON passed, a champion decayed, or no model yet"
+    )
 
 
 def freshness_policy(settings: Settings) -> FreshnessPolicy:
@@ -87,7 +104,9 @@ def with_automation(
         path = tuple(spec.key.path)
         if spec.key in training_keys:
             condition = retrain
-        elif spec.group_name in TRIGGERED_GROUPS or path in TRIGGERED_ASSETS:
+        elif path in TRIGGERED_ASSETS:
+            condition = CREATE_WHEN_MISSING
+        elif spec.group_name in TRIGGERED_GROUPS:
             condition = None
         else:
             condition = EAGER
