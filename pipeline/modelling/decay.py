@@ -5,8 +5,10 @@ customers is stored on its registry version (tag ``eval_brier``). As new days ar
 latest complete horizon moves forward. :func:`champion_decay` scores the champion on that
 horizon (features as of the snapshot minus the horizon, outcomes in the horizon after it,
 every customer) and compares: a Brier score worse than the validation figure by more than
-the tolerance (default 10%, ``DECAY_TOLERANCE``) means the model has decayed and should be
-retrained. A champion that can no longer score the features has decayed too.
+the tolerance (default 10%, ``DECAY_TOLERANCE``) plus two standard errors of the recent
+figure (so that a few hundred customers' sampling noise is not taken for decay) means the
+model has decayed and should be retrained. A champion that can no longer score the
+features has decayed too.
 """
 
 from __future__ import annotations
@@ -45,12 +47,13 @@ class DecaySignal:
     customers: int
     tolerance: float
     problem: str = ""  # why the champion could not be judged or could not score
+    standard_error: float = 0.0  # of the recent Brier score (a mean of squared errors)
 
     @property
     def limit(self) -> float | None:
         if self.validation_brier is None:
             return None
-        return self.validation_brier * (1 + self.tolerance)
+        return self.validation_brier * (1 + self.tolerance) + 2 * self.standard_error
 
     @property
     def decayed(self) -> bool:
@@ -81,7 +84,7 @@ class DecaySignal:
         return (
             f"{name} Brier {self.recent_brier:.4f} on the latest complete horizon {window} "
             f"({self.customers} customers) vs {self.validation_brier:.4f} at validation, "
-            f"limit {self.limit:.4f} (+{self.tolerance:.0%}): {verdict}"
+            f"limit {self.limit:.4f} (+{self.tolerance:.0%} and 2 standard errors): {verdict}"
         )
 
 
@@ -118,6 +121,17 @@ def champion_decay(
         return DecaySignal(
             model_name, version, validation, None, start, end, len(frame), tolerance, problem
         )
-    outcome = _OUTCOME[model_name](frame).astype(np.float64)
-    recent = float(np.mean((probability - outcome) ** 2))
-    return DecaySignal(model_name, version, validation, recent, start, end, len(frame), tolerance)
+    squared_errors = (probability - _OUTCOME[model_name](frame).astype(np.float64)) ** 2
+    recent = float(np.mean(squared_errors))
+    standard_error = float(np.std(squared_errors) / math.sqrt(len(squared_errors)))
+    return DecaySignal(
+        model_name,
+        version,
+        validation,
+        recent,
+        start,
+        end,
+        len(frame),
+        tolerance,
+        standard_error=standard_error,
+    )
