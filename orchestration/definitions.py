@@ -18,7 +18,11 @@ from assets import bi, features, marts, model_marts, models, raw, scoring, segme
 from orchestration.automation import automation_sensor, with_automation
 from orchestration.jobs import ingest_job, nightly_job, refresh_job, score_new_customers_job
 from orchestration.schedules import nightly_refresh_schedule
-from orchestration.sensors import landing_files_sensor, new_customers_sensor
+from orchestration.sensors import (
+    failure_alerts_sensor,
+    landing_files_sensor,
+    new_customers_sensor,
+)
 from pipeline.settings import Settings
 from resources.data_quality import DataQuality
 from resources.mlflow_tracking import tracking_from_env
@@ -45,7 +49,12 @@ defs = Definitions(
     asset_checks=load_asset_checks_from_modules(_ASSET_MODULES),
     jobs=[refresh_job, nightly_job, ingest_job, score_new_customers_job],
     schedules=[nightly_refresh_schedule],
-    sensors=[landing_files_sensor, new_customers_sensor, automation_sensor()],
+    sensors=[
+        landing_files_sensor,
+        new_customers_sensor,
+        failure_alerts_sensor,
+        automation_sensor(),
+    ],
     resources={
         "warehouse": warehouse_from_env(),
         "mlflow": tracking_from_env(),
