@@ -108,15 +108,20 @@ def model_spec(model_name: str) -> AssetSpec:
     )
 
 
-class ModelConfig(Config):
+class ScoringConfig(Config):
     as_of_date: str | None = Field(
         default=None,
-        description="Snapshot date YYYY-MM-DD of the features; default AS_OF_DATE, else the "
-        "day after the last purchase.",
+        description="Snapshot date YYYY-MM-DD the scores are as of; default AS_OF_DATE, else "
+        "the day after the last purchase.",
     )
     horizon_days: int | None = Field(
         default=None, description="Prediction horizon in days; default HORIZON_DAYS (90)."
     )
+
+
+class ModelConfig(ScoringConfig):
+    """The as-of date and horizon (as for scoring), the windows and the seeds."""
+
     cutoff_date: str | None = Field(
         default=None,
         description="Evaluation cutoff YYYY-MM-DD (features before it, labels from the horizon "
@@ -135,17 +140,6 @@ class ModelConfig(Config):
         description="Relative tolerance of predicted vs actual spend (see marts.underperformers).",
     )
     random_seed: int = Field(default=42, description="Seed of the split and the models.")
-
-
-class ScoringConfig(Config):
-    as_of_date: str | None = Field(
-        default=None,
-        description="Snapshot date YYYY-MM-DD the scores are as of; default AS_OF_DATE, else "
-        "the day after the last purchase.",
-    )
-    horizon_days: int | None = Field(
-        default=None, description="Prediction horizon in days; default HORIZON_DAYS (90)."
-    )
 
 
 def _date(value: str | None, name: str) -> dt.date | None:

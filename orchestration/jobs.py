@@ -28,41 +28,45 @@ DECAY_CHECKS = AssetSelection.checks(
     *(AssetCheckKey(model_key(name), DECAY_CHECK) for name in MONITORED_MODELS)
 )
 
+
 # One process for the whole run: every writing step holds the single DuckDB writer pool
 # anyway, and a fresh process per step would pay the heavy imports (pandas, sklearn, GX,
 # MLflow) again for every step.
-refresh_job = define_asset_job(
-    name="refresh",
-    selection=AssetSelection.all(),
-    executor_def=in_process_executor,
-    description="Refresh every table now: ingest new files, clean, rebuild everything "
-    "downstream and retrain the models.",
-    tags={"pipeline/trigger": "manual", **WRITER_TAGS},
-)
+def _writer_job(name: str, selection, description: str, trigger: str):
+    return define_asset_job(
+        name=name,
+        selection=selection,
+        executor_def=in_process_executor,
+        description=description,
+        tags={"pipeline/trigger": trigger, **WRITER_TAGS},
+    )
 
-nightly_job = define_asset_job(
-    name="nightly",
-    selection=(AssetSelection.all() - TRAINING) | DECAY_CHECKS,
-    executor_def=in_process_executor,
-    description="Ingest new files and rebuild everything downstream with the champion "
-    "models (no training); the decay checks judge the champions on the latest horizon.",
-    tags={"pipeline/trigger": "nightly_schedule", **WRITER_TAGS},
-)
 
-ingest_job = define_asset_job(
-    name="ingest",
-    selection=AssetSelection.groups("raw"),
-    executor_def=in_process_executor,
-    description="Load new or changed landing files into the raw layer; the eager automation "
-    "conditions rebuild what depends on it.",
-    tags={"pipeline/trigger": "landing_sensor", **WRITER_TAGS},
+refresh_job = _writer_job(
+    "refresh",
+    AssetSelection.all(),
+    "Refresh every table now: ingest new files, clean, rebuild everything downstream and "
+    "retrain the models.",
+    "manual",
 )
-
-score_new_customers_job = define_asset_job(
-    name="score_new_customers",
-    selection=AssetSelection.assets(AssetKey(["marts", "prediction_log"])),
-    executor_def=in_process_executor,
-    description="Score the customers in DATA_DIR/landing/new_customers/ with the champion "
-    "models and append them to marts.prediction_log.",
-    tags={"pipeline/trigger": "manual", **WRITER_TAGS},
+nightly_job = _writer_job(
+    "nightly",
+    (AssetSelection.all() - TRAINING) | DECAY_CHECKS,
+    "Ingest new files and rebuild everything downstream with the champion models (no "
+    "training); the decay checks judge the champions on the latest horizon.",
+    "nightly_schedule",
+)
+ingest_job = _writer_job(
+    "ingest",
+    AssetSelection.groups("raw"),
+    "Load new or changed landing files into the raw layer; the eager automation conditions "
+    "rebuild what depends on it.",
+    "landing_sensor",
+)
+score_new_customers_job = _writer_job(
+    "score_new_customers",
+    AssetSelection.assets(AssetKey(["marts", "prediction_log"])),
+    "Score the customers in DATA_DIR/landing/new_customers/ with the champion models and "
+    "append them to marts.prediction_log.",
+    "manual",
 )

@@ -45,26 +45,23 @@ def _env_path(name: str, default: Path) -> Path:
     return Path(value).expanduser() if value else default
 
 
-def _env_int(name: str, default: int) -> int:
+def _env_number(name: str, default, kind=int):
     value = os.environ.get(name)
     if value is None or value == "":
         return default
     try:
-        return int(value)
+        return kind(value)
     except ValueError as error:
-        raise ValueError(
-            f"environment variable {name} must be an integer, got {value!r}"
-        ) from error
+        what = "an integer" if kind is int else "a number"
+        raise ValueError(f"environment variable {name} must be {what}, got {value!r}") from error
+
+
+def _env_int(name: str, default: int) -> int:
+    return _env_number(name, default, int)
 
 
 def _env_float(name: str, default: float) -> float:
-    value = os.environ.get(name)
-    if value is None or value == "":
-        return default
-    try:
-        return float(value)
-    except ValueError as error:
-        raise ValueError(f"environment variable {name} must be a number, got {value!r}") from error
+    return _env_number(name, default, float)
 
 
 def _env_date(name: str) -> dt.date | None:
