@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 export DATA_DIR ?= $(CURDIR)/data
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
-.PHONY: install demo refresh dev dashboard test lint browser bench
+.PHONY: install demo refresh nightly dev dashboard test lint browser bench
 
 install: $(VENV)/.installed
 
@@ -21,6 +21,9 @@ demo: install          ## generate demo data (if landing is empty) and refresh e
 
 refresh: install       ## refresh every table from the files in DATA_DIR/landing
 	$(BIN)/customer-intel refresh
+
+nightly: install       ## ingest and rebuild with the champion models (no training)
+	$(BIN)/customer-intel nightly
 
 dev: install           ## Dagster UI and daemon on http://127.0.0.1:3000
 	$(BIN)/customer-intel dev

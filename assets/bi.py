@@ -6,7 +6,7 @@ from assets.common import markdown_rows, table_key, table_spec
 from pipeline.catalog import published_tables
 from pipeline.publish import publish_snapshot
 from pipeline.settings import Settings
-from resources.warehouse import WRITER_POOL, DuckDBWarehouse
+from resources.warehouse import WRITER_POOL, WRITER_RETRY, DuckDBWarehouse
 
 SNAPSHOT_ASSET = "bi.customer_intel"
 PUBLISHED_TABLES = published_tables()
@@ -15,6 +15,7 @@ PUBLISHED_TABLES = published_tables()
 @multi_asset(
     specs=[table_spec(SNAPSHOT_ASSET, group="bi", deps=PUBLISHED_TABLES, kinds=("duckdb", "file"))],
     pool=WRITER_POOL,
+    retry_policy=WRITER_RETRY,
     name="publish_bi_snapshot",
 )
 def publish_bi_snapshot(context: AssetExecutionContext, warehouse: DuckDBWarehouse):

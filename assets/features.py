@@ -9,7 +9,7 @@ from assets.quality import contract_checks
 from pipeline.features import RFM_SEGMENTS, build_customer_rfm, default_as_of
 from pipeline.product_categories import build_product_categories, load_rules
 from pipeline.settings import Settings
-from resources.warehouse import WRITER_POOL, DuckDBWarehouse
+from resources.warehouse import WRITER_POOL, WRITER_RETRY, DuckDBWarehouse
 
 
 @multi_asset(
@@ -17,6 +17,7 @@ from resources.warehouse import WRITER_POOL, DuckDBWarehouse
         table_spec("features.product_categories", group="features", deps=["staging.transactions"])
     ],
     pool=WRITER_POOL,
+    retry_policy=WRITER_RETRY,
     name="product_categories",
 )
 def product_categories(context: AssetExecutionContext, warehouse: DuckDBWarehouse):
@@ -45,6 +46,7 @@ def product_categories(context: AssetExecutionContext, warehouse: DuckDBWarehous
         )
     ],
     pool=WRITER_POOL,
+    retry_policy=WRITER_RETRY,
     name="customer_rfm",
 )
 def customer_rfm(context: AssetExecutionContext, warehouse: DuckDBWarehouse):

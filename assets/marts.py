@@ -15,7 +15,7 @@ from pipeline.marts import (
     export_queries_by_action,
 )
 from pipeline.settings import Settings
-from resources.warehouse import WRITER_POOL, DuckDBWarehouse
+from resources.warehouse import WRITER_POOL, WRITER_RETRY, DuckDBWarehouse
 
 CUSTOMER_INPUTS = [
     "features.customer_rfm",
@@ -38,6 +38,7 @@ CUSTOMER_INPUTS = [
         )
     ],
     pool=WRITER_POOL,
+    retry_policy=WRITER_RETRY,
     name="monthly_revenue",
 )
 def monthly_revenue(context: AssetExecutionContext, warehouse: DuckDBWarehouse):
@@ -55,6 +56,7 @@ def monthly_revenue(context: AssetExecutionContext, warehouse: DuckDBWarehouse):
         table_spec("marts.action_plan", group="marts", deps=CUSTOMER_INPUTS),
     ],
     pool=WRITER_POOL,
+    retry_policy=WRITER_RETRY,
     name="customer_segments",
 )
 def customer_segments(context: AssetExecutionContext, warehouse: DuckDBWarehouse):
@@ -83,6 +85,7 @@ def customer_segments(context: AssetExecutionContext, warehouse: DuckDBWarehouse
 @multi_asset(
     specs=[table_spec("marts.segment_summary", group="marts", deps=["marts.customer_segments"])],
     pool=WRITER_POOL,
+    retry_policy=WRITER_RETRY,
     name="segment_summary",
 )
 def segment_summary(context: AssetExecutionContext, warehouse: DuckDBWarehouse):
@@ -103,6 +106,7 @@ def segment_summary(context: AssetExecutionContext, warehouse: DuckDBWarehouse):
         )
     ],
     pool=WRITER_POOL,
+    retry_policy=WRITER_RETRY,
     name="segment_exports",
 )
 def segment_exports(context: AssetExecutionContext, warehouse: DuckDBWarehouse):

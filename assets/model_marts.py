@@ -14,7 +14,7 @@ from assets.common import comment_and_describe, markdown_rows, table_key, table_
 from assets.quality import contract_checks
 from pipeline.modelling.product_propensity import DEFAULT_THRESHOLD, build_recommendations
 from pipeline.sql_text import one_row
-from resources.warehouse import WRITER_POOL, DuckDBWarehouse
+from resources.warehouse import WRITER_POOL, WRITER_RETRY, DuckDBWarehouse
 
 RECOMMENDATIONS = "marts.product_recommendations"
 
@@ -31,6 +31,7 @@ class RecommendationConfig(Config):
 @multi_asset(
     specs=[table_spec(RECOMMENDATIONS, group="marts", deps=["scores.product_propensity"])],
     pool=WRITER_POOL,
+    retry_policy=WRITER_RETRY,
     name="product_recommendations",
 )
 def product_recommendations(config: RecommendationConfig, warehouse: DuckDBWarehouse):

@@ -1,17 +1,24 @@
-"""Models layer: churn, purchase propensity and product-category propensity, trained out of
-time, tracked and registered in MLflow, scored with the registered champions; plus
-marts.underperformers (predicted vs actual on the last complete horizon), which needs the
-propensity model's out-of-fold predictions from the same training."""
+"""Models layer: training and scoring are separate assets.
+
+``train_models`` fits churn, purchase propensity and product-category propensity out of
+time, tracks and registers them in MLflow (assets ``models/<registered model>``), and lets
+a new version take ``champion`` only if it beats the champion on the same data. It also
+writes what only a training run knows: marts.underperformers (out-of-fold predictions) and
+the model report tables. It runs weekly (RETRAIN_CRON), when a champion decays, or on
+demand. The score tables are built on every refresh, each on its own, with
+``models:/NAME@champion``. The logic lives in :mod:`pipeline.modelling`."""
 
 import datetime as dt
 import time
 
-import pandas as pd
 from dagster import (
     AssetCheckResult,
     AssetCheckSeverity,
     AssetCheckSpec,
     AssetExecutionContext,
+    AssetKey,
+    AssetSpec,
+    AutomationCondition,
     Config,
     MaterializeResult,
     MetadataValue,
@@ -20,60 +27,46 @@ from dagster import (
 )
 from pydantic import Field
 
-from assets.common import comment_and_describe, markdown_rows, table_key, table_spec
+from assets.common import OWNERS, comment_and_describe, markdown_rows, table_key, table_spec
 from assets.quality import contract_checks
 from pipeline.features import default_as_of
-from pipeline.modelling.churn import MODEL as CHURN_CANDIDATE
-from pipeline.modelling.churn import coefficients_summary, score_churn
-from pipeline.modelling.demo_truth import (
-    CHURN_SCORES,
-    PRODUCT_SCORES,
-    PROPENSITY_SCORES,
-    compare_with_truth,
-    load_truth,
+from pipeline.model_registry import champion_uri
+from pipeline.modelling.champion_scoring import (
+    SCORE_TABLES,
+    score_with_champion,
+    scoring_windows,
+    truth_comparison,
 )
+from pipeline.modelling.churn import coefficients_summary
+from pipeline.modelling.decay import MONITORED_MODELS, champion_decay
 from pipeline.modelling.evaluation import metrics_markdown
-from pipeline.modelling.model_report import (
-    TRUTH,
-    calibration_rows,
-    coefficient_rows,
-    metric_rows,
-    validation_rows,
-)
 from pipeline.modelling.model_runs import (
+    CHURN_MODEL,
+    PRODUCT_MODEL,
+    PROPENSITY_MODEL,
     RegisteredModel,
-    run_churn,
-    run_product_propensity,
-    run_propensity,
 )
-from pipeline.modelling.performance import (
-    DEFAULT_TOLERANCE_SHARE,
-    classify_performance,
-    typical_order_value,
+from pipeline.modelling.model_training import (
+    REPORT_TABLES,
+    TrainedModels,
+    report_tables,
+    train_models,
+    underperformer_rows,
 )
-from pipeline.modelling.product_propensity import MODEL as PRODUCT_CANDIDATE
-from pipeline.modelling.product_propensity import NoCategoryToModel, score_product_propensity
-from pipeline.modelling.propensity import FINAL as PROPENSITY_CANDIDATE
-from pipeline.modelling.propensity import out_of_fold_predictions, score_propensity
-from pipeline.modelling.score_tables import empty_frame, replace_table
+from pipeline.modelling.performance import DEFAULT_TOLERANCE_SHARE, typical_order_value
+from pipeline.modelling.score_tables import replace_table
 from pipeline.modelling.tracking import local_path
-from pipeline.modelling.training_frames import (
-    build_training_data,
-    resolve_snapshot,
-    resolve_windows,
-    scoring_frame,
-)
+from pipeline.modelling.training_frames import build_training_data, resolve_windows
 from pipeline.settings import Settings
 from pipeline.sql_text import one_row, qualified
 from resources.mlflow_tracking import ModelTracking
-from resources.warehouse import WRITER_POOL, DuckDBWarehouse
+from resources.warehouse import WRITER_POOL, WRITER_RETRY, DuckDBWarehouse
 
-CHURN, PROPENSITY, PRODUCT = "scores.churn", "scores.propensity", "scores.product_propensity"
+CHURN, PROPENSITY, PRODUCT = (
+    SCORE_TABLES[m] for m in (CHURN_MODEL, PROPENSITY_MODEL, PRODUCT_MODEL)
+)
 UNDERPERFORMERS = "marts.underperformers"
-# How good the models are, for BI and the dashboard (pipeline/modelling/model_report.py).
-EVALUATION, CALIBRATION = "scores.model_evaluation", "scores.calibration_curve"
-COEFFICIENTS = "scores.churn_coefficients"
-REPORT_TABLES = (EVALUATION, CALIBRATION, COEFFICIENTS)
+EVALUATION = "scores.model_evaluation"
 MODEL_INPUTS = (
     "features.customer_rfm",
     "features.product_categories",
@@ -82,12 +75,53 @@ MODEL_INPUTS = (
 )
 MODEL_KINDS = ("duckdb", "mlflow", "scikitlearn")
 CHALLENGER_CHECK = "challenger_beats_champion"
+DECAY_CHECK = "champion_not_decayed"
+MODEL_DESCRIPTIONS = {
+    CHURN_MODEL: "Churn model: P(no purchase in the horizon), logistic regression on "
+    "standardised behaviour and BG/NBD features.",
+    PROPENSITY_MODEL: "Purchase propensity: P(a purchase in the horizon) and expected spend, "
+    "the best of logistic regression, gradient boosting and BG/NBD, calibrated.",
+    PRODUCT_MODEL: "Product-category propensity: P(buying each top category in the horizon), "
+    "one logistic regression per category.",
+}
 
 
-class ModelConfig(Config):
+def model_key(model_name: str) -> AssetKey:
+    """The asset of a registered MLflow model: ``models/<name>``."""
+    return AssetKey(["models", model_name])
+
+
+def model_spec(model_name: str) -> AssetSpec:
+    return AssetSpec(
+        key=model_key(model_name),
+        description=MODEL_DESCRIPTIONS[model_name]
+        + f" A new version is registered at every training; scoring loads "
+        f"{champion_uri(model_name)}.",
+        group_name="models",
+        deps=[table_key(t) for t in MODEL_INPUTS],
+        kinds={"mlflow", "scikitlearn"},
+        owners=OWNERS,
+        metadata={
+            "mlflow/registered_model": model_name,
+            "mlflow/scoring_uri": champion_uri(model_name),
+        },
+    )
+
+
+class ScoringConfig(Config):
+    as_of_date: str | None = Field(
+        default=None,
+        description="Snapshot date YYYY-MM-DD the scores are as of; default AS_OF_DATE, else "
+        "the day after the last purchase.",
+    )
     horizon_days: int | None = Field(
         default=None, description="Prediction horizon in days; default HORIZON_DAYS (90)."
     )
+
+
+class ModelConfig(ScoringConfig):
+    """The as-of date and horizon (as for scoring), the windows and the seeds."""
+
     cutoff_date: str | None = Field(
         default=None,
         description="Evaluation cutoff YYYY-MM-DD (features before it, labels from the horizon "
@@ -108,20 +142,29 @@ class ModelConfig(Config):
     random_seed: int = Field(default=42, description="Seed of the split and the models.")
 
 
-def _model_windows(connection, settings: Settings, config: ModelConfig):
-    snapshot = resolve_snapshot(connection, settings.as_of)
-    cutoff = None
-    if config.cutoff_date:
-        try:
-            cutoff = dt.datetime.combine(dt.date.fromisoformat(config.cutoff_date), dt.time())
-        except ValueError as error:
-            raise ValueError(
-                f"cutoff_date must be a date YYYY-MM-DD, got {config.cutoff_date!r}"
-            ) from error
-    return resolve_windows(
-        snapshot,
+def _date(value: str | None, name: str) -> dt.date | None:
+    if not value:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError as error:
+        raise ValueError(f"{name} must be a date YYYY-MM-DD, got {value!r}") from error
+
+
+def _windows(connection, settings: Settings, config: ModelConfig | ScoringConfig):
+    """Snapshot and horizon from the run config, else from the environment."""
+    windows = scoring_windows(
+        connection,
+        _date(config.as_of_date, "as_of_date") or settings.as_of,
         config.horizon_days or settings.horizon_days,
-        cutoff=cutoff,
+    )
+    if not isinstance(config, ModelConfig):
+        return windows
+    cutoff = _date(config.cutoff_date, "cutoff_date")
+    return resolve_windows(
+        windows.snapshot,
+        windows.horizon_days,
+        cutoff=dt.datetime.combine(cutoff, dt.time()) if cutoff else None,
         training_windows=config.training_windows,
         window_step_days=config.window_step_days,
     )
@@ -131,7 +174,8 @@ def _model_metadata(registered: RegisteredModel) -> dict:
     plot_uri = registered.calibration_plot_uri
     plot_path = local_path(plot_uri)
     return {
-        "model": f"{registered.name} v{registered.scorer_version} (champion, scored)",
+        "champion": f"{registered.name} v{registered.scorer_version}",
+        "trained_version": registered.decision.version,
         "challenger": registered.decision.summary,
         "mlflow_run_id": registered.logged.run_id,
         "calibration_plot": (
@@ -143,10 +187,10 @@ def _model_metadata(registered: RegisteredModel) -> dict:
     }
 
 
-def _challenger_check(table: str, registered: RegisteredModel | None, note: str = ""):
+def _challenger_check(model_name: str, registered: RegisteredModel | None, note: str = ""):
     if registered is None:
         return AssetCheckResult(
-            asset_key=table_key(table),
+            asset_key=model_key(model_name),
             check_name=CHALLENGER_CHECK,
             passed=True,
             metadata={"note": note},
@@ -161,7 +205,7 @@ def _challenger_check(table: str, registered: RegisteredModel | None, note: str 
     if decision.champion_value is not None:
         metadata["champion_brier"] = decision.champion_value
     return AssetCheckResult(
-        asset_key=table_key(table),
+        asset_key=model_key(model_name),
         check_name=CHALLENGER_CHECK,
         passed=decision.promoted,
         severity=AssetCheckSeverity.WARN,
@@ -169,65 +213,97 @@ def _challenger_check(table: str, registered: RegisteredModel | None, note: str 
     )
 
 
-def _frame_markdown(frame: pd.DataFrame, limit: int = 15) -> str:
+def _frame_markdown(frame, limit: int = 15) -> str:
     rows = frame.head(limit).round(4).itertuples(index=False)
     return markdown_rows(list(rows), list(frame.columns))
 
 
-def _model_report(
-    windows, validated, *, truth, churn_champion: RegisteredModel
-) -> dict[str, pd.DataFrame]:
-    """The rows of scores.model_evaluation, scores.calibration_curve and
-    scores.churn_coefficients from what the run computed: ``validated`` and ``truth`` are
-    (registered model, training or metrics frame, name of the registered predictions)."""
-    evaluation, calibration = [], []
-    for registered, training, candidate in validated:
-        evaluation.append(
-            validation_rows(
-                training.evaluation,
-                model_name=registered.name,
-                model_version=registered.decision.version,
-                champion_version=registered.scorer_version,
-                registered=candidate,
-                cutoff=windows.cutoff,
+def _training_metadata(trained: TrainedModels, comparison) -> dict[str, dict]:
+    """Metadata of each model asset: its champion, the decision, the validation figures."""
+    windows, data = trained.windows, trained.data
+    common = {
+        "as_of": windows.snapshot.isoformat(),
+        "cutoff": windows.cutoff.isoformat(),
+        "horizon_days": windows.horizon_days,
+        "training_windows": len(data.window_starts),
+        "training_rows": len(data.train),
+        "validation_customers": len(data.validation),
+        "step_seconds": MetadataValue.md(
+            markdown_rows(
+                [(k, f"{v:.1f}") for k, v in trained.seconds.items()], ["phase", "seconds"]
             )
+        ),
+    }
+    churn, propensity, product = trained.churn, trained.propensity, trained.product
+    metadata = {
+        CHURN_MODEL: {
+            **common,
+            **_model_metadata(trained.churn_model),
+            "validation_metrics": MetadataValue.md(metrics_markdown(churn.evaluation.table())),
+            "coefficients": coefficients_summary(churn.coefficients),
+            "coefficient_table": MetadataValue.md(_frame_markdown(churn.coefficients)),
+        },
+        PROPENSITY_MODEL: {
+            **common,
+            **_model_metadata(trained.propensity_model),
+            "selected_candidate": propensity.selected,
+            "model_comparison": MetadataValue.md(
+                metrics_markdown(
+                    propensity.evaluation.table(),
+                    note={
+                        "bgnbd": "baseline, calendar days",
+                        "final": f"{propensity.selected}, calibrated",
+                    },
+                )
+            ),
+            "feature_importance": MetadataValue.md(
+                _frame_markdown(propensity.importance, limit=10)
+            ),
+        },
+        PRODUCT_MODEL: {**common, "note": trained.product_note},
+    }
+    if trained.product_model:
+        metadata[PRODUCT_MODEL].update(_model_metadata(trained.product_model))
+        metadata[PRODUCT_MODEL]["validation_metrics"] = MetadataValue.md(
+            metrics_markdown(product.evaluation.table())
         )
-        calibration.append(
-            calibration_rows(
-                training.evaluation,
-                model_name=registered.name,
-                model_version=registered.decision.version,
-                registered=candidate,
+        metadata[PRODUCT_MODEL]["category_metrics"] = MetadataValue.md(
+            _frame_markdown(product.per_category[["category", "roc_auc", "brier", "outcome_rate"]])
+        )
+    if comparison is not None:
+        metadata[PROPENSITY_MODEL]["truth_comparison"] = MetadataValue.md(
+            metrics_markdown(comparison.propensity)
+            + "\n\nspend in the horizon:\n\n"
+            + _frame_markdown(comparison.spend.reset_index())
+        )
+        metadata[CHURN_MODEL]["truth_comparison"] = MetadataValue.md(
+            metrics_markdown(comparison.churn)
+        )
+        if comparison.product is not None:
+            metadata[PRODUCT_MODEL]["truth_comparison"] = MetadataValue.md(
+                metrics_markdown(comparison.product)
             )
-        )
-    for registered, table, candidate in truth:
-        evaluation.append(
-            metric_rows(
-                table,
-                model_name=registered.name,
-                model_version=registered.scorer_version,
-                champion_version=registered.scorer_version,
-                registered=candidate,
-                dataset=TRUTH,
-                window_start=windows.snapshot,
-            )
-        )
+    return metadata
+
+
+def _underperformer_metadata(predicted, trained: TrainedModels, tolerance: float) -> dict:
+    windows = trained.windows
+    counts = predicted["performance"].value_counts()
+    typical = typical_order_value(trained.data.evaluation_window)
     return {
-        EVALUATION: pd.concat(evaluation, ignore_index=True),
-        CALIBRATION: pd.concat(calibration, ignore_index=True),
-        COEFFICIENTS: coefficient_rows(
-            churn_champion.scorer,
-            model_name=churn_champion.name,
-            model_version=churn_champion.scorer_version,
+        "window": f"{windows.cutoff:%Y-%m-%d} .. {windows.cutoff_end:%Y-%m-%d}",
+        "performance": MetadataValue.md(
+            markdown_rows(sorted(counts.items()), ["performance", "customers"])
+        ),
+        "thresholds": (
+            f"tolerance = max({tolerance} x predicted_spend, {typical:.2f} median net order value)"
         ),
     }
 
 
 @multi_asset(
     specs=[
-        table_spec(CHURN, group="models", deps=MODEL_INPUTS, kinds=MODEL_KINDS),
-        table_spec(PROPENSITY, group="models", deps=MODEL_INPUTS, kinds=MODEL_KINDS),
-        table_spec(PRODUCT, group="models", deps=MODEL_INPUTS, kinds=MODEL_KINDS),
+        *(model_spec(name) for name in (CHURN_MODEL, PROPENSITY_MODEL, PRODUCT_MODEL)),
         table_spec(UNDERPERFORMERS, group="marts", deps=MODEL_INPUTS),
         *(
             table_spec(table, group="models", deps=MODEL_INPUTS, kinds=("duckdb", "mlflow"))
@@ -237,17 +313,18 @@ def _model_report(
     check_specs=[
         AssetCheckSpec(
             CHALLENGER_CHECK,
-            asset=table_key(table),
+            asset=model_key(name),
             description="The newly trained version beat the champion on the same out-of-time "
             "validation customers (Brier score) and was promoted; a warning when the champion "
             "stays.",
         )
-        for table in (CHURN, PROPENSITY, PRODUCT)
+        for name in (CHURN_MODEL, PROPENSITY_MODEL, PRODUCT_MODEL)
     ],
     pool=WRITER_POOL,
-    name="customer_models",
+    retry_policy=WRITER_RETRY,
+    name="train_models",
 )
-def customer_models(
+def train_models_asset(
     context: AssetExecutionContext,
     config: ModelConfig,
     warehouse: DuckDBWarehouse,
@@ -255,14 +332,12 @@ def customer_models(
 ):
     """Train churn, purchase-propensity and product-category models out of time (features
     before the cutoff, outcomes in the horizon after it), log them to MLflow, register each
-    as challenger and promote it only if it beats the champion, then score every customer
-    as of the snapshot with models:/NAME@champion. The writer is held only to read the
-    training frames and to score and write the tables."""
+    as challenger and promote it only if it beats the champion. Writes the model report and
+    marts.underperformers; the score tables are separate assets."""
     settings = Settings.from_env()
-    seconds: dict[str, float] = {}
     started = time.perf_counter()
     with warehouse.writer() as connection:
-        windows = _model_windows(connection, settings, config)
+        windows = _windows(connection, settings, config)
         data = build_training_data(
             connection,
             windows,
@@ -271,218 +346,148 @@ def customer_models(
             max_categories=config.max_categories,
         )
         data_end = default_as_of(connection)
-    seconds["read training frames"] = time.perf_counter() - started
-
-    tags = {"dagster_run_id": context.run_id, "dagster_job": context.job_name}
-
-    def timed(name, train):
-        began = time.perf_counter()
-        result = train()
-        seconds[name] = time.perf_counter() - began
-        return result
-
-    churn, churn_model = timed(
-        "churn", lambda: run_churn(data, mlflow, {**tags, "dagster_asset_key": "scores/churn"})
+    read_seconds = time.perf_counter() - started
+    trained = train_models(
+        data,
+        mlflow,
+        {"dagster_run_id": context.run_id, "dagster_job": context.job_name},
+        random_seed=config.random_seed,
+        asset_keys={name: model_key(name).to_user_string() for name in SCORE_TABLES},
     )
-    propensity, propensity_model = timed(
-        "propensity",
-        lambda: run_propensity(
-            data,
-            mlflow,
-            {**tags, "dagster_asset_key": "scores/propensity"},
-            random_state=config.random_seed,
-        ),
-    )
-    product = product_model = None
-    product_note = ""
-    try:
-        if not data.categories:
-            raise NoCategoryToModel(
-                "no product categories: the data has no stock codes/descriptions, or no "
-                "category had enough buyers"
-            )
-        product, product_model = timed(
-            "product propensity",
-            lambda: run_product_propensity(
-                data, mlflow, {**tags, "dagster_asset_key": "scores/product_propensity"}
-            ),
-        )
-    except NoCategoryToModel as skipped:
-        product_note = f"product propensity skipped: {skipped}; empty tables written"
-        context.log.info(product_note)
-
+    trained.seconds = {"read training frames": read_seconds, **trained.seconds}
     began = time.perf_counter()
-    predicted = classify_performance(
-        out_of_fold_predictions(data, propensity),
-        typical_order=typical_order_value(data.evaluation_window),
-        tolerance_share=config.underperformer_tolerance,
-    )
-    predicted["window_start"] = windows.cutoff
-    predicted["window_end"] = windows.cutoff_end
-    predicted["model_name"] = propensity_model.name
-    predicted["model_version"] = f"{propensity_model.decision.version} (out-of-fold)"
-
+    predicted = underperformer_rows(trained, config.underperformer_tolerance)
+    champions = {m.name: (m.scorer, m.scorer_version) for m in trained.registered}
     with warehouse.writer() as connection:
-        categories = product_model.scorer.categories_ if product_model else ()
-        scoring = scoring_frame(connection, windows, categories)
-        churn_scores = score_churn(
-            churn_model.scorer,
-            scoring,
-            windows=windows,
-            model_name=churn_model.name,
-            model_version=churn_model.scorer_version,
+        comparison, truth_note = truth_comparison(
+            connection, windows, champions, settings.demo_dir, data_end
         )
-        propensity_scores = score_propensity(
-            propensity_model.scorer,
-            scoring,
-            windows=windows,
-            model_name=propensity_model.name,
-            model_version=propensity_model.scorer_version,
-        )
-        product_scores = (
-            score_product_propensity(
-                product_model.scorer,
-                scoring,
-                windows=windows,
-                model_name=product_model.name,
-                model_version=product_model.scorer_version,
-            )
-            if product_model
-            else empty_frame(PRODUCT)
-        )
-        replace_table(connection, CHURN, churn_scores)
-        replace_table(connection, PROPENSITY, propensity_scores)
-        replace_table(connection, PRODUCT, product_scores)
-        replace_table(connection, UNDERPERFORMERS, predicted)
-        metadata = {t: comment_and_describe(connection, t) for t in (CHURN, PROPENSITY, PRODUCT)}
-        metadata[UNDERPERFORMERS] = comment_and_describe(connection, UNDERPERFORMERS)
-    seconds["score and write"] = time.perf_counter() - began
-
-    common = {
-        "as_of": windows.snapshot.isoformat(),
-        "cutoff": windows.cutoff.isoformat(),
-        "horizon_days": windows.horizon_days,
-        "training_windows": len(data.window_starts),
-        "training_rows": len(data.train),
-        "validation_customers": len(data.validation),
-        "step_seconds": MetadataValue.md(
-            markdown_rows([(k, f"{v:.1f}") for k, v in seconds.items()], ["phase", "seconds"])
-        ),
-    }
-    metadata[CHURN].update(common)
-    metadata[CHURN].update(_model_metadata(churn_model))
-    metadata[CHURN]["validation_metrics"] = MetadataValue.md(
-        metrics_markdown(churn.evaluation.table())
-    )
-    metadata[CHURN]["coefficients"] = coefficients_summary(churn.coefficients)
-    metadata[CHURN]["coefficient_table"] = MetadataValue.md(_frame_markdown(churn.coefficients))
-
-    metadata[PROPENSITY].update(common)
-    metadata[PROPENSITY].update(_model_metadata(propensity_model))
-    metadata[PROPENSITY]["selected_candidate"] = propensity.selected
-    metadata[PROPENSITY]["model_comparison"] = MetadataValue.md(
-        metrics_markdown(
-            propensity.evaluation.table(),
-            note={
-                "bgnbd": "baseline, calendar days",
-                "final": f"{propensity.selected}, calibrated",
-            },
-        )
-    )
-    metadata[PROPENSITY]["feature_importance"] = MetadataValue.md(
-        _frame_markdown(propensity.importance, limit=10)
-    )
-
-    metadata[PRODUCT].update(common)
-    if product_model:
-        metadata[PRODUCT].update(_model_metadata(product_model))
-        metadata[PRODUCT]["validation_metrics"] = MetadataValue.md(
-            metrics_markdown(product.evaluation.table())
-        )
-        metadata[PRODUCT]["category_metrics"] = MetadataValue.md(
-            _frame_markdown(product.per_category[["category", "roc_auc", "brier", "outcome_rate"]])
-        )
-    else:
-        metadata[PRODUCT]["note"] = product_note
-
-    counts = predicted["performance"].value_counts()
-    metadata[UNDERPERFORMERS].update(
-        {
-            "window": f"{windows.cutoff:%Y-%m-%d} .. {windows.cutoff_end:%Y-%m-%d}",
-            "performance": MetadataValue.md(
-                markdown_rows(sorted(counts.items()), ["performance", "customers"])
-            ),
-            "thresholds": (
-                f"tolerance = max({config.underperformer_tolerance} x predicted_spend, "
-                f"{typical_order_value(data.evaluation_window):.2f} median net order value)"
-            ),
-        }
-    )
-
-    truth, truth_note = load_truth(settings.demo_dir, windows, data_end)
-    if truth is not None:
-        comparison = compare_with_truth(
-            truth,
-            scoring,
-            propensity_scores,
-            churn_scores,
-            product_scores if product_model else None,
-            windows.horizon_days,
-        )
-        metadata[PROPENSITY]["truth_comparison"] = MetadataValue.md(
-            metrics_markdown(comparison.propensity)
-            + "\n\nspend in the horizon:\n\n"
-            + _frame_markdown(comparison.spend.reset_index())
-        )
-        metadata[CHURN]["truth_comparison"] = MetadataValue.md(metrics_markdown(comparison.churn))
-        if comparison.product is not None:
-            metadata[PRODUCT]["truth_comparison"] = MetadataValue.md(
-                metrics_markdown(comparison.product)
-            )
-    metadata[PROPENSITY]["truth_note"] = truth_note
-
-    report = _model_report(
-        windows,
-        [
-            (churn_model, churn, CHURN_CANDIDATE),
-            (propensity_model, propensity, PROPENSITY_CANDIDATE),
-            *([(product_model, product, PRODUCT_CANDIDATE)] if product_model else []),
-        ],
-        truth=(
-            [
-                (churn_model, comparison.churn, CHURN_SCORES),
-                (propensity_model, comparison.propensity, PROPENSITY_SCORES),
-                *(
-                    [(product_model, comparison.product, PRODUCT_SCORES)]
-                    if comparison.product is not None and product_model
-                    else []
-                ),
-            ]
-            if truth is not None
-            else []
-        ),
-        churn_champion=churn_model,
-    )
-    with warehouse.writer() as connection:
-        for table, frame in report.items():
+        tables = {UNDERPERFORMERS: predicted, **report_tables(trained, comparison)}
+        table_metadata = {}
+        for table, frame in tables.items():
             replace_table(connection, table, frame)
-            metadata[table] = comment_and_describe(connection, table)
-    metadata[EVALUATION]["champions"] = MetadataValue.md(
+            table_metadata[table] = comment_and_describe(connection, table)
+    trained.seconds["report and write"] = time.perf_counter() - began
+    table_metadata[UNDERPERFORMERS].update(
+        _underperformer_metadata(predicted, trained, config.underperformer_tolerance)
+    )
+    table_metadata[EVALUATION]["champions"] = MetadataValue.md(
         markdown_rows(
             [
                 (m.name, m.scorer_version, m.decision.version, m.decision.summary)
-                for m in (churn_model, propensity_model, product_model)
-                if m is not None
+                for m in trained.registered
             ],
-            ["model", "champion (scored)", "trained in this run", "decision"],
+            ["model", "champion", "trained in this run", "decision"],
         )
     )
+    model_metadata = _training_metadata(trained, comparison)
+    model_metadata[PROPENSITY_MODEL]["truth_note"] = truth_note
+    for name, metadata in model_metadata.items():
+        yield MaterializeResult(asset_key=model_key(name), metadata=metadata)
+    for table, metadata in table_metadata.items():
+        yield MaterializeResult(asset_key=table_key(table), metadata=metadata)
+    yield _challenger_check(CHURN_MODEL, trained.churn_model)
+    yield _challenger_check(PROPENSITY_MODEL, trained.propensity_model)
+    yield _challenger_check(PRODUCT_MODEL, trained.product_model, trained.product_note)
 
-    for table in (CHURN, PROPENSITY, PRODUCT, UNDERPERFORMERS, *REPORT_TABLES):
-        yield MaterializeResult(asset_key=table_key(table), metadata=metadata[table])
-    yield _challenger_check(CHURN, churn_model)
-    yield _challenger_check(PROPENSITY, propensity_model)
-    yield _challenger_check(PRODUCT, product_model, product_note)
+
+# -- scoring: one asset per score table, always with models:/NAME@champion ---------------------
+
+
+def _score_spec(model_name: str, inputs: tuple[str, ...]) -> AssetSpec:
+    spec = table_spec(SCORE_TABLES[model_name], group="models", deps=inputs, kinds=MODEL_KINDS)
+    return spec.replace_attributes(deps=[model_key(model_name), *spec.deps])
+
+
+def _scoring_asset(model_name: str, inputs: tuple[str, ...]):
+    """The asset that scores every customer as of the snapshot with ``model_name``'s
+    champion and writes its score table; it can be materialized alone."""
+    table = SCORE_TABLES[model_name]
+
+    @multi_asset(
+        specs=[_score_spec(model_name, inputs)],
+        pool=WRITER_POOL,
+        retry_policy=WRITER_RETRY,
+        name=f"score_{table.split('.')[1]}",
+    )
+    def score(
+        context: AssetExecutionContext,
+        config: ScoringConfig,
+        warehouse: DuckDBWarehouse,
+        mlflow: ModelTracking,
+    ):
+        client = mlflow.client()
+        with warehouse.writer() as connection:
+            windows = _windows(connection, Settings.from_env(), config)
+            scored = score_with_champion(connection, windows, client, model_name)
+            replace_table(connection, table, scored.scores)
+            metadata = comment_and_describe(connection, table)
+        metadata["model"] = (
+            f"{model_name} v{scored.model_version} (champion)"
+            if scored.model_version
+            else f"{model_name}: no champion"
+        )
+        metadata["as_of"] = windows.snapshot.isoformat()
+        metadata["horizon_days"] = windows.horizon_days
+        if scored.note:
+            metadata["note"] = scored.note
+            context.log.info(scored.note)
+        yield MaterializeResult(asset_key=table_key(table), metadata=metadata)
+
+    return score
+
+
+SCORING_INPUTS = ("features.customer_rfm", "staging.transactions", "staging.returns")
+churn_scores = _scoring_asset(CHURN_MODEL, SCORING_INPUTS)
+propensity_scores = _scoring_asset(PROPENSITY_MODEL, SCORING_INPUTS)
+product_propensity_scores = _scoring_asset(
+    PRODUCT_MODEL, (*SCORING_INPUTS, "features.product_categories")
+)
+
+
+# -- the decay signal ------------------------------------------------------------------------
+
+
+def _decay_check(model_name: str):
+    @asset_check(
+        asset=model_key(model_name),
+        name=DECAY_CHECK,
+        additional_deps=[table_key("features.customer_rfm")],
+        # Blocking (with severity WARN, so it stops nothing): the training's automation
+        # condition tells it from the challenger check that way (orchestration/automation.py).
+        blocking=True,
+        # Judged again whenever the features or the champion change.
+        automation_condition=AutomationCondition.eager(),
+        # The window's features are built in temporary tables: the writer, in its pool.
+        pool=WRITER_POOL,
+        description="The champion's Brier score on the latest complete horizon is within "
+        "DECAY_TOLERANCE (default 10%) of its validation figure; a warning requests a retrain.",
+    )
+    def check(warehouse: DuckDBWarehouse, mlflow: ModelTracking) -> AssetCheckResult:
+        settings = Settings.from_env()
+        with warehouse.writer() as connection:
+            windows = scoring_windows(connection, settings.as_of, settings.horizon_days)
+            signal = champion_decay(
+                connection, windows, mlflow.client(), model_name, settings.decay_tolerance
+            )
+        metadata = {
+            "reason": signal.reason,
+            "champion_version": signal.champion_version or "none",
+            "window": f"{signal.window_start:%Y-%m-%d} .. {signal.window_end:%Y-%m-%d}",
+            "customers": signal.customers,
+            "tolerance": signal.tolerance,
+        }
+        for name in ("validation_brier", "recent_brier", "limit"):
+            if getattr(signal, name) is not None:
+                metadata[name] = round(getattr(signal, name), 6)
+        return AssetCheckResult(
+            passed=not signal.decayed, severity=AssetCheckSeverity.WARN, metadata=metadata
+        )
+
+    return check
+
+
+churn_not_decayed, propensity_not_decayed = (_decay_check(m) for m in MONITORED_MODELS)
 
 
 # -- checks ------------------------------------------------------------------------------------
@@ -526,7 +531,13 @@ churn_scores_valid = _customer_scores_check(CHURN, "churn_scores_valid")
 propensity_scores_valid = _customer_scores_check(PROPENSITY, "propensity_scores_valid")
 
 
-@asset_check(asset=table_key(EVALUATION), name="model_report_consistent", blocking=False)
+@asset_check(
+    asset=table_key(EVALUATION),
+    name="model_report_consistent",
+    blocking=False,
+    # It compares the report with the scores written after it: run once they are.
+    additional_deps=[table_key(CHURN), table_key(PROPENSITY)],
+)
 def model_report_consistent(warehouse: DuckDBWarehouse) -> AssetCheckResult:
     """The model report matches the scores: churn and propensity each have validation
     metrics of their registered predictions with the champion that wrote scores.*, figures
@@ -565,4 +576,6 @@ def model_report_consistent(warehouse: DuckDBWarehouse) -> AssetCheckResult:
     )
 
 
-gx_checks = contract_checks(customer_models)
+gx_checks = contract_checks(
+    train_models_asset, churn_scores, propensity_scores, product_propensity_scores
+)

@@ -91,8 +91,11 @@ def check_result(report: quality.ValidationReport, previous: int | None) -> Asse
 
 
 def contract_checks(*assets: AssetsDefinition) -> list[AssetChecksDefinition]:
-    """The GX check of every table ``assets`` write that has checks in its contract."""
-    tables = [".".join(key.path) for asset in assets for key in asset.keys]
+    """The GX check of every table ``assets`` write that has checks in its contract (the
+    ``models/*`` keys of registered MLflow models are not tables)."""
+    tables = [
+        ".".join(key.path) for asset in assets for key in asset.keys if key.path[0] != "models"
+    ]
     return [gx_check(table) for table in tables if TABLES[table].checks]
 
 

@@ -16,7 +16,7 @@ from assets.common import comment_and_describe, markdown_rows, table_key, table_
 from assets.quality import contract_checks
 from pipeline.ingestion import ingest_landing
 from pipeline.settings import Settings
-from resources.warehouse import WRITER_POOL, DuckDBWarehouse
+from resources.warehouse import WRITER_POOL, WRITER_RETRY, DuckDBWarehouse
 
 RAW_TABLES = ("raw.transactions", "raw.quarantine", "raw.file_ledger")
 
@@ -34,6 +34,7 @@ class IngestConfig(Config):
 @multi_asset(
     specs=[table_spec(table, group="raw") for table in RAW_TABLES],
     pool=WRITER_POOL,
+    retry_policy=WRITER_RETRY,
     name="raw_ingest",
     description="Load new or changed files from DATA_DIR/landing into the raw tables.",
 )

@@ -8,7 +8,7 @@ from assets.quality import contract_checks
 from pipeline.live_scoring import ensure_prediction_log, pending_files, score_with_settings
 from pipeline.settings import Settings
 from resources.mlflow_tracking import ModelTracking
-from resources.warehouse import WRITER_POOL, DuckDBWarehouse
+from resources.warehouse import WRITER_POOL, WRITER_RETRY, DuckDBWarehouse
 
 PREDICTION_LOG = "marts.prediction_log"
 
@@ -26,10 +26,11 @@ PREDICTION_LOG = "marts.prediction_log"
                 "segments.personas",
                 "segments.purchase_style",
             ],
-            kinds=("duckdb", "sklearn", "mlflow"),
+            kinds=("duckdb", "scikitlearn", "mlflow"),
         )
     ],
     pool=WRITER_POOL,
+    retry_policy=WRITER_RETRY,
     name="prediction_log",
 )
 def prediction_log(

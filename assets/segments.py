@@ -48,7 +48,7 @@ from pipeline.segmentation.labels import value_style_markdown
 from pipeline.settings import Settings
 from pipeline.sql_text import one_row, qualified
 from resources.mlflow_tracking import ModelTracking
-from resources.warehouse import WRITER_POOL, DuckDBWarehouse
+from resources.warehouse import WRITER_POOL, WRITER_RETRY, DuckDBWarehouse
 
 GROUP = "segments"
 KINDS = ("duckdb", "scikitlearn", "mlflow")
@@ -103,6 +103,7 @@ def _segment_metadata(
 @multi_asset(
     specs=[table_spec(VALUE_TABLE, group=GROUP, deps=["features.customer_rfm"], kinds=KINDS)],
     pool=WRITER_POOL,
+    retry_policy=WRITER_RETRY,
     name="customer_value",
 )
 def customer_value(
@@ -137,6 +138,7 @@ def customer_value(
         )
     ],
     pool=WRITER_POOL,
+    retry_policy=WRITER_RETRY,
     name="purchase_style",
 )
 def purchase_style(
@@ -183,6 +185,7 @@ def purchase_style(
 @multi_asset(
     specs=[table_spec(PERSONA_TABLE, group=GROUP, deps=["features.customer_rfm"], kinds=KINDS)],
     pool=WRITER_POOL,
+    retry_policy=WRITER_RETRY,
     name="personas",
 )
 def personas(context: AssetExecutionContext, warehouse: DuckDBWarehouse, mlflow: ModelTracking):

@@ -16,7 +16,7 @@ from assets.quality import contract_checks
 from pipeline.cleaning import ALL_RULES, build_staging
 from pipeline.settings import Settings
 from pipeline.sql_text import one_row
-from resources.warehouse import WRITER_POOL, DuckDBWarehouse
+from resources.warehouse import WRITER_POOL, WRITER_RETRY, DuckDBWarehouse
 
 STAGING_TABLES = ("staging.transactions", "staging.returns", "staging.excluded")
 
@@ -36,6 +36,7 @@ SELECT
         table_spec(table, group="staging", deps=["raw.transactions"]) for table in STAGING_TABLES
     ],
     pool=WRITER_POOL,
+    retry_policy=WRITER_RETRY,
     name="staging_clean",
     description="Split raw.transactions into purchases, returns and excluded rows.",
 )

@@ -1,4 +1,4 @@
-"""Command line: ``customer-intel demo | refresh | generate | dev``.
+"""Command line: ``customer-intel demo | refresh | nightly | generate | score | dev``.
 
 ``demo`` is the embedded default: it writes generated demo transactions to
 DATA_DIR/landing (only when landing holds no transaction file yet) and runs the ``refresh``
@@ -11,8 +11,10 @@ import argparse
 import datetime as dt
 import fcntl
 import os
+import shutil
 import sys
 import time
+import uuid
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -39,20 +41,73 @@ def ensure_dagster_home() -> Path:
     return home
 
 
-def run_refresh(tags: dict[str, str] | None = None) -> bool:
-    """Execute the refresh job in this process, recorded in the DAGSTER_HOME instance."""
+def dagster_executable() -> str:
+    """The ``dagster`` command of this interpreter's environment (no activated virtualenv
+    needed), else one on PATH; a clear error when there is none."""
+    beside = Path(sys.executable).with_name("dagster")
+    if beside.is_file() and os.access(beside, os.X_OK):
+        return str(beside)
+    found = shutil.which("dagster")
+    if found:
+        return found
+    raise SystemExit(
+        f"no `dagster` command next to {sys.executable} nor on PATH: install the project "
+        "first (`make install`), or run `.venv/bin/customer-intel dev`"
+    )
+
+
+def run_job(
+    job_name: str = "refresh",
+    tags: dict[str, str] | None = None,
+    *,
+    verbose: bool = False,
+    emit=print,
+):
+    """Execute ``job_name`` in this process, recorded in the DAGSTER_HOME instance: a line
+    per step while it runs, the event log in DATA_DIR/logs/, a summary at the end. Returns
+    the Dagster result. A run already writing the warehouse is waited for (its run lock)."""
     from dagster import DagsterInstance
 
     from orchestration.definitions import defs
+    from orchestration.progress import (
+        QUIET_CONSOLE,
+        RunSummary,
+        StepProgress,
+        write_event_log,
+    )
+    from pipeline.settings import Settings
+    from resources.run_lock import current_holder
 
     ensure_dagster_home()
-    job = defs.resolve_job_def("refresh")
+    settings = Settings.from_env()
+    job = defs.resolve_job_def(job_name)
+    run_id = str(uuid.uuid4())
+    event_log = settings.data_dir / "logs" / f"{job_name}-{run_id[:8]}.log"
     with DagsterInstance.get() as instance:
-        result = job.execute_in_process(instance=instance, tags=tags or {}, raise_on_error=False)
-    for event in result.all_events:
-        if event.is_step_failure:
-            print(f"step failed: {event.step_key}: {event.event_specific_data.error.message}")
-    return result.success
+        holder = current_holder(settings.warehouse_path)
+        if holder:
+            # The run's warehouse resource waits for the lock (asleep, Ctrl-C stops it).
+            emit(f"waiting for {holder} to finish: it holds the warehouse's run lock")
+        steps = len(job.graph.node_dict)
+        emit(f"{job_name}: {steps} steps, run {run_id} (DAGSTER_HOME={instance.root_directory})")
+        progress = StepProgress(instance, run_id, steps, emit=emit)
+        if not verbose:
+            progress.start()
+        started = time.perf_counter()
+        result = job.execute_in_process(
+            instance=instance,
+            run_id=run_id,
+            tags=tags or {},
+            run_config=None if verbose else QUIET_CONSOLE,
+            raise_on_error=False,
+        )
+        seconds = time.perf_counter() - started
+        if not verbose:
+            progress.stop()
+        write_event_log(instance, run_id, event_log)
+    summary = RunSummary.of(result, seconds)
+    emit(summary.render(job=job_name, warehouse=settings.warehouse_path, event_log=event_log))
+    return result
 
 
 def _generate(data_dir: Path, rows: int, seed: int, file_format: str) -> None:
@@ -112,7 +167,13 @@ def main(argv: list[str] | None = None) -> int:
     demo = commands.add_parser("demo", help="generate demo data if landing is empty, then refresh")
     demo.add_argument("--rows", type=int, default=DEFAULT_DEMO_ROWS)
     demo.add_argument("--seed", type=int, default=42)
-    commands.add_parser("refresh", help="run the refresh job on DATA_DIR")
+    demo.add_argument("--verbose", action="store_true", help="print Dagster's event log")
+    for name, text in (
+        ("refresh", "ingest, rebuild and retrain everything now (job `refresh`)"),
+        ("nightly", "ingest and rebuild with the champion models, no training (job `nightly`)"),
+    ):
+        job = commands.add_parser(name, help=text)
+        job.add_argument("--verbose", action="store_true", help="print Dagster's event log")
     generate = commands.add_parser("generate", help="write demo transactions to DATA_DIR/landing")
     generate.add_argument("--rows", type=int, default=DEFAULT_DEMO_ROWS)
     generate.add_argument("--seed", type=int, default=42)
@@ -134,7 +195,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "dev":
         ensure_dagster_home()
         workspace = str(PROJECT_ROOT / "workspace.yaml")
-        os.execvp("dagster", ["dagster", "dev", "-w", workspace, "-h", "127.0.0.1"])
+        executable = dagster_executable()
+        os.execv(executable, [executable, "dev", "-w", workspace, "-h", "127.0.0.1"])
     if args.command == "demo":
         from pipeline.demo_data import DEFAULT_END_DATE
 
@@ -143,12 +205,9 @@ def main(argv: list[str] | None = None) -> int:
         # The demo's history ends in December 2011: judge freshness against that date.
         reference = DEFAULT_END_DATE + dt.timedelta(days=1)
         os.environ.setdefault("FRESHNESS_REFERENCE_DATE", reference.isoformat())
-    started = time.perf_counter()
-    success = run_refresh({"pipeline/trigger": args.command})
-    elapsed = time.perf_counter() - started
-    status = "succeeded" if success else "FAILED"
-    print(f"refresh {status} in {elapsed:.1f} s; warehouse: {settings.warehouse_path}")
-    return 0 if success else 1
+    job_name = "nightly" if args.command == "nightly" else "refresh"
+    result = run_job(job_name, {"pipeline/trigger": args.command}, verbose=args.verbose)
+    return 0 if result is not None and result.success else 1
 
 
 if __name__ == "__main__":

@@ -2,28 +2,70 @@
 
 from __future__ import annotations
 
-from dagster import Definitions, load_asset_checks_from_modules, load_assets_from_modules
+import os
+import warnings
+
+from dagster import (
+    BetaWarning,
+    Definitions,
+    EnvVar,
+    load_asset_checks_from_modules,
+    load_assets_from_modules,
+    with_source_code_references,
+)
 
 from assets import bi, features, marts, model_marts, models, raw, scoring, segments, staging
-from orchestration.jobs import refresh_job, score_new_customers_job
+from orchestration.automation import automation_sensor, with_automation
+from orchestration.jobs import ingest_job, nightly_job, refresh_job, score_new_customers_job
 from orchestration.recovery import dead_runs_sensor
 from orchestration.schedules import nightly_refresh_schedule
-from orchestration.sensors import landing_files_sensor, new_customers_sensor
+from orchestration.sensors import (
+    failure_alerts_sensor,
+    landing_files_sensor,
+    new_customers_sensor,
+)
+from pipeline.settings import Settings
 from resources.data_quality import DataQuality
-from resources.mlflow_tracking import ModelTracking
+from resources.mlflow_tracking import tracking_from_env
 from resources.warehouse import warehouse_from_env
 
 _ASSET_MODULES = [raw, staging, features, segments, models, marts, model_marts, scoring, bi]
 
+
+def _assets():
+    automated = with_automation(
+        load_assets_from_modules(_ASSET_MODULES),
+        Settings.from_env(),
+        training_keys=set(models.train_models_asset.keys),
+    )
+    # Code references (a link from each asset to its source file in the UI) are a beta
+    # API; their warning would be printed on every load of the code location.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", BetaWarning)
+        return with_source_code_references(automated)
+
+
 defs = Definitions(
-    assets=load_assets_from_modules(_ASSET_MODULES),
+    assets=_assets(),
     asset_checks=load_asset_checks_from_modules(_ASSET_MODULES),
-    jobs=[refresh_job, score_new_customers_job],
+    jobs=[refresh_job, nightly_job, ingest_job, score_new_customers_job],
     schedules=[nightly_refresh_schedule],
-    sensors=[landing_files_sensor, new_customers_sensor, dead_runs_sensor],
+    sensors=[
+        landing_files_sensor,
+        new_customers_sensor,
+        failure_alerts_sensor,
+        dead_runs_sensor,
+        automation_sensor(),
+    ],
     resources={
         "warehouse": warehouse_from_env(),
-        "mlflow": ModelTracking(),
-        "data_quality": DataQuality(),
+        "mlflow": tracking_from_env(),
+        "data_quality": DataQuality(
+            **(
+                {"freshness_reference": EnvVar("FRESHNESS_REFERENCE_DATE")}
+                if os.environ.get("FRESHNESS_REFERENCE_DATE")
+                else {}
+            )
+        ),
     },
 )

@@ -1,25 +1,72 @@
-"""Jobs of the code location."""
+"""Jobs of the code location.
+
+``refresh`` is "everything now" (ingest, rebuild, retrain) for the CLI and the UI;
+``nightly`` is the same without training (the scores use the current champions; training
+follows its own cadence, see orchestration/automation.py); ``ingest`` loads new landing
+files and leaves the rest to the eager automation conditions. Every job that writes the
+warehouse carries the run tag of the run-level guard (dagster.yaml limits it to one run at
+a time), so two refreshes never interleave.
+"""
 
 from __future__ import annotations
 
-from dagster import AssetKey, AssetSelection, define_asset_job, in_process_executor
+from dagster import (
+    AssetCheckKey,
+    AssetKey,
+    AssetSelection,
+    define_asset_job,
+    in_process_executor,
+)
+
+from assets.models import DECAY_CHECK, model_key, train_models_asset
+from orchestration.automation import RUN_GUARD_TAG, RUN_GUARD_VALUE
+from pipeline.modelling.decay import MONITORED_MODELS
+
+WRITER_TAGS = {RUN_GUARD_TAG: RUN_GUARD_VALUE}
+TRAINING = AssetSelection.assets(*train_models_asset.keys)
+DECAY_CHECKS = AssetSelection.checks(
+    *(AssetCheckKey(model_key(name), DECAY_CHECK) for name in MONITORED_MODELS)
+)
+
 
 # One process for the whole run: every writing step holds the single DuckDB writer pool
 # anyway, and a fresh process per step would pay the heavy imports (pandas, sklearn, GX,
 # MLflow) again for every step.
-refresh_job = define_asset_job(
-    name="refresh",
-    selection=AssetSelection.all(),
-    executor_def=in_process_executor,
-    description="Refresh every table: ingest new files, clean, and rebuild everything downstream.",
-    tags={"pipeline/trigger": "manual"},
-)
+def _writer_job(name: str, selection, description: str, trigger: str):
+    return define_asset_job(
+        name=name,
+        selection=selection,
+        executor_def=in_process_executor,
+        description=description,
+        tags={"pipeline/trigger": trigger, **WRITER_TAGS},
+    )
 
-score_new_customers_job = define_asset_job(
-    name="score_new_customers",
-    selection=AssetSelection.assets(AssetKey(["marts", "prediction_log"])),
-    executor_def=in_process_executor,
-    description="Score the customers in DATA_DIR/landing/new_customers/ with the champion "
-    "models and append them to marts.prediction_log.",
-    tags={"pipeline/trigger": "manual"},
+
+refresh_job = _writer_job(
+    "refresh",
+    AssetSelection.all(),
+    "Refresh every table now: ingest new files, clean, rebuild everything downstream and "
+    "retrain the models.",
+    "manual",
+)
+nightly_job = _writer_job(
+    "nightly",
+    (AssetSelection.all() - TRAINING) | DECAY_CHECKS,
+    "Ingest new files and rebuild everything downstream with the champion models (no "
+    "training); the decay checks judge the champions on the latest horizon.",
+    "nightly_schedule",
+)
+ingest_job = _writer_job(
+    "ingest",
+    AssetSelection.groups("raw"),
+    "Load new or changed landing files into the raw layer; the eager automation conditions "
+    "rebuild what depends on it.",
+    "landing_sensor",
+)
+score_new_customers_job = _writer_job(
+    "score_new_customers",
+    AssetSelection.assets(AssetKey(["marts", "prediction_log"])),
+    "Score the customers in DATA_DIR/landing/new_customers/ with the champion models and "
+    "append them to marts.prediction_log.",
+    "manual",
 )

@@ -45,16 +45,23 @@ def _env_path(name: str, default: Path) -> Path:
     return Path(value).expanduser() if value else default
 
 
-def _env_int(name: str, default: int) -> int:
+def _env_number(name: str, default, kind=int):
     value = os.environ.get(name)
     if value is None or value == "":
         return default
     try:
-        return int(value)
+        return kind(value)
     except ValueError as error:
-        raise ValueError(
-            f"environment variable {name} must be an integer, got {value!r}"
-        ) from error
+        what = "an integer" if kind is int else "a number"
+        raise ValueError(f"environment variable {name} must be {what}, got {value!r}") from error
+
+
+def _env_int(name: str, default: int) -> int:
+    return _env_number(name, default, int)
+
+
+def _env_float(name: str, default: float) -> float:
+    return _env_number(name, default, float)
 
 
 def _env_date(name: str) -> dt.date | None:
@@ -85,6 +92,12 @@ class Settings:
     # Nightly refresh: cron expression and the timezone it is read in.
     refresh_cron: str = "0 2 * * *"
     timezone: str = "UTC"
+    # Model training: weekly by default, and when a champion decays by more than the
+    # tolerance (relative Brier score on the latest complete horizon vs its validation).
+    retrain_cron: str = "0 3 * * 0"
+    decay_tolerance: float = 0.10
+    # What consumers read (marts, exports, BI snapshot) is overdue after this many hours.
+    freshness_hours: float = 26.0
     # DuckDB limits; empty means DuckDB's own default.
     duckdb_memory_limit: str = ""
     duckdb_threads: int = 0
@@ -99,6 +112,9 @@ class Settings:
             horizon_days=_env_int("HORIZON_DAYS", 90),
             refresh_cron=os.environ.get("REFRESH_CRON", "0 2 * * *"),
             timezone=os.environ.get("PIPELINE_TIMEZONE", "UTC"),
+            retrain_cron=os.environ.get("RETRAIN_CRON", "0 3 * * 0"),
+            decay_tolerance=_env_float("DECAY_TOLERANCE", 0.10),
+            freshness_hours=_env_float("FRESHNESS_HOURS", 26.0),
             duckdb_memory_limit=os.environ.get("DUCKDB_MEMORY_LIMIT", ""),
             duckdb_threads=_env_int("DUCKDB_THREADS", 0),
         )

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
-from dagster import ConfigurableResource, InitResourceContext
+from dagster import ConfigurableResource, EnvVar, InitResourceContext
 from pydantic import Field
 
 from pipeline.settings import Settings
@@ -164,3 +164,19 @@ class ModelTracking(ConfigurableResource):
             mlflow.end_run(status="FAILED")
             raise
         mlflow.end_run(status="FINISHED")
+
+
+def tracking_from_env() -> ModelTracking:
+    """The resource with MLFLOW_TRACKING_URI and MLFLOW_ARTIFACT_LOCATION as EnvVars when they
+    are set (the Resources tab then names them), else the embedded store under DATA_DIR,
+    resolved at run time."""
+    return ModelTracking(
+        **{
+            field: EnvVar(name)
+            for field, name in (
+                ("tracking_uri", "MLFLOW_TRACKING_URI"),
+                ("artifact_location", "MLFLOW_ARTIFACT_LOCATION"),
+            )
+            if os.environ.get(name)
+        }
+    )

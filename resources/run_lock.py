@@ -76,6 +76,18 @@ def _raise_on_termination() -> Iterator[None]:
             signal.signal(sig, handler)
 
 
+def current_holder(database: Path) -> str | None:
+    """Who holds the run lock of ``database`` now (as ``describe_holder``), or None."""
+    path = lock_path_for(database)
+    if not path.exists():
+        return None
+    with open(path, "a+", encoding="utf-8") as handle:
+        if _try_lock(handle):
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+            return None
+    return describe_holder(path)
+
+
 def _try_lock(handle: IO[str]) -> bool:
     try:
         fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)

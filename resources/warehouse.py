@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
-from dagster import ConfigurableResource, InitResourceContext
+from dagster import Backoff, ConfigurableResource, EnvVar, InitResourceContext, Jitter, RetryPolicy
 from pydantic import Field
 
 from pipeline.settings import Settings
@@ -27,6 +27,12 @@ from resources.run_lock import hold_run_lock
 from resources.run_recovery import recover_dead_runs
 
 WRITER_POOL = "duckdb_writer"
+# Writing steps meet transient faults: the file locked by another process beyond the lock
+# timeout, the MLflow store briefly unavailable. Retry them with exponential backoff
+# (about 5 s, then 10 s, +-50%) before the step fails.
+WRITER_RETRY = RetryPolicy(
+    max_retries=2, delay=5, backoff=Backoff.EXPONENTIAL, jitter=Jitter.PLUS_MINUS
+)
 
 log = logging.getLogger(__name__)
 
@@ -170,12 +176,21 @@ class DuckDBWarehouse(ConfigurableResource):
         return self._connection(read_only=True)
 
 
+def _configured(name: str, default):
+    """EnvVar(name) when the variable is set, so the UI's Resources tab shows where the value
+    comes from; else the field's default (which resolves DATA_DIR at run time)."""
+    if not os.environ.get(name):
+        return default
+    return EnvVar.int(name) if isinstance(default, int) else EnvVar(name)
+
+
 def warehouse_from_env() -> DuckDBWarehouse:
-    """The resource as configured by WAREHOUSE_PATH, DUCKDB_MEMORY_LIMIT and DUCKDB_THREADS
-    (the database defaults to DATA_DIR/warehouse.duckdb, resolved when a run opens it)."""
-    settings = Settings.from_env()
+    """The resource as configured by WAREHOUSE_PATH, DUCKDB_MEMORY_LIMIT, and DUCKDB_THREADS
+    (the database defaults to DATA_DIR/warehouse.duckdb, resolved
+    when a run opens it)."""
+    Settings.from_env()  # a malformed DUCKDB_THREADS fails here, naming the variable
     return DuckDBWarehouse(
-        path=os.environ.get("WAREHOUSE_PATH", ""),
-        memory_limit=settings.duckdb_memory_limit,
-        threads=settings.duckdb_threads,
+        path=_configured("WAREHOUSE_PATH", ""),
+        memory_limit=_configured("DUCKDB_MEMORY_LIMIT", ""),
+        threads=_configured("DUCKDB_THREADS", 0),
     )

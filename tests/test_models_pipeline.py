@@ -35,6 +35,7 @@ MODEL_CHECKS = {
     "gx_scores_calibration_curve",
     "gx_scores_churn_coefficients",
     "challenger_beats_champion",
+    "champion_not_decayed",
     "recommendations_above_threshold",
 }
 
@@ -102,7 +103,7 @@ def test_a_file_without_products_gets_churn_and_propensity_and_skips_products(
             artifact_location=(tmp_path / "mlflow" / "artifacts").as_uri(),
         ),
     }
-    config = {"ops": {"customer_models": {"config": {"training_windows": 6}}}}
+    config = {"ops": {"train_models": {"config": {"training_windows": 6}}}}
     with dg.DagsterInstance.ephemeral() as instance:
         first = dg.materialize(selection, resources=resources, instance=instance, run_config=config)
         second = dg.materialize(
@@ -112,7 +113,8 @@ def test_a_file_without_products_gets_churn_and_propensity_and_skips_products(
     checks = check_results(first)
     assert all(e.passed for e in checks.values()), checks
     metadata = materializations(first)
-    assert "skipped" in metadata["scores/product_propensity"]["note"].value
+    assert "skipped" in metadata["models/product_category_propensity"]["note"].value
+    assert "no champion" in metadata["scores/product_propensity"]["note"].value
     assert "nothing to recommend" in metadata["marts/product_recommendations"]["note"].value
 
     with duckdb.connect(str(warehouse_without_products), read_only=True) as connection:
@@ -129,11 +131,14 @@ def test_a_file_without_products_gets_churn_and_propensity_and_skips_products(
     # A second run on the same data trains the same models: no better, so the champions stay
     # and the challenger check warns without failing the run.
     warned = check_results(second)
-    for asset in ("scores/churn", "scores/propensity"):
+    for asset in ("models/customer_churn", "models/purchase_propensity"):
         evaluation = warned[(asset, "challenger_beats_champion")]
         assert not evaluation.passed and evaluation.severity == dg.AssetCheckSeverity.WARN
         assert "kept the champion" in evaluation.metadata["summary"].value
-    assert warned[("scores/product_propensity", "challenger_beats_champion")].passed
+    assert warned[("models/product_category_propensity", "challenger_beats_champion")].passed
+    # The champion is judged on the latest complete horizon of the same data: no decay.
+    decay = warned[("models/purchase_propensity", "champion_not_decayed")]
+    assert decay.passed and "within tolerance" in decay.metadata["reason"].value
     with duckdb.connect(str(warehouse_without_products), read_only=True) as connection:
         assert connection.execute(
             "SELECT DISTINCT model_version FROM scores.propensity"
@@ -154,10 +159,11 @@ def test_refresh_trains_registers_and_scores_with_every_model_check_passing(data
     assert all(e.passed for e in ours.values()), {k: e.passed for k, e in ours.items()}
 
     metadata = materializations(result)
-    propensity = metadata["scores/propensity"]
+    propensity = metadata["models/purchase_propensity"]
     assert "model_comparison" in propensity and "truth_comparison" in propensity
     assert Path(propensity["calibration_plot"].value).exists()
-    assert propensity["model"].value.startswith("purchase_propensity v1")
+    assert propensity["champion"].value == "purchase_propensity v1"
+    assert metadata["scores/propensity"]["model"].value.startswith("purchase_propensity v1")
     with duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True) as connection:
         customers = connection.execute("SELECT count(*) FROM features.customer_rfm").fetchone()[0]
         assert connection.execute("SELECT count(*) FROM scores.churn").fetchone()[0] == customers
@@ -177,4 +183,16 @@ def test_refresh_trains_registers_and_scores_with_every_model_check_passing(data
         champion = client.get_model_version_by_alias(name, "champion")
         run = client.get_run(champion.run_id)
         assert run.data.tags["dagster_run_id"] == result.run_id
-        assert run.data.tags["dagster_asset_key"].startswith("scores/")
+        assert run.data.tags["dagster_asset_key"] == f"models/{name}"
+
+    # Each score table can be rebuilt alone, with the champion, without training.
+    with dg.DagsterInstance.ephemeral() as instance:
+        alone = job.execute_in_process(
+            instance=instance,
+            asset_selection=[dg.AssetKey(["scores", "churn"])],
+            raise_on_error=False,
+        )
+    assert alone.success
+    assert set(materializations(alone)) == {"scores/churn"}
+    with duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True) as connection:
+        assert connection.execute("SELECT count(*) FROM scores.churn").fetchone()[0] == customers

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.processes import process_is_alive
-from resources.run_lock import describe_holder, hold_run_lock, lock_path_for
+from resources.run_lock import current_holder, describe_holder, hold_run_lock, lock_path_for
 
 PROJECT = Path(__file__).resolve().parents[2]
 HOLDER = """
@@ -63,6 +63,7 @@ def test_a_waiting_run_sleeps_and_takes_the_lock_when_the_holder_is_killed(datab
         before = cpu_seconds(waiter.pid)
         time.sleep(2.0)
         assert cpu_seconds(waiter.pid) - before < 0.5, "the waiting run spins instead of sleeping"
+        assert current_holder(database).startswith(f"run first (pid {holder.pid})")
         holder.send_signal(signal.SIGKILL)
         holder.wait(timeout=10)
         assert first_line(waiter) == "HOLDING"
@@ -97,5 +98,6 @@ def test_the_lock_file_names_its_holder_and_is_cleared_on_release(database):
         assert path == lock_path_for(database)
         assert describe_holder(path).startswith(f"run abc123 (pid {os.getpid()}) since ")
     assert describe_holder(path) == "another run"
+    assert current_holder(database) is None
     with hold_run_lock(database):  # free again: taken at once
         pass

@@ -1,0 +1,131 @@
+"""Declarative automation and freshness, applied in one place to the asset definitions.
+
+- The raw layer is started by the landing sensor or the nightly schedule (new files).
+- Everything downstream of it is **eager**: it materializes when an upstream asset updated
+  and none is missing or in progress, so a new file flows through staging, features,
+  segments, the scores (with the current champions), marts, exports and the BI snapshot.
+  Training is not part of that.
+- **Training** (``train_models``) runs on ``RETRAIN_CRON`` (default Sunday 03:00) on the
+  data of that moment, when a champion's decay check newly fails, or when
+  no model exists yet (a fresh machine), and on demand.
+- What consumers read (marts, exports, the BI snapshot) carries a freshness policy: overdue
+  after ``FRESHNESS_HOURS`` (default 26 h) without a materialization.
+
+The automation-condition sensor evaluates the conditions every 30 s; the UI's Automation tab
+shows for each asset why it was or was not requested.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+
+from dagster import (
+    AssetKey,
+    AssetsDefinition,
+    AssetSelection,
+    AssetSpec,
+    AutomationCondition,
+    AutomationConditionSensorDefinition,
+    DefaultSensorStatus,
+    FreshnessPolicy,
+)
+
+from pipeline.settings import Settings
+
+# Assets started by a sensor or a schedule, not by their upstreams.
+TRIGGERED_GROUPS = {"raw"}
+TRIGGERED_ASSETS = {("marts", "prediction_log")}  # live scoring: the new_customers sensor
+CONSUMER_SCHEMAS = {"marts", "exports", "bi"}
+RUN_GUARD_TAG = "pipeline/warehouse_writer"
+RUN_GUARD_VALUE = "true"
+
+EAGER = AutomationCondition.eager()
+# The live-scoring log is appended by its sensor's job; automation only creates it (empty)
+# when it is missing, so the BI snapshot, which publishes it, is not held up on a new machine.
+CREATE_WHEN_MISSING = (
+    AutomationCondition.missing()
+    & ~AutomationCondition.execution_failed()
+    & ~AutomationCondition.any_deps_missing()
+    & ~AutomationCondition.any_deps_in_progress()
+    & ~AutomationCondition.in_progress()
+).with_label("create when missing")
+# The decay check is the models' only blocking check (the challenger check is not).
+CHAMPION_DECAYED = (
+    AutomationCondition.any_checks_match(AutomationCondition.check_failed(), blocking_only=True)
+    .newly_true()
+    .since_last_handled()
+    .with_label("champion decay check newly failed")
+)
+
+
+def retrain_condition(settings: Settings) -> AutomationCondition:
+    """Train on the cron once the inputs updated since its tick, when a champion decayed,
+    or when no model exists yet; never while training or an input is in progress."""
+    on_decay = (
+        CHAMPION_DECAYED
+        & ~AutomationCondition.any_deps_missing()
+        & ~AutomationCondition.any_deps_in_progress()
+    ).with_label("champion decayed")
+    on_cron = (
+        AutomationCondition.cron_tick_passed(settings.retrain_cron, settings.timezone)
+        .since_last_handled()
+        .with_label(f"RETRAIN_CRON {settings.retrain_cron} ({settings.timezone}) passed")
+        & ~AutomationCondition.any_deps_missing()
+        & ~AutomationCondition.any_deps_in_progress()
+    )
+    # No model yet (a fresh machine): train once the inputs exist; after a failed attempt,
+    # wait for the next trigger instead of retrying every tick.
+    no_model = (
+        AutomationCondition.missing()
+        & ~AutomationCondition.execution_failed()
+        & ~AutomationCondition.any_deps_missing()
+        & ~AutomationCondition.any_deps_in_progress()
+    ).with_label("no model yet")
+    return ((on_cron | on_decay | no_model) & ~AutomationCondition.in_progress()).with_label(
+        "retrain: RETRAIN_CRON passed, a champion decayed, or no model yet"
+    )
+
+
+def freshness_policy(settings: Settings) -> FreshnessPolicy:
+    hours = settings.freshness_hours
+    return FreshnessPolicy.time_window(fail_window=dt.timedelta(hours=hours))
+
+
+def with_automation(
+    assets: Iterable[AssetsDefinition], settings: Settings, training_keys: set[AssetKey]
+) -> list[AssetsDefinition]:
+    """``assets`` with their automation condition and, for what consumers read, a freshness
+    policy. ``training_keys``: the assets the training step writes (they follow its cron)."""
+    retrain = retrain_condition(settings)
+    policy = freshness_policy(settings)
+
+    def apply(spec: AssetSpec) -> AssetSpec:
+        path = tuple(spec.key.path)
+        if spec.key in training_keys:
+            condition = retrain
+        elif path in TRIGGERED_ASSETS:
+            condition = CREATE_WHEN_MISSING
+        elif spec.group_name in TRIGGERED_GROUPS:
+            condition = None
+        else:
+            condition = EAGER
+        # Training outputs (marts.underperformers) follow the weekly cadence, not the day's.
+        consumed = path[0] in CONSUMER_SCHEMAS and path not in TRIGGERED_ASSETS
+        fresh = policy if consumed and spec.key not in training_keys else None
+        return spec.replace_attributes(automation_condition=condition, freshness_policy=fresh)
+
+    return [a.map_asset_specs(apply) for a in assets]
+
+
+def automation_sensor() -> AutomationConditionSensorDefinition:
+    return AutomationConditionSensorDefinition(
+        name="automation",
+        target=AssetSelection.all(),
+        default_status=DefaultSensorStatus.RUNNING,
+        minimum_interval_seconds=30,
+        run_tags={RUN_GUARD_TAG: RUN_GUARD_VALUE, "pipeline/trigger": "automation"},
+        emit_backfills=False,
+        description="Evaluates the assets' automation conditions: eager downstream of the "
+        "raw layer, training on RETRAIN_CRON, on a champion's decay or when no model exists.",
+    )

@@ -1,0 +1,116 @@
+"""Scoring with the registered champions, apart from training.
+
+Every refresh scores the customers as of the snapshot with ``models:/NAME@champion``: the
+features are read from the warehouse, the champion is loaded from the registry, and no model
+is fitted. Each score table is scored on its own (:func:`score_with_champion`), so one can be
+rebuilt without the others. :func:`truth_comparison` scores with the champions a training
+run just chose, for the demo data's proof against the real outcomes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from pipeline.modelling.churn import score_churn
+from pipeline.modelling.demo_truth import TruthComparison, compare_with_truth, load_truth
+from pipeline.modelling.model_runs import CHURN_MODEL, PRODUCT_MODEL, PROPENSITY_MODEL
+from pipeline.modelling.product_propensity import score_product_propensity
+from pipeline.modelling.propensity import score_propensity
+from pipeline.modelling.score_tables import empty_frame
+from pipeline.modelling.tracking import load_champion
+from pipeline.modelling.training_frames import (
+    ModelWindows,
+    resolve_snapshot,
+    resolve_windows,
+    scoring_frame,
+)
+
+SCORE_TABLES = {
+    CHURN_MODEL: "scores.churn",
+    PROPENSITY_MODEL: "scores.propensity",
+    PRODUCT_MODEL: "scores.product_propensity",
+}
+_SCORERS = {
+    CHURN_MODEL: score_churn,
+    PROPENSITY_MODEL: score_propensity,
+    PRODUCT_MODEL: score_product_propensity,
+}
+
+
+@dataclass(frozen=True)
+class ChampionScores:
+    model_name: str
+    model_version: str | None  # None: no champion (product propensity without products)
+    scores: pd.DataFrame
+    note: str = ""
+
+
+def scoring_windows(
+    connection: duckdb.DuckDBPyConnection, as_of: dt.date | None, horizon_days: int
+) -> ModelWindows:
+    """The snapshot (``as_of``, else the day after the last purchase) and the horizon the
+    scores predict."""
+    return resolve_windows(resolve_snapshot(connection, as_of), horizon_days)
+
+
+def _categories(model) -> tuple[str, ...]:
+    return tuple(getattr(model, "categories_", ()))
+
+
+def score_with_champion(
+    connection: duckdb.DuckDBPyConnection, windows: ModelWindows, client, model_name: str
+) -> ChampionScores:
+    """The rows of ``model_name``'s score table, scored by its champion.
+
+    Without a champion, product propensity writes an empty table (data without products
+    trains no such model); the other models raise LookupError naming what to run."""
+    table = SCORE_TABLES[model_name]
+    try:
+        model, version = load_champion(client, model_name)
+    except LookupError as missing:
+        if model_name == PRODUCT_MODEL:
+            return ChampionScores(model_name, None, empty_frame(table), f"{missing}: empty table")
+        raise LookupError(
+            f"{missing}: train the models first (materialize the asset models/{model_name}, "
+            "or run the job `refresh`)"
+        ) from missing
+    frame = scoring_frame(connection, windows, _categories(model))
+    scores = _SCORERS[model_name](
+        model, frame, windows=windows, model_name=model_name, model_version=version
+    )
+    return ChampionScores(model_name, version, scores)
+
+
+def truth_comparison(
+    connection: duckdb.DuckDBPyConnection,
+    windows: ModelWindows,
+    champions: dict[str, tuple[object, str]],
+    demo_dir: Path,
+    data_end: dt.datetime,
+) -> tuple[TruthComparison | None, str]:
+    """On demo data, the scores of ``champions`` (model name -> (model, version)) against
+    what the customers really did in the horizon after the data's end; (None, why not)
+    on any other data."""
+    truth, note = load_truth(demo_dir, windows, data_end)
+    if truth is None:
+        return None, note
+    product = champions.get(PRODUCT_MODEL)
+    frame = scoring_frame(connection, windows, _categories(product[0]) if product else ())
+    scored = {
+        name: _SCORERS[name](model, frame, windows=windows, model_name=name, model_version=version)
+        for name, (model, version) in champions.items()
+    }
+    comparison = compare_with_truth(
+        truth,
+        frame,
+        scored[PROPENSITY_MODEL],
+        scored[CHURN_MODEL],
+        scored.get(PRODUCT_MODEL),
+        windows.horizon_days,
+    )
+    return comparison, note

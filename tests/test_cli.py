@@ -1,0 +1,97 @@
+"""The command line: step progress, the run summary, the event log file, and `dev` without
+an activated virtualenv."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+from dagster import (
+    AssetCheckResult,
+    AssetCheckSeverity,
+    DagsterInstance,
+    Definitions,
+    MaterializeResult,
+    asset,
+    asset_check,
+    define_asset_job,
+)
+
+from orchestration import cli
+from orchestration.progress import QUIET_CONSOLE, RunSummary, StepProgress, write_event_log
+
+
+@asset(group_name="raw")
+def loaded() -> MaterializeResult:
+    return MaterializeResult(metadata={"dagster/row_count": 1234})
+
+
+@asset(deps=[loaded], group_name="raw")
+def broken() -> None:
+    raise ValueError("landing/bad.csv: missing required column(s): customer_id\nmore detail")
+
+
+@asset_check(asset=loaded)
+def loaded_is_small() -> AssetCheckResult:
+    return AssetCheckResult(passed=False, severity=AssetCheckSeverity.WARN, metadata={"rows": 1234})
+
+
+DEFS = Definitions(
+    assets=[loaded, broken],
+    asset_checks=[loaded_is_small],
+    jobs=[define_asset_job("refresh", selection="*")],
+)
+
+
+@pytest.fixture
+def finished_run():
+    job = DEFS.resolve_job_def("refresh")
+    with DagsterInstance.ephemeral() as instance:
+        result = job.execute_in_process(
+            instance=instance, run_config=QUIET_CONSOLE, raise_on_error=False
+        )
+        yield instance, result
+
+
+def test_progress_shows_one_line_per_step_with_its_time_and_failure(finished_run):
+    instance, result = finished_run
+    lines: list[str] = []
+    progress = StepProgress(instance, result.run_id, steps=3, emit=lines.append)
+    progress.poll()
+    assert len(lines) == 3
+    assert any(line.startswith("[") and "loaded " in line and " s" in line for line in lines)
+    (failure,) = [line for line in lines if "FAILED" in line]
+    assert "broken" in failure and "missing required column(s): customer_id" in failure
+    assert "more detail" not in failure  # the error's first line only
+    progress.poll()
+    assert len(lines) == 3  # each event is shown once
+
+
+def test_summary_counts_tables_checks_and_failures(finished_run, tmp_path):
+    instance, result = finished_run
+    summary = RunSummary.of(result, seconds=1.5)
+    assert not summary.success
+    assert summary.tables == {"loaded": 1234}
+    assert summary.checks["warned"] == 1 and summary.checks["passed"] == 0
+    log = write_event_log(instance, result.run_id, tmp_path / "logs" / "run.log")
+    text = summary.render(job="refresh", warehouse=Path("/w.duckdb"), event_log=log)
+    assert "refresh FAILED in 1.5 s" in text
+    assert "1,234 rows" in text
+    assert "checks: 0 passed, 1 warned, 0 failed" in text
+    assert "broken: ValueError: landing/bad.csv: missing required column(s)" in text
+    assert "make dev" in text and "make dashboard" in text
+    logged = log.read_text()
+    assert "STEP_FAILURE broken" in logged and "ASSET_MATERIALIZATION loaded" in logged
+
+
+def test_dev_finds_dagster_beside_the_interpreter_without_an_activated_venv(monkeypatch):
+    monkeypatch.setenv("PATH", "/nonexistent")
+    assert cli.dagster_executable() == str(Path(sys.executable).with_name("dagster"))
+
+
+def test_dev_without_dagster_says_what_to_do(monkeypatch, tmp_path):
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.setattr(cli.sys, "executable", str(tmp_path / "python"))
+    with pytest.raises(SystemExit, match="make install"):
+        cli.dagster_executable()
