@@ -13,7 +13,7 @@ from dagster import AssetKey
 
 from pipeline.catalog import TABLES
 from pipeline.definitions import defs
-from pipeline.demo_data import write_demo_data
+from pipeline.demo import write_demo_data
 from tests.conftest import run_refresh, write_csv
 
 pytestmark = pytest.mark.slow
