@@ -21,7 +21,7 @@ from dagster import (
 
 from assets.common import comment_and_describe, markdown_rows, table_key, table_spec
 from assets.quality import contract_checks
-from pipeline.demo_data import TRUTH_FILE
+from pipeline.demo import TRUTH_FILE
 from pipeline.segmentation import (
     PERSONA_TABLE,
     PERSONAS,

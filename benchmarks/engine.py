@@ -86,14 +86,16 @@ FEATURES_FILE = "features.parquet"  # in the worker's workdir, written after the
 # Input data
 # ---------------------------------------------------------------------------------------------
 def _generator_fingerprint() -> str:
-    source = PROJECT_ROOT / "pipeline" / "demo_data.py"
-    return hashlib.sha256(source.read_bytes()).hexdigest()[:16]
+    digest = hashlib.sha256()
+    for source in sorted((PROJECT_ROOT / "pipeline" / "demo").glob("*.py")):
+        digest.update(source.name.encode() + source.read_bytes())
+    return digest.hexdigest()[:16]
 
 
 def ensure_data(data_dir: Path, rows: int, timeout: float, seed: int = SEED) -> tuple[Path, dict]:
     """The generated CSV for ``rows`` (made once, reused while the generator is unchanged).
 
-    Generates with the project's CLI, ``python -m pipeline.demo_data``, in a child process
+    Generates with the project's CLI, ``python -m pipeline.demo``, in a child process
     so that its time and peak memory are measured too."""
     folder = data_dir / f"csv-{rows}-seed{seed}"
     marker = folder / "generated.json"
@@ -105,7 +107,7 @@ def ensure_data(data_dir: Path, rows: int, timeout: float, seed: int = SEED) -> 
             return csv, info | {"cached": True}
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
-    argv = [sys.executable, "-m", "pipeline.demo_data", "--rows", rows, "--seed", seed]
+    argv = [sys.executable, "-m", "pipeline.demo", "--rows", rows, "--seed", seed]
     argv += ["--format", "csv", "--data-dir", folder, "--no-progress"]
     log(f"generating {rows:,} rows: {' '.join(str(a) for a in argv[1:])}")
     result = run_child(argv, timeout=timeout)
@@ -113,7 +115,7 @@ def ensure_data(data_dir: Path, rows: int, timeout: float, seed: int = SEED) -> 
         raise SystemExit(f"demo data generation failed: {result.failure()}\n{result.stderr}")
     info = {
         "rows_requested": rows,
-        "command": "python -m pipeline.demo_data " + " ".join(str(a) for a in argv[3:]),
+        "command": "python -m pipeline.demo " + " ".join(str(a) for a in argv[3:]),
         "summary": result.stdout.strip().splitlines()[-1],
         "seconds": round(result.wall_seconds, 2),
         "max_rss_bytes": result.max_rss_bytes,

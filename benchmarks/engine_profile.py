@@ -131,7 +131,7 @@ def _operators(profile: dict) -> list[tuple[str, float, int]]:
     return found
 
 
-# The demo generator writes UCI dates as 12/1/2010 8:26 (pipeline/demo_data.py).
+# The demo generator writes UCI dates as 12/1/2010 8:26 (pipeline/demo/assembly.py).
 DEMO_DATE_FORMAT = "%m/%d/%Y %H:%M"
 BARE_COLUMNS = (
     "{'InvoiceNo': 'VARCHAR', 'StockCode': 'VARCHAR', 'Description': 'VARCHAR', "

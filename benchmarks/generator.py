@@ -1,4 +1,4 @@
-"""Demo data generator: time and peak memory of ``python -m pipeline.demo_data``.
+"""Demo data generator: time and peak memory of ``python -m pipeline.demo``.
 
     python benchmarks/generator.py --rows 10000000
     python benchmarks/generator.py --rows 1000000 10000000 --format csv parquet
@@ -50,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
             size = None
             for repetition in range(1, args.repeat + 1):
                 folder = Path(tempfile.mkdtemp(prefix="generator-", dir=args.data_dir))
-                command = ["-m", "pipeline.demo_data", "--rows", rows, "--seed", args.seed]
+                command = ["-m", "pipeline.demo", "--rows", rows, "--seed", args.seed]
                 command += ["--format", file_format, "--data-dir", folder, "--no-progress"]
                 try:
                     child = run_child([sys.executable, *command], timeout=args.timeout)
@@ -70,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
             median = samples.median
             rows_out.append(
                 [
-                    f"`python -m pipeline.demo_data --rows {rows} --format {file_format}`",
+                    f"`python -m pipeline.demo --rows {rows} --format {file_format}`",
                     fmt_seconds(median),
                     samples.spread() or "-",
                     f"{rows / median:,.0f}" if median else "-",

@@ -111,7 +111,7 @@ def run_job(
 
 
 def _generate(data_dir: Path, rows: int, seed: int, file_format: str) -> None:
-    from pipeline.demo_data import write_demo_data
+    from pipeline.demo import write_demo_data
 
     write_demo_data(
         landing_dir=data_dir / "landing",
@@ -198,7 +198,7 @@ def main(argv: list[str] | None = None) -> int:
         executable = dagster_executable()
         os.execv(executable, [executable, "dev", "-w", workspace, "-h", "127.0.0.1"])
     if args.command == "demo":
-        from pipeline.demo_data import DEFAULT_END_DATE
+        from pipeline.demo import DEFAULT_END_DATE
 
         if not discover_files(settings.landing_dir):
             _generate(settings.data_dir, args.rows, args.seed, "csv")

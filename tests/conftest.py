@@ -61,7 +61,7 @@ def refreshed(tmp_path_factory):
     """Demo data refreshed twice (as the schedule and the sensor would): (data_dir, first
     result, second result). Shared by the end-to-end tests; they only read the warehouse,
     or append to the prediction log."""
-    from pipeline.demo_data import write_demo_data
+    from pipeline.demo import write_demo_data
 
     data_dir = tmp_path_factory.mktemp("e2e") / "data"
     with pytest.MonkeyPatch.context() as patch:

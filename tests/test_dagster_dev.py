@@ -16,7 +16,7 @@ import requests
 from dagster import DagsterRunStatus
 from dagster_graphql import DagsterGraphQLClient
 
-from pipeline.demo_data import write_demo_data
+from pipeline.demo import write_demo_data
 from tests.browser import launch, screenshot_path
 
 pytestmark = pytest.mark.slow

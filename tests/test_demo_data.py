@@ -1,4 +1,4 @@
-"""Tests of the demo data generator (pipeline/demo_data.py): small n, real properties."""
+"""Tests of the demo data generator (pipeline/demo_gen.py): small n, real properties."""
 
 from __future__ import annotations
 
@@ -14,19 +14,19 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
-from pipeline import demo_data
+import pipeline.demo as demo_gen
 
 N_ROWS = 20_000
-NON_PRODUCT = [code for code, _, _ in demo_data.NON_PRODUCT_LINES]
+NON_PRODUCT = [code for code, _, _ in demo_gen.NON_PRODUCT_LINES]
 
 
 @pytest.fixture(scope="module")
-def demo() -> demo_data.DemoData:
-    return demo_data.generate_transactions(N_ROWS, seed=42)
+def demo() -> demo_gen.DemoData:
+    return demo_gen.generate_transactions(N_ROWS, seed=42)
 
 
 @pytest.fixture(scope="module")
-def con(demo: demo_data.DemoData) -> duckdb.DuckDBPyConnection:
+def con(demo: demo_gen.DemoData) -> duckdb.DuckDBPyConnection:
     connection = duckdb.connect()
     connection.register("tx", demo.transactions)
     connection.register("truth", demo.truth)
@@ -35,9 +35,9 @@ def con(demo: demo_data.DemoData) -> duckdb.DuckDBPyConnection:
 
 
 @pytest.fixture(scope="module")
-def written(tmp_path_factory: pytest.TempPathFactory) -> demo_data.DemoSummary:
+def written(tmp_path_factory: pytest.TempPathFactory) -> demo_gen.DemoSummary:
     root = tmp_path_factory.mktemp("demo")
-    return demo_data.write_demo_data(root / "landing", root / "demo", N_ROWS, seed=42)
+    return demo_gen.write_demo_data(root / "landing", root / "demo", N_ROWS, seed=42)
 
 
 def one(con: duckdb.DuckDBPyConnection, sql: str):
@@ -47,60 +47,65 @@ def one(con: duckdb.DuckDBPyConnection, sql: str):
 # ---- shape and determinism -------------------------------------------------------------------
 
 
-def test_columns_and_types(demo: demo_data.DemoData) -> None:
+def test_columns_and_types(demo: demo_gen.DemoData) -> None:
     schema = demo.transactions.schema
-    assert tuple(schema.names) == demo_data.UCI_COLUMNS
+    assert tuple(schema.names) == demo_gen.UCI_COLUMNS
     assert schema.field("InvoiceDate").type == pa.timestamp("us")
     assert schema.field("Quantity").type == pa.int32()
     assert schema.field("UnitPrice").type == pa.float64()
     assert schema.field("CustomerID").type == pa.int32()
-    assert tuple(demo.truth.schema.names) == demo_data.TRUTH_COLUMNS
+    assert tuple(demo.truth.schema.names) == demo_gen.TRUTH_COLUMNS
     assert demo.truth.schema.field("customer_id").type == pa.string()
     assert demo.n_invoices == pc.count_distinct(demo.transactions.column("InvoiceNo")).as_py()
 
 
-def test_same_seed_same_output_and_different_seed_differs(demo: demo_data.DemoData) -> None:
-    again = demo_data.generate_transactions(N_ROWS, seed=42)
+def test_same_seed_same_output_and_different_seed_differs(demo: demo_gen.DemoData) -> None:
+    again = demo_gen.generate_transactions(N_ROWS, seed=42)
     assert again.transactions.equals(demo.transactions)
     assert again.truth.equals(demo.truth)
     assert again.catalogue.equals(demo.catalogue)
-    other = demo_data.generate_transactions(N_ROWS, seed=43)
+    other = demo_gen.generate_transactions(N_ROWS, seed=43)
     assert not other.transactions.equals(demo.transactions)
     assert not other.truth.equals(demo.truth)
 
 
 @pytest.mark.parametrize("n_rows", [2_000, N_ROWS, 60_000])
 def test_row_count_close_to_target(n_rows: int) -> None:
-    data = demo_data.generate_transactions(n_rows, seed=7)
+    data = demo_gen.generate_transactions(n_rows, seed=7)
     assert abs(data.transactions.num_rows - n_rows) <= 0.03 * n_rows
 
 
-def test_module_has_no_dagster_import() -> None:
-    tree = ast.parse(Path(demo_data.__file__).read_text())
-    imported = {
-        alias.name
-        for node in ast.walk(tree)
-        if isinstance(node, ast.Import)
-        for alias in node.names
-    }
-    imported |= {node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
-    assert not any(name.split(".")[0] == "dagster" for name in imported)
+def test_package_has_no_dagster_import() -> None:
+    modules = sorted(Path(demo_gen.__file__).parent.glob("*.py"))
+    assert len(modules) > 5
+    for module in modules:
+        tree = ast.parse(module.read_text())
+        imported = {
+            alias.name
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Import)
+            for alias in node.names
+        }
+        imported |= {
+            node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)
+        }
+        assert not any(name.split(".")[0] == "dagster" for name in imported), module
 
 
 def test_invalid_arguments_raise() -> None:
     with pytest.raises(ValueError):
-        demo_data.generate_transactions(0)
+        demo_gen.generate_transactions(0)
     with pytest.raises(ValueError):
-        demo_data.generate_transactions(100, start_date="2011-12-09", end_date="2010-12-01")
+        demo_gen.generate_transactions(100, start_date="2011-12-09", end_date="2010-12-01")
     with pytest.raises(ValueError):
-        demo_data.DirtRates(guest_lines=1.5)
+        demo_gen.DirtRates(guest_lines=1.5)
 
 
 # ---- time -------------------------------------------------------------------------------------
 
 
 def test_dates_within_period_and_invoices_increase_with_time(
-    demo: demo_data.DemoData, con: duckdb.DuckDBPyConnection
+    demo: demo_gen.DemoData, con: duckdb.DuckDBPyConnection
 ) -> None:
     dates = demo.transactions.column("InvoiceDate")
     assert pc.min(dates).as_py() >= datetime(2009, 12, 1)
@@ -135,7 +140,7 @@ def test_dates_within_period_and_invoices_increase_with_time(
 
 
 def test_custom_period_is_respected() -> None:
-    data = demo_data.generate_transactions(
+    data = demo_gen.generate_transactions(
         5_000, seed=1, start_date=date(2020, 1, 6), end_date="2020-06-30", horizon_days=30
     )
     dates = data.transactions.column("InvoiceDate")
@@ -214,7 +219,7 @@ def test_exact_duplicate_lines(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def test_dirt_rates_are_parameters() -> None:
-    clean = demo_data.DirtRates(
+    clean = demo_gen.DirtRates(
         guest_lines=0,
         cancelled_orders=0,
         zero_price_lines=0,
@@ -222,15 +227,15 @@ def test_dirt_rates_are_parameters() -> None:
         duplicate_lines=0,
         bad_debt_rows=0,
     )
-    data = demo_data.generate_transactions(
-        5_000, seed=3, dirt=clean, behaviour=demo_data.Behaviour(anomalous_share=0)
+    data = demo_gen.generate_transactions(
+        5_000, seed=3, dirt=clean, behaviour=demo_gen.Behaviour(anomalous_share=0)
     )
     tx = data.transactions
     assert tx.column("CustomerID").null_count == 0
     assert pc.min(tx.column("Quantity")).as_py() > 0
     assert pc.min(tx.column("UnitPrice")).as_py() > 0
     assert not pc.any(pc.is_in(tx.column("StockCode"), pa.array(NON_PRODUCT + ["B"]))).as_py()
-    assert tx.group_by(list(demo_data.UCI_COLUMNS)).aggregate([]).num_rows == tx.num_rows
+    assert tx.group_by(list(demo_gen.UCI_COLUMNS)).aggregate([]).num_rows == tx.num_rows
 
 
 # ---- behaviour --------------------------------------------------------------------------------
@@ -261,8 +266,8 @@ def test_extreme_quantities_come_from_anomalous_customers(
 
 
 def test_anomalous_customers_buy_extreme_quantities_often_cancelled() -> None:
-    data = demo_data.generate_transactions(
-        10_000, seed=11, behaviour=demo_data.Behaviour(anomalous_share=0.3)
+    data = demo_gen.generate_transactions(
+        10_000, seed=11, behaviour=demo_gen.Behaviour(anomalous_share=0.3)
     )
     con = duckdb.connect()
     con.register("tx", data.transactions)
@@ -282,16 +287,16 @@ def test_anomalous_customers_buy_extreme_quantities_often_cancelled() -> None:
     assert odd >= 1  # unusual unit prices on product lines
 
 
-def test_catalogue(demo: demo_data.DemoData) -> None:
+def test_catalogue(demo: demo_gen.DemoData) -> None:
     cat = demo.catalogue.to_pylist()
     assert 2_000 <= len(cat) <= 4_000
     assert len({row["stock_code"] for row in cat}) == len(cat)
     assert all(re.fullmatch(r"\d{5}[A-Z]?", row["stock_code"]) for row in cat)
     assert any(row["stock_code"][-1].isalpha() for row in cat)
     for row in cat:  # each description names its own category, and no other
-        named = [c for c in demo_data.CATEGORIES if re.search(rf"\b{c}\b", row["description"])]
+        named = [c for c in demo_gen.CATEGORIES if re.search(rf"\b{c}\b", row["description"])]
         assert named == [row["category"]], row
-    assert {row["category"] for row in cat} == set(demo_data.CATEGORIES)
+    assert {row["category"] for row in cat} == set(demo_gen.CATEGORIES)
     prices = np.array([row["base_price"] for row in cat])
     assert prices.min() > 0 and np.mean((prices >= 0.4) & (prices <= 15)) > 0.9
 
@@ -309,7 +314,7 @@ def test_truth_one_row_per_customer_with_an_id(con: duckdb.DuckDBPyConnection) -
     in_truth = [row[0] for row in con.sql("SELECT customer_id FROM truth").fetchall()]
     assert len(in_truth) == len(set(in_truth))
     assert set(in_truth) == in_tx
-    assert min(int(c) for c in in_truth) == demo_data.FIRST_CUSTOMER_ID
+    assert min(int(c) for c in in_truth) == demo_gen.FIRST_CUSTOMER_ID
     assert all(re.fullmatch(r"\d{5}", c) for c in in_truth)
 
 
@@ -335,7 +340,7 @@ def test_truth_agrees_with_the_transactions(con: duckdb.DuckDBPyConnection) -> N
     assert mismatches == 0
 
 
-def test_truth_horizon_columns(demo: demo_data.DemoData, con: duckdb.DuckDBPyConnection) -> None:
+def test_truth_horizon_columns(demo: demo_gen.DemoData, con: duckdb.DuckDBPyConnection) -> None:
     truth = demo.truth.to_pandas()
     assert (truth["purchased_in_horizon"] == (truth["future_orders"] > 0)).all()
     assert ((truth["future_spend"] != 0) <= truth["purchased_in_horizon"]).all()
@@ -349,9 +354,9 @@ def test_truth_horizon_columns(demo: demo_data.DemoData, con: duckdb.DuckDBPyCon
     assert 0.02 < truth["is_bulk"].mean() < 0.2
     top = truth["preferred_categories"].str.split(",")
     assert (top.str.len() == 3).all()
-    assert all(set(t) <= set(demo_data.CATEGORIES) for t in top)
+    assert all(set(t) <= set(demo_gen.CATEGORIES) for t in top)
     prefs = np.stack(truth["category_preferences"].to_numpy())
-    assert prefs.shape[1] == len(demo_data.CATEGORIES)
+    assert prefs.shape[1] == len(demo_gen.CATEGORIES)
     np.testing.assert_allclose(prefs.sum(axis=1), 1.0, atol=1e-5)
 
 
@@ -359,7 +364,7 @@ def test_truth_horizon_columns(demo: demo_data.DemoData, con: duckdb.DuckDBPyCon
 
 
 def test_csv_round_trips_through_duckdb(
-    written: demo_data.DemoSummary, demo: demo_data.DemoData
+    written: demo_gen.DemoSummary, demo: demo_gen.DemoData
 ) -> None:
     path = written.transactions_path
     assert path.name == "online_retail_demo.csv"
@@ -367,10 +372,10 @@ def test_csv_round_trips_through_duckdb(
     assert [p.name for p in path.parent.iterdir()] == [path.name]  # no temporary files left
     con = duckdb.connect()
     relation = duckdb.read_csv(str(path), connection=con)
-    assert relation.columns == list(demo_data.UCI_COLUMNS)
+    assert relation.columns == list(demo_gen.UCI_COLUMNS)
     assert relation.shape[0] == demo.transactions.num_rows
     header = path.open().readline().strip()
-    assert header == ",".join(demo_data.UCI_COLUMNS)
+    assert header == ",".join(demo_gen.UCI_COLUMNS)
     dates = [row[0] for row in relation.select("InvoiceDate").fetchall()]
     first = demo.transactions.column("InvoiceDate")[0].as_py()
     assert all(re.fullmatch(r"[1-9]\d?/[1-9]\d?/\d{4} [12]?\d:\d\d", d) for d in dates)
@@ -393,16 +398,16 @@ def test_csv_round_trips_through_duckdb(
 
 def test_write_parquet_and_xlsx(tmp_path: Path) -> None:
     landing, truth = tmp_path / "landing", tmp_path / "demo"
-    summary = demo_data.write_demo_data(landing, truth, 1_500, seed=5, file_format="parquet")
+    summary = demo_gen.write_demo_data(landing, truth, 1_500, seed=5, file_format="parquet")
     table = pq.read_table(summary.transactions_path)
     assert table.schema.field("InvoiceDate").type == pa.timestamp("us")
-    summary = demo_data.write_demo_data(landing, truth, 1_500, seed=5, file_format="xlsx")
+    summary = demo_gen.write_demo_data(landing, truth, 1_500, seed=5, file_format="xlsx")
     from python_calamine import CalamineWorkbook
 
     rows = (
         CalamineWorkbook.from_path(str(summary.transactions_path)).get_sheet_by_index(0).to_python()
     )
-    assert rows[0] == list(demo_data.UCI_COLUMNS)
+    assert rows[0] == list(demo_gen.UCI_COLUMNS)
     assert len(rows) - 1 == table.num_rows == summary.n_rows
     # switching formats replaces the earlier demo file, so the demo is never loaded twice
     assert sorted(p.name for p in landing.iterdir()) == ["online_retail_demo.xlsx"]
@@ -411,20 +416,20 @@ def test_write_parquet_and_xlsx(tmp_path: Path) -> None:
 
 def test_xlsx_refuses_more_rows_than_a_sheet_holds(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="xlsx"):
-        demo_data.write_demo_data(tmp_path, tmp_path, 2_000_000, file_format="xlsx")
+        demo_gen.write_demo_data(tmp_path, tmp_path, 2_000_000, file_format="xlsx")
     assert list(tmp_path.iterdir()) == []
 
 
 def test_command_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code = demo_data.main(
+    code = demo_gen.main(
         ["--rows", "3000", "--seed", "9", "--data-dir", str(tmp_path), "--no-progress"]
     )
     assert code == 0
     out = capsys.readouterr().out
     assert re.search(r"wrote [\d,]+ rows, [\d,]+ customers", out)
     assert (tmp_path / "landing" / "online_retail_demo.csv").exists()
-    assert (tmp_path / "demo" / demo_data.TRUTH_FILE).exists()
-    assert (tmp_path / "demo" / demo_data.CATALOGUE_FILE).exists()
+    assert (tmp_path / "demo" / demo_gen.TRUTH_FILE).exists()
+    assert (tmp_path / "demo" / demo_gen.CATALOGUE_FILE).exists()
     end = datetime(2011, 12, 9) + timedelta(days=1)
     relation = duckdb.read_csv(str(tmp_path / "landing" / "online_retail_demo.csv"))
     dates = relation.select("strptime(InvoiceDate, '%m/%d/%Y %H:%M') AS ts").fetchall()

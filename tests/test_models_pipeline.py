@@ -13,7 +13,7 @@ import pytest
 from assets import model_marts, models
 from orchestration.definitions import defs
 from pipeline.cleaning import build_staging
-from pipeline.demo_data import write_demo_data
+from pipeline.demo import write_demo_data
 from pipeline.features import build_customer_rfm
 from pipeline.ingestion import ingest_landing
 from pipeline.modelling.training_frames import resolve_snapshot

@@ -13,7 +13,7 @@ from dagster import AssetKey, DagsterInstance
 
 from orchestration.definitions import defs
 from pipeline.catalog import TABLES
-from pipeline.demo_data import write_demo_data
+from pipeline.demo import write_demo_data
 from tests.conftest import DEMO_ENVIRONMENT, run_refresh, write_csv
 
 pytestmark = pytest.mark.slow

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from pipeline.demo_data import DEFAULT_HORIZON_DAYS, TRUTH_FILE
+from pipeline.demo import DEFAULT_HORIZON_DAYS, TRUTH_FILE
 from pipeline.modelling.evaluation import METRICS, classification_metrics
 from pipeline.modelling.model_inputs import BGNBDClassifier, model_input_frame
 from pipeline.modelling.propensity import net_order_value

@@ -15,7 +15,7 @@ import duckdb
 import pytest
 from dagster import DagsterInstance
 
-from pipeline.demo_data import write_demo_data
+from pipeline.demo import write_demo_data
 from tests.reliability.conftest import (
     BASE_FILE,
     PROJECT,

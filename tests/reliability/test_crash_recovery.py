@@ -18,7 +18,7 @@ import duckdb
 import pytest
 from dagster import AssetKey, DagsterEventType, DagsterInstance, DagsterRunStatus
 
-from pipeline.demo_data import write_demo_data
+from pipeline.demo import write_demo_data
 from pipeline.table_fingerprints import differences, fingerprint_tables
 
 pytestmark = pytest.mark.slow

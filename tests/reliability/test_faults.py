@@ -16,7 +16,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from pipeline.demo_data import write_demo_data
+from pipeline.demo import write_demo_data
 from pipeline.publish import publish_snapshot
 from resources.warehouse import WarehouseLockedError
 from tests.reliability.conftest import (

@@ -1,0 +1,3 @@
+from pipeline.demo.cli import main
+
+raise SystemExit(main())
