@@ -17,7 +17,7 @@ from pydantic import Field
 
 from assets.common import comment_and_describe, markdown_rows, table_key, table_spec
 from assets.quality import gx_check
-from pipeline.ingestion import ingest_landing
+from pipeline.ingest import ingest_landing
 from pipeline.settings import Settings
 from pipeline.sql_text import one_row
 from resources.warehouse import WRITER_POOL, DuckDBWarehouse

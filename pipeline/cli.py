@@ -95,7 +95,7 @@ def _score(path: Path, settings) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from pipeline.ingestion import discover_files
+    from pipeline.ingest import discover_files
     from pipeline.settings import Settings
 
     parser = argparse.ArgumentParser(prog="customer-intel", description=__doc__.splitlines()[0])

@@ -7,8 +7,8 @@ import json
 
 from dagster import DefaultSensorStatus, RunRequest, SensorEvaluationContext, SkipReason, sensor
 
+from pipeline.ingest.discovery import batch_key, changed_files, file_signatures
 from pipeline.jobs import refresh_job, score_new_customers_job
-from pipeline.landing_watch import batch_key, changed_files, file_signatures
 from pipeline.settings import Settings
 
 

@@ -9,9 +9,9 @@ import duckdb
 import pandas as pd
 import pytest
 
-from pipeline import file_readers
-from pipeline.column_mapping import MappingError, load_layouts
-from pipeline.ingestion import TYPING_MACROS_SQL, ingest_landing
+from pipeline.ingest import file_scan, ingest_landing, loading
+from pipeline.ingest.column_mapping import MappingError, load_layouts
+from pipeline.ingest.typed_rows import create_typing_macros
 from tests.conftest import UCI_HEADER, write_csv
 
 GOOD_ROWS = [
@@ -67,8 +67,8 @@ def test_uci_csv_is_typed_with_lineage(connection, landing):
 def test_timestamps_are_typed_in_file_order_with_one_format_or_many(
     connection, landing, dates, one_format
 ):
-    from pipeline.column_mapping import layout_for
-    from pipeline.ingestion import _type_timestamp_texts, date_formats
+    from pipeline.ingest.column_mapping import layout_for
+    from pipeline.ingest.typed_rows import date_formats, type_timestamp_texts
 
     rows = [f"5{i:05d},X{i},ITEM,1,{date},1.5,{12346 + i},UK" for i, date in enumerate(dates * 400)]
     write_csv(landing / "dates.csv", rows)
@@ -90,7 +90,7 @@ def test_timestamps_are_typed_in_file_order_with_one_format_or_many(
 
     # the staged table of the last file is still there: which path was taken
     layout = layout_for("dates.csv", [])
-    found = _type_timestamp_texts(connection, "InvoiceDate", date_formats(layout))
+    found = type_timestamp_texts(connection, "InvoiceDate", date_formats(layout))
     assert (found == "%m/%d/%Y %H:%M") if one_format else found is None
 
 
@@ -184,7 +184,7 @@ def test_encodings_and_delimiters(connection, landing, name, content, encoding):
 def test_blank_macro_is_trim_and_nullif_for_every_edge_character(connection):
     """ci_blank skips trim for ASCII text that starts and ends with a printable character;
     every other text must still come out as NULLIF(trim(s), '')."""
-    connection.execute(TYPING_MACROS_SQL)
+    create_typing_macros(connection)
     edges = [
         " ",
         "\t",
@@ -216,7 +216,7 @@ def test_blank_macro_is_trim_and_nullif_for_every_edge_character(connection):
 def test_utf8_check_sees_a_bad_byte_after_ascii_chunks(tmp_path, monkeypatch):
     """scan_file skips decoding ASCII chunks; a sequence cut at a chunk's end, or a bad
     byte in a later chunk, must still make the file non-UTF-8 (and a good one stays UTF-8)."""
-    monkeypatch.setattr(file_readers, "_CHUNK", 4)
+    monkeypatch.setattr(file_scan, "_CHUNK", 4)
     cases = {
         "ascii.csv": (b"abcdefgh", True),
         "split_sequence.csv": (b"abc\xc3\xa9fgh", True),  # e-acute across chunks 1 and 2
@@ -228,7 +228,7 @@ def test_utf8_check_sees_a_bad_byte_after_ascii_chunks(tmp_path, monkeypatch):
     for name, (content, is_utf8) in cases.items():
         path = tmp_path / name
         path.write_bytes(content)
-        scan = file_readers.scan_file(path)
+        scan = file_scan.scan_file(path)
         assert (name, scan.is_utf8, scan.size_bytes) == (name, is_utf8, len(content))
 
 
@@ -335,13 +335,11 @@ def test_unchanged_size_and_time_skip_the_read_and_new_bytes_are_loaded(
 ):
     import os
 
-    import pipeline.ingestion as ingestion
-
     path = write_csv(landing / "daily.csv", GOOD_ROWS)
     ingest(connection, landing)
     scanned = []
-    real_scan = ingestion.scan_file
-    monkeypatch.setattr(ingestion, "scan_file", lambda p: scanned.append(p.name) or real_scan(p))
+    real_scan = loading.scan_file
+    monkeypatch.setattr(loading, "scan_file", lambda p: scanned.append(p.name) or real_scan(p))
 
     assert [f.status for f in ingest(connection, landing).files] == ["unchanged"]
     assert scanned == []  # same size and modification time: not read at all
@@ -509,3 +507,129 @@ def test_file_database_survives_a_failed_load(tmp_path, landing):
     with duckdb.connect(str(database)) as con:
         ingest(con, landing)
         assert table(con, "SELECT DISTINCT source_file FROM raw.transactions") == [("a.csv",)]
+
+
+# --- the package's shape and its generated SQL -------------------------------------------
+
+
+def test_the_ingest_package_imports_no_dagster():
+    import ast
+
+    package = Path(__file__).resolve().parents[1] / "pipeline" / "ingest"
+    for module in package.glob("*.py"):
+        tree = ast.parse(module.read_text(encoding="utf-8"))
+        imported = [
+            name
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Import | ast.ImportFrom)
+            for name in (
+                [alias.name for alias in node.names]
+                if isinstance(node, ast.Import)
+                else [node.module or ""]
+            )
+        ]
+        assert not [n for n in imported if n.split(".")[0] == "dagster"], module.name
+
+
+def test_numbered_sql_steps_run_in_order_and_the_schema_is_idempotent(connection):
+    from pipeline.ingest import ensure_raw_schema
+    from pipeline.ingest.sql_files import sql_steps
+
+    steps = sql_steps("raw_schema")
+    assert "CREATE TABLE IF NOT EXISTS raw.transactions" in steps[0]
+    assert "ALTER TABLE raw.file_ledger" in steps[1]
+    ensure_raw_schema(connection)
+    ensure_raw_schema(connection)
+    assert table(
+        connection,
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'raw' ORDER BY 1",
+    ) == [("file_ledger",), ("quarantine",), ("transactions",)]
+
+
+def test_repeated_header_sql_quotes_every_source_column():
+    from pipeline.ingest.typed_rows import repeated_header_sql
+
+    assert repeated_header_sql({}) == "false"
+    assert repeated_header_sql({"customer_id": 'Cust "ID"', "invoice_ts": "it's"}) == (
+        'CASE WHEN ci_blank(CAST("Cust ""ID""" AS VARCHAR)) = \'Cust "ID"\' THEN '
+        'ci_blank(CAST("Cust ""ID""" AS VARCHAR)) = \'Cust "ID"\' AND '
+        "ci_blank(CAST(\"it's\" AS VARCHAR)) = 'it''s' ELSE false END"
+    )
+
+
+def test_row_checks_sql_puts_the_all_typed_test_first_and_binds_the_decimal_mark():
+    from pipeline.ingest.typed_rows import ALL_TYPED, ROW_CHECKS, row_checks_sql
+
+    is_valid, errors = row_checks_sql(",")
+    whens = [line.strip() for line in is_valid.splitlines() if line.strip().startswith("WHEN")]
+    assert whens[0] == f"WHEN {ALL_TYPED} THEN true"
+    assert len(whens) == 1 + len(ROW_CHECKS)
+    assert "ci_number(line_amount_text, ',')" in is_valid
+    assert "{decimal_mark}" not in is_valid + errors
+    assert errors.count("CASE WHEN") == 1 + len(ROW_CHECKS)
+
+
+@pytest.mark.parametrize("timestamp_format", [None, "%m/%d/%Y %H:%M"])
+def test_typed_select_types_and_checks_a_staged_part(connection, timestamp_format):
+    """The generated SELECT over a staged part: typed values in file order, the errors of
+    each row, lineage and the original values (with the timestamp join or one format)."""
+    from pipeline.ingest.staging import STAGED_TABLE
+    from pipeline.ingest.typed_rows import TIMESTAMP_TEXTS, typed_select
+
+    create_typing_macros(connection)
+    connection.execute(
+        f"CREATE TEMP TABLE {STAGED_TABLE} AS SELECT * FROM (VALUES "
+        "('2', '12/1/2010 8:26', '1,5', 'C1', 3), ('x', '12/2/2010 9:00', '2', 'C2', 4), "
+        "('4', '', '2', 'C3', 5)) "
+        'AS t("Qty", "When", "Price ""€""", "Cust", "_source_row")'
+    )
+    connection.execute(
+        f"CREATE TEMP TABLE {TIMESTAMP_TEXTS} AS SELECT * FROM (VALUES "
+        "('12/1/2010 8:26', TIMESTAMP '2010-12-01 08:26'), "
+        "('12/2/2010 9:00', TIMESTAMP '2010-12-02 09:00'), ('', NULL)) "
+        "AS t(invoice_ts_text, invoice_ts)"
+    )
+    resolved = {
+        "quantity": "Qty",
+        "invoice_ts": "When",
+        "unit_price": 'Price "€"',
+        "customer_id": "Cust",
+    }
+    sql = typed_select(resolved, '"_source_row"', ",", timestamp_format)
+    assert ("ORDER BY source_row" in sql) == (timestamp_format is None)
+    rows = table(
+        connection,
+        f"SELECT source_row, quantity, unit_price, line_amount, invoice_ts, customer_id, "
+        f"is_valid, errors, raw_record FROM ({sql})",
+    )
+    assert [r[0] for r in rows] == [3, 4, 5]
+    assert rows[0][1:8] == (2.0, 1.5, 3.0, dt.datetime(2010, 12, 1, 8, 26), "C1", True, [])
+    assert rows[1][6:8] == (False, ["quantity: not a number: x"])
+    assert rows[2][6:8] == (False, ["invoice_ts: missing"])
+    assert '"Price \\"€\\"":"1,5"' in rows[0][8]
+
+
+def test_one_discovery_with_explicit_options_for_landing_and_new_customers(tmp_path):
+    from pipeline.ingest import discover_files
+    from pipeline.ingest.readers import SUPPORTED_SUFFIXES
+
+    for name in (
+        "a.csv",
+        "sub/b.xlsx",
+        "new_customers/c.csv",
+        "new_customers/deeper/d.csv",
+        "new_customers/notes.json",
+        ".hidden.csv",
+        "_staging/e.csv",
+        "~$lock.xlsx",
+        "f.csv.part",
+        "README.md",
+    ):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("x")
+    landing = [p.relative_to(tmp_path).as_posix() for p in discover_files(tmp_path)]
+    assert landing == ["a.csv", "sub/b.xlsx"]
+    new_customers = discover_files(
+        tmp_path / "new_customers", recursive=False, skip_folders=(), suffixes=SUPPORTED_SUFFIXES
+    )
+    assert [p.name for p in new_customers] == ["c.csv"]

@@ -16,7 +16,7 @@ import duckdb
 import pytest
 
 from pipeline.cleaning import build_staging
-from pipeline.ingestion import IngestReport, ingest_landing
+from pipeline.ingest import IngestReport, ingest_landing
 from resources.warehouse import DuckDBWarehouse
 from tests.conftest import write_csv
 from tests.reliability._worker import LATEST_VALID_TS

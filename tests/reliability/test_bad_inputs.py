@@ -143,7 +143,7 @@ def test_bad_input(name, loaded_warehouse):
 def _fail_on(monkeypatch, name: str, fail) -> None:
     """Make loading ``name`` fail (``fail(connection)`` raises) inside its transaction,
     after its rows went in."""
-    import pipeline.ingestion as ingestion
+    import pipeline.ingest.loading as ingestion
 
     original = ingestion._load_part
 

@@ -1,0 +1,123 @@
+"""raw.file_ledger: one entry per file version seen in landing/ (loaded, rejected,
+superseded), and the raw schema it belongs to."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import duckdb
+
+from pipeline.ingest.file_scan import FileScan
+from pipeline.ingest.sql_files import read_sql, run_steps
+from pipeline.ingest.staging import is_archive_name
+
+
+def ensure_raw_schema(connection: duckdb.DuckDBPyConnection) -> None:
+    run_steps(connection, "raw_schema")
+
+
+@dataclass(frozen=True)
+class LoadedVersions:
+    """What the ledger holds as loaded: this path's version, and every loaded content."""
+
+    content_hash: str | None
+    size_bytes: int | None
+    modified_at: dt.datetime | None
+    all_hashes: frozenset[str]
+
+    def same_file(self, size_bytes: int, modified_at: dt.datetime) -> bool:
+        """The path's loaded version has this size and modification time (make's and
+        rsync's test): the file is taken as unchanged without reading it."""
+        return (
+            self.content_hash is not None
+            and self.size_bytes == size_bytes
+            and self.modified_at == modified_at
+        )
+
+
+def loaded_versions(connection: duckdb.DuckDBPyConnection, display_name: str) -> LoadedVersions:
+    rows = connection.execute(read_sql("loaded_versions.sql")).fetchall()
+    same_path = next((row[1:] for row in rows if row[0] == display_name), (None, None, None))
+    return LoadedVersions(*same_path, all_hashes=frozenset(row[1] for row in rows))
+
+
+@dataclass(frozen=True)
+class LedgerEntry:
+    """The outcome of one file version, as the ledger records it."""
+
+    file_path: str
+    scan: FileScan
+    layout: str
+    status: str
+    rows_read: int = 0
+    rows_loaded: int = 0
+    rows_quarantined: int = 0
+    error: str | None = None
+
+
+def record(connection: duckdb.DuckDBPyConnection, entry: LedgerEntry, now: dt.datetime) -> None:
+    """Add the ledger entry of a file version. A path keeps at most one 'rejected' entry:
+    the latest outcome replaces an earlier rejection of the same path."""
+    connection.execute(
+        "DELETE FROM raw.file_ledger WHERE file_path = $f AND status = 'rejected'",
+        {"f": entry.file_path},
+    )
+    connection.execute(
+        read_sql("record_file_version.sql"),
+        {
+            "file_path": entry.file_path,
+            "content_hash": entry.scan.content_hash,
+            "size_bytes": entry.scan.size_bytes,
+            "layout": entry.layout,
+            "status": entry.status,
+            "rows_read": entry.rows_read,
+            "rows_loaded": entry.rows_loaded,
+            "rows_quarantined": entry.rows_quarantined,
+            "error": entry.error,
+            "ingested_at": now,
+            "modified_at": entry.scan.modified_at,
+        },
+    )
+
+
+def record_rejection(
+    connection: duckdb.DuckDBPyConnection, entry: LedgerEntry, now: dt.datetime
+) -> None:
+    """A rejection in a transaction of its own (the file's own one was rolled back)."""
+    connection.execute("BEGIN TRANSACTION")
+    record(connection, entry, now)
+    connection.execute("COMMIT")
+
+
+def remember_modification_time(
+    connection: duckdb.DuckDBPyConnection, display_name: str, modified_at: dt.datetime | None
+) -> None:
+    """A loaded file touched or copied back with the same bytes: remember the new time, so
+    the next run skips it without reading it."""
+    connection.execute(
+        "UPDATE raw.file_ledger SET modified_at = $m WHERE file_path = $f AND status = 'loaded'",
+        {"m": modified_at, "f": display_name},
+    )
+
+
+def forget_rows(connection: duckdb.DuckDBPyConnection, display_name: str) -> None:
+    """Delete every row the file contributed to raw.transactions and raw.quarantine."""
+    prefix = display_name + "!" if is_archive_name(display_name) else None
+    run_steps(connection, "forget_file", {"file_path": display_name, "member_prefix": prefix})
+
+
+def supersede_previous(
+    connection: duckdb.DuckDBPyConnection, display_name: str, previous: LoadedVersions
+) -> bool:
+    """A changed file replaces every row its previous version contributed; True if there
+    was one."""
+    if previous.content_hash is None:
+        return False
+    forget_rows(connection, display_name)
+    connection.execute(
+        "UPDATE raw.file_ledger SET status = 'superseded' "
+        "WHERE file_path = $f AND status = 'loaded'",
+        {"f": display_name},
+    )
+    return True

@@ -1,0 +1,2 @@
+-- Ledgers written before modified_at existed gain the column (null: hashed once more).
+ALTER TABLE raw.file_ledger ADD COLUMN IF NOT EXISTS modified_at TIMESTAMP;
