@@ -633,3 +633,45 @@ def test_one_discovery_with_explicit_options_for_landing_and_new_customers(tmp_p
         tmp_path / "new_customers", recursive=False, skip_folders=(), suffixes=SUPPORTED_SUFFIXES
     )
     assert [p.name for p in new_customers] == ["c.csv"]
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "Thumbs.db",
+        "THUMBS.DB",
+        "desktop.ini",
+        "Icon\r",
+        ".DS_Store",
+        "._sales.csv",
+        "~$sales.xlsx",
+        ".~lock.sales.csv#",
+        "sales.csv.crdownload",
+        "sales.csv.part",
+        "sales.tmp",
+        "sales.csv~",
+        "x.dropbox",
+        ".Spotlight-V100",
+        ".Trashes",
+        ".sync",
+        "$RECYCLE.BIN",
+        "@eaDir",
+    ],
+)
+def test_system_and_sync_metadata_is_not_data(tmp_path, name):
+    from pipeline.ingest.discovery import discover_files, is_ignored_name
+
+    assert is_ignored_name(name)
+    (tmp_path / name).mkdir() if "." not in name.strip(".") else (tmp_path / name).write_text("x")
+    (tmp_path / "folder").mkdir()
+    (tmp_path / "folder" / "sales.csv").write_text("x")
+    assert [p.name for p in discover_files(tmp_path)] == ["sales.csv"]
+
+
+@pytest.mark.parametrize(
+    "name", ["sales.csv", "Thumbs.csv", "desktop.csv", "icons.xlsx", "a~b.csv"]
+)
+def test_data_files_are_not_mistaken_for_metadata(name):
+    from pipeline.ingest.discovery import is_ignored_name
+
+    assert not is_ignored_name(name)

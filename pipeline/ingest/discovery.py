@@ -2,11 +2,13 @@
 look (the landing sensor's signatures). No Dagster import.
 
 One rule decides for every folder what is not data, so ingestion, the landing sensor and
-live scoring skip the same files: hidden files and folders, names starting with ``_`` or
-``~$`` (Office lock files), a writer's partial files before their rename (``*.tmp``,
-``*.part``, ``*.crdownload``) and notes (``*.md``). A file's signature is its size and
-modification time; the content hash in the ledger decides at ingest time whether anything
-really changed.
+live scoring skip the same files: hidden files and folders (``.DS_Store``, ``.Trashes``,
+``.Spotlight-V100``, ``._*`` AppleDouble files, ``.~lock.*#``), names starting with ``_``
+or ``~`` (``~$`` Office lock files), the metadata Windows, macOS and sync clients write
+(``Thumbs.db``, ``ehthumbs.db``, ``desktop.ini``, ``Icon\\r``, ``*.dropbox``, ...),
+partial downloads and writes before their rename (``*.tmp``, ``*.part``, ``*.crdownload``,
+...) and notes (``*.md``). A file's signature is its size and modification time; the content
+hash in the ledger decides at ingest time whether anything really changed.
 """
 
 from __future__ import annotations
@@ -16,13 +18,54 @@ import json
 from collections.abc import Collection
 from pathlib import Path
 
-IGNORED_PREFIXES = (".", "~$", "_")
-IGNORED_SUFFIXES = frozenset({".tmp", ".part", ".crdownload", ".md"})
+# File and folder names (case-insensitive) that operating systems and sync clients write.
+SYSTEM_NAMES = frozenset(
+    {
+        "thumbs.db",
+        "ehthumbs.db",
+        "ehthumbs_vista.db",
+        "desktop.ini",
+        "icon\r",
+        "$recycle.bin",
+        "system volume information",
+        "@eadir",  # Synology thumbnails
+        "lost+found",
+    }
+)
+# Name prefixes: hidden files (also AppleDouble ``._x``, ``.~lock.x#``, ``.sync``,
+# ``.dropbox``, ``.Trashes``), Office lock files ``~$x``, editor backups ``~x``, and ``_``.
+IGNORED_PREFIXES = (".", "~", "_")
+# Suffixes (case-insensitive) of partial downloads, unfinished writes, backups and notes.
+IGNORED_SUFFIXES = frozenset(
+    {
+        ".tmp",
+        ".temp",
+        ".part",
+        ".partial",
+        ".crdownload",
+        ".download",
+        ".opdownload",
+        ".!ut",
+        ".dropbox",
+        ".dropbox.attr",
+        ".sync",
+        ".bak",
+        ".swp",
+        ".lnk",
+        ".md",
+    }
+)
 
 
 def is_ignored_name(name: str) -> bool:
     """A file or folder name that is never data (see the module docstring)."""
-    return name.startswith(IGNORED_PREFIXES) or Path(name).suffix.lower() in IGNORED_SUFFIXES
+    folded = name.casefold()
+    return (
+        folded in SYSTEM_NAMES
+        or name.startswith(IGNORED_PREFIXES)
+        or name.endswith(("~", "#"))
+        or any(folded.endswith(suffix) for suffix in IGNORED_SUFFIXES)
+    )
 
 
 def discover_files(

@@ -13,6 +13,7 @@ all is recorded as rejected and changes nothing else.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import logging
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -241,6 +242,32 @@ def _already_loaded(
     return FileOutcome(display_name, "unchanged")
 
 
+def _refuse_outside_landing(
+    connection: duckdb.DuckDBPyConnection,
+    path: Path,
+    display_name: str,
+    layout: Layout,
+    now: dt.datetime,
+) -> FileOutcome:
+    """A link (or a file in a linked folder) that leads out of the landing folder is never
+    opened: rejected, with an error that names neither the target nor its content."""
+    link = path.lstat()
+    scan = FileScan(
+        size_bytes=link.st_size,
+        is_utf8=False,
+        modified_at=dt.datetime(1970, 1, 1) + dt.timedelta(microseconds=link.st_mtime_ns // 1000),
+        content_hash=hashlib.sha256(f"outside landing: {display_name}".encode()).hexdigest(),
+    )
+    message = (
+        f"{display_name}: is a link to a file outside the landing folder, which is never "
+        "read; copy the file into landing instead"
+    )
+    record_rejection(
+        connection, LedgerEntry(display_name, scan, layout.name, "rejected", error=message), now
+    )
+    return FileOutcome(display_name, "rejected", error=message)
+
+
 def ingest_landing(
     connection: duckdb.DuckDBPyConnection,
     landing_dir: Path,
@@ -253,10 +280,14 @@ def ingest_landing(
     create_typing_macros(connection)
     layouts = load_layouts(mappings_path)
     report = IngestReport()
+    root = landing_dir.resolve()
     for path in discover_files(landing_dir):
         display_name = path.relative_to(landing_dir).as_posix()
         layout = layout_for(path.name, layouts)
-        outcome = ingest_file(connection, path, display_name, layout, now)
+        if path.resolve().is_relative_to(root):
+            outcome = ingest_file(connection, path, display_name, layout, now)
+        else:
+            outcome = _refuse_outside_landing(connection, path, display_name, layout, now)
         if outcome.status == "rejected":
             log.error("rejected %s", outcome.error)
         elif outcome.status == "loaded":

@@ -331,6 +331,23 @@ def main() -> None:
     write_text("csv_named.parquet", HEADER + "\n" + csv_line(row("536365")) + "\n")
     write_text("orders.json", '[{"CustomerID": "17850", "Amount": 1.0}]\n')
 
+    # --- files that are not data: OS, sync and editor metadata, partial downloads ---------
+    good = HEADER + "\n" + csv_line(row("536365")) + "\n"
+    (HERE / "Thumbs.db").write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(504))
+    (HERE / "ehthumbs.db").write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(56))
+    write_text("desktop.ini", "[.ShellClassInfo]\r\nIconResource=C:\\icon.ico,0\r\n")
+    write_text("Desktop.INI", "[ViewState]\r\nMode=\r\n")
+    (HERE / ".DS_Store").write_bytes(b"\x00\x00\x00\x01Bud1" + bytes(64))
+    (HERE / "._orders.csv").write_bytes(b"\x00\x05\x16\x07\x00\x02\x00\x00Mac OS X" + bytes(32))
+    (HERE / "~$orders.xlsx").write_bytes(b"\x08Jane Doe" + bytes(40))
+    write_text(".~lock.orders.csv#", ",Jane Doe,laptop,01.12.2010 08:26,file:///home/jane;\n")
+    write_text("orders.csv.crdownload", good[:40])
+    write_text("orders.csv.part", good[:40])
+    write_text("orders.tmp", good)
+    write_text("orders.csv.download", good[:40])
+    write_text("orders.csv~", good)
+    write_text("desktop.dropbox.attr", "{}")
+
 
 if __name__ == "__main__":
     main()
