@@ -90,6 +90,12 @@ TABLES: dict[str, TableDoc] = {
                     "The file's modification time (UTC) when it was read; a file with the "
                     "loaded size and time is not read again.",
                 ),
+                Column(
+                    "encoding",
+                    "VARCHAR",
+                    "Text encoding the file was read in (utf-8, utf-8-sig, cp1252, latin-1, "
+                    "utf-16-le, ...); null for Excel and Parquet.",
+                ),
             ),
         ),
         TableDoc(

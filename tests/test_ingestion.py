@@ -9,7 +9,7 @@ import duckdb
 import pandas as pd
 import pytest
 
-from pipeline.ingest import file_scan, ingest_landing, loading
+from pipeline.ingest import ingest_landing, loading
 from pipeline.ingest.column_mapping import MappingError, load_layouts
 from pipeline.ingest.typed_rows import create_typing_macros
 from tests.conftest import UCI_HEADER, write_csv
@@ -181,9 +181,10 @@ def test_encodings_and_delimiters(connection, landing, name, content, encoding):
     assert rows[0][1:] == (1.5, "12346")
 
 
-def test_blank_macro_is_trim_and_nullif_for_every_edge_character(connection):
-    """ci_blank skips trim for ASCII text that starts and ends with a printable character;
-    every other text must still come out as NULLIF(trim(s), '')."""
+def test_blank_macro_fast_path_agrees_with_the_full_rule_for_every_edge_character(connection):
+    """ci_blank skips the trim for ASCII text that starts and ends with a printable
+    character; every other text must still come out as the full rule (trimmed, blank or a
+    missing-value token to null)."""
     create_typing_macros(connection)
     edges = [
         " ",
@@ -197,39 +198,141 @@ def test_blank_macro_is_trim_and_nullif_for_every_edge_character(connection):
         "!",
         "~",
         "\u00e9",
+        "\u200b",
+        "\x0b",
+        "\r",
         "",
     ]
-    texts = [None, "", " ", "a", "~", "!"] + [
+    texts = [None, "", " ", "a", "~", "!", "NULL", "n/a", "\\N", "\tnull\u00a0"] + [
         f"{left}ab{middle}c{right}"
         for left in edges
         for middle in ("", " ", "\u00a0")
         for right in edges
     ]
     rows = connection.execute(
-        "SELECT s, ci_blank(s), NULLIF(trim(s), '') FROM unnest($texts::VARCHAR[]) AS t(s)",
+        "SELECT s, ci_blank(s), ci_value(ci_trimmed(s)) FROM unnest($texts::VARCHAR[]) AS t(s)",
         {"texts": texts},
     ).fetchall()
     assert len(rows) == len(texts)
     assert [(s, fast) for s, fast, _ in rows] == [(s, slow) for s, _, slow in rows]
+    by_text = {s: fast for s, fast, _ in rows}
+    assert [by_text[t] for t in ("NULL", "n/a", "\\N", "\tnull\u00a0")] == [None] * 4
+    assert by_text["\tab c\u200b"] == "ab c"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2010-12-01 08:26:00+01:00", dt.datetime(2010, 12, 1, 7, 26)),
+        ("2010-12-01T08:26:00-05:00", dt.datetime(2010, 12, 1, 13, 26)),
+        ("2010-12-01 08:26:00+0200", dt.datetime(2010, 12, 1, 6, 26)),
+        ("2010-12-01 08:26:00 +02:00", dt.datetime(2010, 12, 1, 6, 26)),
+        ("2010-12-01T23:30+02", dt.datetime(2010, 12, 1, 21, 30)),
+        ("2010-12-01T08:26:00.5Z", dt.datetime(2010, 12, 1, 8, 26, 0, 500000)),
+        ("2010-12-01T08:26:00", dt.datetime(2010, 12, 1, 8, 26)),
+        ("2010-12-01", dt.datetime(2010, 12, 1)),
+        ("12/1/2010 1:05 PM", dt.datetime(2010, 12, 1, 13, 5)),
+        ("12/1/2010 12:05 AM", dt.datetime(2010, 12, 1, 0, 5)),
+        ("12/1/2010 12:05 pm", dt.datetime(2010, 12, 1, 12, 5)),
+        ("12/1/2010 01:05:00 pm", dt.datetime(2010, 12, 1, 13, 5)),
+        ("12/1/10 1:05 PM", dt.datetime(2010, 12, 1, 13, 5)),
+        ("13/12/2010 1:05 PM", dt.datetime(2010, 12, 13, 13, 5)),
+        ("2010-12-01 01:05:00 PM", dt.datetime(2010, 12, 1, 13, 5)),
+        ("\t12/1/2010 8:26\u00a0", dt.datetime(2010, 12, 1, 8, 26)),
+        ("12/1/2010 13:05 PM", None),
+        ("NULL", None),
+    ],
+)
+def test_timestamps_with_offsets_are_utc_and_12_hour_times_are_read(connection, text, expected):
+    from pipeline.ingest.column_mapping import DEFAULT_LAYOUT
+    from pipeline.ingest.typed_rows import date_formats
+
+    create_typing_macros(connection)
+    got = connection.execute(
+        "SELECT ci_timestamp($t, $formats)", {"t": text, "formats": date_formats(DEFAULT_LAYOUT)}
+    ).fetchone()[0]
+    assert got == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "number", "problem"),
+    [
+        ("6", 6.0, None),
+        ("\t6\u00a0", 6.0, None),
+        ("-1e12", -1e12, None),
+        ("1000000000001", None, "beyond the sane magnitude 1e12: 1000000000001"),
+        ("-2.5e13", None, "beyond the sane magnitude 1e12: -2.5e13"),
+        ("1e400", None, "not a number: 1e400"),
+        ("NaN", None, "not a number: NaN"),
+        ("-inf", None, "not a number: -inf"),
+        ("NULL", None, None),
+        ("", None, None),
+    ],
+)
+def test_numbers_beyond_the_sane_magnitude_are_not_amounts(connection, text, number, problem):
+    create_typing_macros(connection)
+    typed, given, why = connection.execute(
+        "SELECT ci_number($t, '.'), ci_number_given($t), ci_number_problem($t, '.')", {"t": text}
+    ).fetchone()
+    assert typed == number
+    assert (why if given and typed is None else None) == problem
 
 
 def test_utf8_check_sees_a_bad_byte_after_ascii_chunks(tmp_path, monkeypatch):
-    """scan_file skips decoding ASCII chunks; a sequence cut at a chunk's end, or a bad
-    byte in a later chunk, must still make the file non-UTF-8 (and a good one stays UTF-8)."""
-    monkeypatch.setattr(file_scan, "_CHUNK", 4)
+    """The UTF-8 check skips decoding ASCII chunks; a sequence cut at a chunk's end, or a
+    bad byte in a later chunk, must still make the file non-UTF-8 (a good one stays UTF-8)."""
+    from pipeline.ingest import encodings
+
+    monkeypatch.setattr(encodings, "_CHUNK", 4)
     cases = {
-        "ascii.csv": (b"abcdefgh", True),
-        "split_sequence.csv": (b"abc\xc3\xa9fgh", True),  # e-acute across chunks 1 and 2
+        "ascii.csv": (b"abcdefgh", "utf-8"),
+        "split_sequence.csv": (b"abc\xc3\xa9fgh", "utf-8"),  # e-acute across chunks 1 and 2
         # a lead byte, an ASCII chunk, then a continuation byte: not one character
-        "cut_sequence.csv": (b"abc\xc3abcd\xa9bc", False),
-        "late_latin1.csv": (b"abcdefgh\xe9", False),
-        "truncated_end.csv": (b"abcdefg\xc3", False),
+        "cut_sequence.csv": (b"abc\xc3abcd\xa9bc", "latin-1"),
+        "late_latin1.csv": (b"abcdefgh\xe9", "latin-1"),
+        "truncated_end.csv": (b"abcdefg\xc3", "latin-1"),
+        "late_euro_sign.csv": (b"abcdefgh\x80", "cp1252"),
     }
-    for name, (content, is_utf8) in cases.items():
+    for name, (content, encoding) in cases.items():
         path = tmp_path / name
         path.write_bytes(content)
-        scan = file_scan.scan_file(path)
-        assert (name, scan.is_utf8, scan.size_bytes) == (name, is_utf8, len(content))
+        assert (name, encodings.detect_encoding(path)) == (name, encoding)
+
+
+@pytest.mark.parametrize(
+    ("content", "encoding"),
+    [
+        (b"\xef\xbb\xbfa,b\n", "utf-8-sig"),
+        ("a,b\n".encode("utf-16"), "utf-16-le"),  # Python writes a little-endian BOM
+        (b"\xfe\xff" + "a,b\n".encode("utf-16-be"), "utf-16-be"),
+        ("a,b\n".encode("utf-32"), "utf-32-le"),
+        (b"\x00\x00\xfe\xff" + "a,b\n".encode("utf-32-be"), "utf-32-be"),
+        ("Invoice,Price\n1,2\n".encode("utf-16-le"), "utf-16-le"),  # no BOM: NUL pattern
+        ("Invoice,Price\n1,2\n".encode("utf-16-be"), "utf-16-be"),
+        ("caf\u00e9 \u20ac \u201cq\u201d".encode("cp1252"), "cp1252"),
+        ("caf\u00e9 \u00f6".encode("latin-1"), "latin-1"),
+        (b"caf\xe9 \x81", "latin-1"),  # 0x81 is not a cp1252 character
+        ("caf\u00e9 \u20ac".encode(), "utf-8"),
+    ],
+)
+def test_encodings_are_detected_by_bom_nul_pattern_and_byte_ranges(tmp_path, content, encoding):
+    from pipeline.ingest.encodings import detect_encoding, transcode_to_utf8
+
+    path = tmp_path / "file.csv"
+    path.write_bytes(content)
+    assert detect_encoding(path) == encoding
+    target = tmp_path / "utf8.csv"
+    transcode_to_utf8(path, encoding, target)
+    assert target.read_text(encoding="utf-8") == content.decode(encoding).removeprefix("\ufeff")
+
+
+def test_binary_content_is_not_text(tmp_path):
+    from pipeline.ingest.encodings import BinaryContent, detect_encoding
+
+    path = tmp_path / "junk.csv"
+    path.write_bytes(bytes(range(256)) * 4)
+    with pytest.raises(BinaryContent, match="binary data, not text"):
+        detect_encoding(path)
 
 
 @pytest.mark.parametrize(

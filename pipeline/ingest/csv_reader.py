@@ -4,12 +4,13 @@ CSV reader, every column as text, numbered by the line a text editor shows (head
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 
 import duckdb
 
 from pipeline.ingest.column_mapping import Layout
-from pipeline.ingest.file_scan import FileScan
+from pipeline.ingest.encodings import UTF8, BinaryContent, detect_encoding, transcode_to_utf8
 from pipeline.ingest.staging import (
     RECORD_NUMBER,
     STAGED_ROW,
@@ -27,17 +28,34 @@ REJECTS_TABLE = "_csv_rejects"
 _BLANK_PROBE = 64 * 1024
 
 
-def is_blank(path: Path, size_bytes: int) -> bool:
+def is_blank(path: Path) -> bool:
     """True for a small text file holding only whitespace (and perhaps a BOM)."""
-    if size_bytes > _BLANK_PROBE:
+    if path.stat().st_size > _BLANK_PROBE:
         return False
     return not path.read_bytes().removeprefix(b"\xef\xbb\xbf").strip()
 
 
-def _encoding(layout: Layout, scan: FileScan) -> str:
-    if layout.encoding != "auto":
-        return layout.encoding
-    return "utf-8" if scan.is_utf8 else "latin-1"
+def as_utf8_text(path: Path, display_name: str, layout: Layout, workdir: Path) -> tuple[Path, str]:
+    """``path`` as UTF-8 text for DuckDB (transcoded into ``workdir`` when it is in another
+    encoding), and the encoding it was read in (see encodings.py)."""
+    encoding = layout.encoding
+    if encoding == "auto":
+        try:
+            encoding = detect_encoding(path)
+        except BinaryContent as error:
+            raise FileRejected(display_name, f"cannot be read as CSV: {error}") from error
+    if encoding in UTF8:
+        return path, encoding
+    target = Path(tempfile.mkstemp(suffix=".txt", dir=workdir)[1])
+    try:
+        transcode_to_utf8(path, encoding, target)
+    except UnicodeDecodeError as error:
+        raise FileRejected(
+            display_name,
+            f"cannot be read as CSV: not valid {encoding} text at byte {error.start}; set "
+            "`encoding:` for this file in column_mappings.yaml",
+        ) from error
+    return target, encoding
 
 
 def stage_csv(
@@ -45,14 +63,26 @@ def stage_csv(
     path: Path,
     display_name: str,
     layout: Layout,
-    scan: FileScan,
+    workdir: Path,
+) -> StagedPart:
+    """Stage one delimited text file (see the module docstring)."""
+    text_path, encoding = as_utf8_text(path, display_name, layout, workdir)
+    if is_blank(text_path):
+        raise FileRejected(display_name, "the file is empty (it holds only blank lines)")
+    part = _stage_text(connection, text_path, display_name, layout)
+    part.encoding = encoding
+    return part
+
+
+def _stage_text(
+    connection: duckdb.DuckDBPyConnection, path: Path, display_name: str, layout: Layout
 ) -> StagedPart:
     if layout.delimiter == "whitespace":
-        return _stage_whitespace_separated(connection, path, display_name, layout, scan)
+        return _stage_whitespace_separated(connection, path, display_name, layout)
     options: dict[str, object] = {
         "all_varchar": True,
         "header": layout.header,
-        "encoding": _encoding(layout, scan),
+        "encoding": "utf-8",
         "null_padding": False,
     }
     if layout.delimiter:
@@ -193,11 +223,7 @@ def _retry_with_standard_quotes(
 
 
 def _stage_whitespace_separated(
-    connection: duckdb.DuckDBPyConnection,
-    path: Path,
-    display_name: str,
-    layout: Layout,
-    scan: FileScan,
+    connection: duckdb.DuckDBPyConnection, path: Path, display_name: str, layout: Layout
 ) -> StagedPart:
     """Files whose fields are separated by runs of spaces (fixed-width exports)."""
     try:
@@ -210,7 +236,7 @@ def _stage_whitespace_separated(
                           escape := '', header := false, auto_detect := false,
                           encoding := $encoding)
             """,
-            {"path": duckdb_path(path), "encoding": _encoding(layout, scan)},
+            {"path": duckdb_path(path), "encoding": "utf-8"},
         )
     except duckdb.Error as error:
         raise FileRejected(display_name, f"cannot be read as text: {first_line(error)}") from error

@@ -54,6 +54,7 @@ class LedgerEntry:
     rows_loaded: int = 0
     rows_quarantined: int = 0
     error: str | None = None
+    encoding: str | None = None  # of the text read, e.g. utf-8, cp1252, utf-16-le
 
 
 def record(connection: duckdb.DuckDBPyConnection, entry: LedgerEntry, now: dt.datetime) -> None:
@@ -77,6 +78,7 @@ def record(connection: duckdb.DuckDBPyConnection, entry: LedgerEntry, now: dt.da
             "error": entry.error,
             "ingested_at": now,
             "modified_at": entry.scan.modified_at,
+            "encoding": entry.encoding,
         },
     )
 

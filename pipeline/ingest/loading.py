@@ -123,12 +123,13 @@ def _load_part(
     now: dt.datetime,
 ) -> tuple[int, int]:
     """Insert one staged part; returns (rows loaded, rows quarantined)."""
-    resolved = _resolve_part(part, display_name, layout)
+    source_file = part.source_file or display_name
+    resolved = _resolve_part(part, source_file, layout)
     single_format = type_timestamp_texts(connection, resolved["invoice_ts"], date_formats(layout))
     create_typed_view(
         connection, typed_select(resolved, part.source_row, layout.decimal, single_format)
     )
-    lineage = {"source_file": display_name, "source_sheet": part.sheet, "now": now}
+    lineage = {"source_file": source_file, "source_sheet": part.sheet, "now": now}
     (before,) = one_row(connection, "SELECT count(*) FROM raw.transactions")
     connection.execute(read_sql("insert_transactions.sql"), lineage)
     (after,) = one_row(connection, "SELECT count(*) FROM raw.transactions")
@@ -180,6 +181,26 @@ class _Counts:
     rows_read: int = 0
     rows_loaded: int = 0
     rows_quarantined: int = 0
+    encodings: list[str] = field(default_factory=list)
+
+    def add(self, part: StagedPart, loaded: int, quarantined: int) -> None:
+        self.rows_read += part.row_count + len(part.unparsed_lines)
+        self.rows_loaded += loaded
+        self.rows_quarantined += quarantined
+        if part.encoding and part.encoding not in self.encodings:
+            self.encodings.append(part.encoding)
+
+    def ledger_entry(self, display_name: str, scan: FileScan, layout: Layout) -> LedgerEntry:
+        return LedgerEntry(
+            display_name,
+            scan,
+            layout.name,
+            "loaded",
+            self.rows_read,
+            self.rows_loaded,
+            self.rows_quarantined,
+            encoding=", ".join(self.encodings) or None,
+        )
 
 
 def _load_file(
@@ -205,12 +226,9 @@ def _load_file(
                     return _already_loaded(connection, display_name, hashed, previous)
                 replaced = supersede_previous(connection, display_name, previous)
             loaded, quarantined = _load_part(connection, part, display_name, layout, now)
-            counts.rows_read += part.row_count + len(part.unparsed_lines)
-            counts.rows_loaded += loaded
-            counts.rows_quarantined += quarantined
+            counts.add(part, loaded, quarantined)
         hashed = hashed or replace(scan, content_hash=hashing.result())
-        entry = LedgerEntry(display_name, hashed, layout.name, "loaded", **vars(counts))
-        record(connection, entry, now)
+        record(connection, counts.ledger_entry(display_name, hashed, layout), now)
         connection.execute("COMMIT")
     except (FileRejected, *_CONTENT_ERRORS) as error:
         connection.execute("ROLLBACK")
@@ -227,7 +245,14 @@ def _load_file(
         connection.execute("ROLLBACK")
         error.add_note(f"while loading {display_name} (rolled back; nothing of it was kept)")
         raise
-    return FileOutcome(display_name, "loaded", **vars(counts), replaced_previous=replaced)
+    return FileOutcome(
+        display_name,
+        "loaded",
+        counts.rows_read,
+        counts.rows_loaded,
+        counts.rows_quarantined,
+        replaced_previous=replaced,
+    )
 
 
 def _already_loaded(
@@ -254,7 +279,6 @@ def _refuse_outside_landing(
     link = path.lstat()
     scan = FileScan(
         size_bytes=link.st_size,
-        is_utf8=False,
         modified_at=dt.datetime(1970, 1, 1) + dt.timedelta(microseconds=link.st_mtime_ns // 1000),
         content_hash=hashlib.sha256(f"outside landing: {display_name}".encode()).hexdigest(),
     )

@@ -8,13 +8,15 @@ spreadsheet row of an Excel sheet, the 1-based row index of a Parquet file.
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
 
+from pipeline.ingest.archives import extracted_members, gunzip, inner_name
 from pipeline.ingest.column_mapping import Layout
-from pipeline.ingest.csv_reader import is_blank, stage_csv
+from pipeline.ingest.csv_reader import stage_csv
 from pipeline.ingest.excel import stage_excel
 from pipeline.ingest.file_scan import FileScan, content_hash, file_signature, scan_file
 from pipeline.ingest.staging import (
@@ -26,6 +28,7 @@ from pipeline.ingest.staging import (
     describe,
     duckdb_path,
     first_line,
+    is_archive_name,
 )
 from pipeline.sql_text import quote_identifier
 
@@ -52,14 +55,36 @@ def stage_parts(
     layout: Layout,
     scan: FileScan,
 ) -> Iterator[StagedPart]:
-    """Stage each part of ``path`` in turn; the table is replaced for every part yielded."""
-    suffix = path.suffix.lower()
+    """Stage each part of ``path`` in turn; the table is replaced for every part yielded.
+    Decompressed and transcoded copies live in a work folder removed afterwards."""
     if scan.size_bytes == 0:
         raise FileRejected(display_name, "the file is empty")
-    if suffix in CSV_SUFFIXES:
-        if is_blank(path, scan.size_bytes):
-            raise FileRejected(display_name, "the file is empty (it holds only blank lines)")
-        yield stage_csv(connection, path, display_name, layout, scan)
+    with tempfile.TemporaryDirectory(prefix="ingest-") as workdir:
+        yield from _stage_file(connection, path, path.name, display_name, layout, Path(workdir))
+
+
+def _stage_file(
+    connection: duckdb.DuckDBPyConnection,
+    path: Path,
+    name: str,
+    display_name: str,
+    layout: Layout,
+    workdir: Path,
+) -> Iterator[StagedPart]:
+    """Stage ``path``, whose type its ``name`` says (a member's name inside an archive)."""
+    suffix = Path(name).suffix.lower()
+    if suffix == ".gz" and Path(inner_name(name)).suffix.lower() in CSV_SUFFIXES:
+        inner_suffix = Path(inner_name(name)).suffix.lower()
+        text = gunzip(path, display_name, workdir, inner_suffix)
+        yield stage_csv(connection, text, display_name, layout, workdir)
+    elif is_archive_name(name):
+        for member, extracted in extracted_members(path, display_name, workdir):
+            member_name = f"{display_name}!{member}"
+            for part in _stage_file(connection, extracted, member, member_name, layout, workdir):
+                part.source_file = part.source_file or member_name
+                yield part
+    elif suffix in CSV_SUFFIXES:
+        yield stage_csv(connection, path, display_name, layout, workdir)
     elif suffix in EXCEL_SUFFIXES:
         yield from stage_excel(connection, path, display_name, layout)
     elif suffix in PARQUET_SUFFIXES:
@@ -67,8 +92,8 @@ def stage_parts(
     else:
         raise FileRejected(
             display_name,
-            f"unsupported file type {suffix or '(none)'}; "
-            f"supported: {', '.join(sorted(SUPPORTED_SUFFIXES))}",
+            f"unsupported file type {suffix or '(none)'}; supported: "
+            f"{', '.join(sorted(SUPPORTED_SUFFIXES))}, and .csv.gz, .tsv.gz, .txt.gz, .zip",
         )
 
 

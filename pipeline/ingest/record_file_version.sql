@@ -10,7 +10,8 @@ INSERT INTO raw.file_ledger (
     rows_quarantined,
     error,
     ingested_at,
-    modified_at
+    modified_at,
+    encoding
 )
 VALUES (
     $file_path,
@@ -23,5 +24,6 @@ VALUES (
     $rows_quarantined,
     $error,
     $ingested_at,
-    $modified_at
+    $modified_at,
+    $encoding
 )

@@ -52,6 +52,9 @@ class StagedPart:
     unparsed_lines: list[tuple[int, str, str]] = field(default_factory=list)
     kind: str = "csv"  # csv | text | excel | parquet
     source_row: str = quote_identifier(STAGED_ROW)
+    encoding: str | None = None  # the text encoding read (delimited text only)
+    # The lineage name of an archive's member ('export.zip!orders.csv'); None: the file's.
+    source_file: str | None = None
 
 
 def duckdb_path(path: Path) -> str:

@@ -25,6 +25,9 @@ MONTH_FIRST_FORMATS = [
     "%m/%d/%Y %H:%M",
     "%m/%d/%Y %H:%M:%S",
     "%m/%d/%Y",
+    "%m/%d/%y %I:%M %p",
+    "%m/%d/%Y %I:%M %p",
+    "%m/%d/%Y %I:%M:%S %p",
 ]
 DAY_FIRST_FORMATS = [
     "%d/%m/%y %H:%M",
@@ -32,6 +35,9 @@ DAY_FIRST_FORMATS = [
     "%d/%m/%Y %H:%M",
     "%d/%m/%Y %H:%M:%S",
     "%d/%m/%Y",
+    "%d/%m/%y %I:%M %p",
+    "%d/%m/%Y %I:%M %p",
+    "%d/%m/%Y %I:%M:%S %p",
 ]
 OTHER_FORMATS = [
     "%Y%m%d",
@@ -45,6 +51,10 @@ OTHER_FORMATS = [
     "%d-%b-%Y %H:%M",
     "%d-%b-%Y",
     "%d %b %Y",
+    "%Y-%m-%d %I:%M:%S %p",
+    "%Y-%m-%d %I:%M %p",
+    "%Y/%m/%d %I:%M:%S %p",
+    "%d.%m.%Y %I:%M %p",
 ]
 
 
@@ -63,17 +73,16 @@ def date_formats(layout: Layout) -> list[str]:
 # ``{decimal_mark}`` is the layout's decimal mark as a SQL literal.
 ROW_CHECKS: tuple[tuple[str, str], ...] = (
     (
-        "quantity IS NULL AND ci_blank(quantity_text) IS NOT NULL",
-        "'quantity: not a number: ' || quantity_text",
+        "quantity IS NULL AND ci_number_given(quantity_text)",
+        "'quantity: ' || ci_number_problem(quantity_text, {decimal_mark})",
     ),
     (
-        "unit_price IS NULL AND ci_blank(unit_price_text) IS NOT NULL",
-        "'unit_price: not a number: ' || unit_price_text",
+        "unit_price IS NULL AND ci_number_given(unit_price_text)",
+        "'unit_price: ' || ci_number_problem(unit_price_text, {decimal_mark})",
     ),
     (
-        "ci_blank(line_amount_text) IS NOT NULL "
-        "AND ci_number(line_amount_text, {decimal_mark}) IS NULL",
-        "'line_amount: not a number: ' || line_amount_text",
+        "ci_number_given(line_amount_text) AND ci_number(line_amount_text, {decimal_mark}) IS NULL",
+        "'line_amount: ' || ci_number_problem(line_amount_text, {decimal_mark})",
     ),
     (
         "invoice_ts IS NULL AND ci_blank(invoice_ts_text) IS NOT NULL",
@@ -84,6 +93,11 @@ ROW_CHECKS: tuple[tuple[str, str], ...] = (
         "line_amount IS NULL AND ci_blank(line_amount_text) IS NULL "
         "AND (ci_blank(quantity_text) IS NULL OR ci_blank(unit_price_text) IS NULL)",
         "'line_amount: missing (no amount, nor quantity and unit_price)'",
+    ),
+    (
+        "line_amount IS NULL AND quantity IS NOT NULL AND unit_price IS NOT NULL",
+        "'line_amount: quantity * unit_price beyond the sane magnitude 1e12: ' "
+        "|| quantity_text || ' * ' || unit_price_text",
     ),
 )
 
@@ -116,8 +130,9 @@ def row_checks_sql(decimal_mark: str) -> tuple[str, str]:
     ones before: much cheaper than building every row's error list to test its length. A
     row whose four values all typed fails none of them (each check needs a null value), so
     that test comes first and settles almost every row with four null tests."""
+    mark = quote_literal(decimal_mark)
     checks = [
-        (check.format(decimal_mark=quote_literal(decimal_mark)), message)
+        (check.format(decimal_mark=mark), message.format(decimal_mark=mark))
         for check, message in ROW_CHECKS
     ]
     first_failed = "\n            ".join(
@@ -160,7 +175,7 @@ def typed_select(
     line_amount = (
         f"ci_number(line_amount_text, {decimal})"
         if "line_amount" in resolved
-        else "quantity * unit_price"
+        else "ci_sane(quantity * unit_price)"
     )
     # A failed strptime format is slow, and most rows try several formats before one fits;
     # a file repeats each invoice's time on every line, so each distinct text is typed once
@@ -232,7 +247,7 @@ def type_timestamp_texts(
         {"date_formats": formats},
     )
     parses = "\n".join(
-        f"WHEN try_strptime(trim(invoice_ts_text), {quote_literal(f)}) = invoice_ts "
+        f"WHEN try_strptime(ci_blank(invoice_ts_text), {quote_literal(f)}) = invoice_ts "
         f"THEN {quote_literal(f)}"
         for f in formats
     )
@@ -243,7 +258,7 @@ def type_timestamp_texts(
         return None
     (fits_all,) = one_row(
         connection,
-        f"SELECT bool_and(try_strptime(trim(invoice_ts_text), {quote_literal(row[0])}) "
+        f"SELECT bool_and(try_strptime(ci_blank(invoice_ts_text), {quote_literal(row[0])}) "
         f"IS NOT DISTINCT FROM invoice_ts) FROM {TIMESTAMP_TEXTS}",
     )
     return row[0] if fits_all else None

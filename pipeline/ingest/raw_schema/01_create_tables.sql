@@ -38,5 +38,6 @@ CREATE TABLE IF NOT EXISTS raw.file_ledger (
     rows_quarantined BIGINT NOT NULL,
     error            VARCHAR,
     ingested_at      TIMESTAMP NOT NULL,
-    modified_at      TIMESTAMP
+    modified_at      TIMESTAMP,
+    encoding         VARCHAR
 );
