@@ -6,10 +6,12 @@
 CREATE OR REPLACE TEMP MACRO ci_trimmed(s) AS
     regexp_replace(s, '^[\s\pZ\x{0B}\x{200B}\x{FEFF}]+|[\s\pZ\x{0B}\x{200B}\x{FEFF}]+$', '', 'g');
 -- The missing-value tokens, the same for every reader and column (README "Bad input"):
--- NULL, \N, NA, N/A, #N/A, None, NaN, <NA>, (null), in any case.
+-- NULL, \N, NA, N/A, #N/A, None, NaN, <NA>, (null), in any case. (A search in one string:
+-- DuckDB plans an IN list, or list_contains of constants, as a join evaluated on every row.)
 CREATE OR REPLACE TEMP MACRO ci_missing_token(t) AS
     strlen(t) <= 6
-    AND lower(t) IN ('null', '\n', 'na', 'n/a', '#n/a', 'none', 'nan', '<na>', '(null)');
+    AND NOT contains(t, '|')
+    AND contains('|null|\n|na|n/a|#n/a|none|nan|<na>|(null)|', '|' || lower(t) || '|');
 CREATE OR REPLACE TEMP MACRO ci_value(t) AS
     CASE WHEN t = '' OR ci_missing_token(t) THEN NULL ELSE t END;
 -- A value without its surrounding whitespace, or null when blank or a missing-value token.
