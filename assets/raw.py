@@ -17,7 +17,7 @@ from pydantic import Field
 
 from assets.common import comment_and_describe, markdown_rows, table_key, table_spec
 from assets.quality import gx_check
-from pipeline.ingest import ingest_landing
+from pipeline.ingest import RetractionError, ingest_landing, retract_files
 from pipeline.settings import Settings
 from pipeline.sql_text import one_row
 from resources.warehouse import WRITER_POOL, DuckDBWarehouse
@@ -33,6 +33,14 @@ class IngestConfig(Config):
             "so the run shows the file and the problem. Off: record it in the ledger and go on."
         ),
     )
+    retract: list[str] = Field(
+        default_factory=list,
+        description=(
+            "Loaded files to take back before ingesting (paths relative to DATA_DIR/landing, "
+            "as in raw.file_ledger): their rows leave the raw tables, so every table after "
+            "them is rebuilt without them; the ledger marks them retracted."
+        ),
+    )
 
 
 @multi_asset(
@@ -46,6 +54,12 @@ def raw_ingest(context: AssetExecutionContext, config: IngestConfig, warehouse: 
     cannot be typed go to raw.quarantine with file, row, column and reason."""
     settings = Settings.from_env()
     with warehouse.writer() as connection:
+        if config.retract:
+            try:
+                removed = retract_files(connection, config.retract)
+            except RetractionError as error:
+                raise Failure(description=str(error)) from error
+            context.log.info("retracted %s: %d rows removed", ", ".join(config.retract), removed)
         report = ingest_landing(connection, settings.landing_dir, settings.mappings_path)
         files_table = markdown_rows(
             [

@@ -78,7 +78,12 @@ TABLES: dict[str, TableDoc] = {
                 Column("content_hash", "VARCHAR", "SHA-256 of the file's bytes."),
                 Column("size_bytes", "BIGINT", "File size."),
                 Column("layout", "VARCHAR", "Column layout used (auto or a user mapping)."),
-                Column("status", "VARCHAR", "loaded, rejected, or superseded by a newer version."),
+                Column(
+                    "status",
+                    "VARCHAR",
+                    "loaded, rejected, superseded by a newer version, or retracted (taken "
+                    "back: its rows removed, its content never loaded again).",
+                ),
                 Column("rows_read", "BIGINT", "Data rows read from the file."),
                 Column("rows_loaded", "BIGINT", "Rows written to raw.transactions."),
                 Column("rows_quarantined", "BIGINT", "Rows written to raw.quarantine."),

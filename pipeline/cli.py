@@ -30,7 +30,7 @@ def ensure_dagster_home() -> Path:
     return home
 
 
-def run_refresh(tags: dict[str, str] | None = None) -> bool:
+def run_refresh(tags: dict[str, str] | None = None, run_config: dict | None = None) -> bool:
     """Execute the refresh job in this process, recorded in the DAGSTER_HOME instance."""
     from dagster import DagsterInstance
 
@@ -39,7 +39,9 @@ def run_refresh(tags: dict[str, str] | None = None) -> bool:
     ensure_dagster_home()
     job = defs.resolve_job_def("refresh")
     with DagsterInstance.get() as instance:
-        result = job.execute_in_process(instance=instance, tags=tags or {}, raise_on_error=False)
+        result = job.execute_in_process(
+            instance=instance, tags=tags or {}, run_config=run_config, raise_on_error=False
+        )
     for event in result.all_events:
         if event.is_step_failure:
             print(f"step failed: {event.step_key}: {event.event_specific_data.error.message}")
@@ -113,6 +115,8 @@ def main(argv: list[str] | None = None) -> int:
         "score", help="score the new customers of one file with the champion models"
     )
     score.add_argument("file", type=Path, help="CSV or Parquet: transactions or RFM rows")
+    retract = commands.add_parser("retract", help="take back loaded landing files, then refresh")
+    retract.add_argument("files", nargs="+", help="as in raw.file_ledger (or a path in landing)")
     args = parser.parse_args(argv)
 
     settings = Settings.from_env()
@@ -134,8 +138,14 @@ def main(argv: list[str] | None = None) -> int:
         # The demo's history ends in December 2011: judge freshness against that date.
         reference = DEFAULT_END_DATE + dt.timedelta(days=1)
         os.environ.setdefault("FRESHNESS_REFERENCE_DATE", reference.isoformat())
+    run_config = None
+    if args.command == "retract":
+        from pipeline.ingest import ledger_name
+
+        names = [ledger_name(f, settings.landing_dir) for f in args.files]
+        run_config = {"ops": {"raw_ingest": {"config": {"retract": names}}}}
     started = time.perf_counter()
-    success = run_refresh({"pipeline/trigger": args.command})
+    success = run_refresh({"pipeline/trigger": args.command}, run_config)
     elapsed = time.perf_counter() - started
     status = "succeeded" if success else "FAILED"
     print(f"refresh {status} in {elapsed:.1f} s; warehouse: {settings.warehouse_path}")

@@ -298,7 +298,7 @@ _LINEAGE_KEY = ("source_file", "source_sheet", "source_row")
 EXCLUSION_RULES: tuple[str, ...] = tuple(
     rule.name for rule in ALL_RULES if rule.destination == "excluded"
 )
-LEDGER_STATUSES: tuple[str, ...] = ("loaded", "rejected", "superseded")
+LEDGER_STATUSES: tuple[str, ...] = ("loaded", "rejected", "superseded", "retracted")
 
 
 def raw_transactions_suite() -> list[Expectation]:

@@ -778,3 +778,130 @@ def test_data_files_are_not_mistaken_for_metadata(name):
     from pipeline.ingest.discovery import is_ignored_name
 
     assert not is_ignored_name(name)
+
+
+# --- retraction ----------------------------------------------------------------------------
+
+
+def _accounts(connection) -> tuple[int, int]:
+    """(rows read from loaded files, raw rows + quarantined rows): equal when they balance."""
+    return table(
+        connection,
+        "SELECT (SELECT coalesce(sum(rows_read), 0) FROM raw.file_ledger WHERE status = "
+        "'loaded'), (SELECT count(*) FROM raw.transactions) + (SELECT count(*) FROM "
+        "raw.quarantine)",
+    )[0]
+
+
+def test_a_retracted_file_leaves_the_raw_tables_and_is_not_loaded_again(connection, landing):
+    import os
+
+    from pipeline.ingest import retract_files
+
+    write_csv(landing / "good.csv", GOOD_ROWS)
+    wrong = write_csv(landing / "wrong.csv", [*GOOD_ROWS[:2], "x,A,B,six,12/1/2010 8:26,1,1,UK"])
+    ingest(connection, landing)
+    assert table(connection, "SELECT count(*) FROM raw.quarantine") == [(1,)]
+
+    assert retract_files(connection, ["wrong.csv"], dt.datetime(2026, 1, 2, 3, 4, 5)) == 3
+    assert table(connection, "SELECT DISTINCT source_file FROM raw.transactions") == [("good.csv",)]
+    assert table(connection, "SELECT count(*) FROM raw.quarantine") == [(0,)]
+    assert table(
+        connection, "SELECT status, error FROM raw.file_ledger WHERE file_path = 'wrong.csv'"
+    ) == [("retracted", "retracted at 2026-01-02 03:04:05 UTC")]
+    read, held = _accounts(connection)
+    assert read == held == 3
+
+    # Still in landing: not loaded again, not even once touched (same bytes).
+    assert {f.file_path: f.status for f in ingest(connection, landing).files} == {
+        "good.csv": "unchanged",
+        "wrong.csv": "retracted",
+    }
+    stat = wrong.stat()
+    os.utime(wrong, ns=(stat.st_atime_ns, stat.st_mtime_ns + 5_000_000_000))
+    assert [f.status for f in ingest(connection, landing).files] == ["unchanged", "retracted"]
+    assert _accounts(connection) == (3, 3)
+    # A corrected version is a new file version: it loads.
+    write_csv(wrong, GOOD_ROWS[:1])
+    assert [f.status for f in ingest(connection, landing).files] == ["unchanged", "loaded"]
+    assert _accounts(connection) == (4, 4)
+
+
+def test_retracting_a_file_that_is_not_loaded_changes_nothing(connection, landing):
+    from pipeline.ingest import RetractionError, retract_files
+
+    write_csv(landing / "good.csv", GOOD_ROWS)
+    ingest(connection, landing)
+    before = snapshot(connection)
+    with pytest.raises(RetractionError, match="^nope.csv: no loaded file of that name"):
+        retract_files(connection, ["good.csv", "nope.csv"])
+    assert snapshot(connection) == before
+    assert table(connection, "SELECT status FROM raw.file_ledger") == [("loaded",)]
+
+
+def test_retracting_an_archive_removes_every_member_and_only_them(connection, landing):
+    import zipfile
+
+    from pipeline.ingest import retract_files
+
+    text = UCI_HEADER + "\n" + "\n".join(GOOD_ROWS) + "\n"
+    with zipfile.ZipFile(landing / "export.zip", "w") as archive:
+        archive.writestr("a.csv", text)
+        archive.writestr("b.csv", text.replace("536365", "536399"))
+    write_csv(landing / "export.zip!a.csv.csv", GOOD_ROWS[:1])  # a name that only looks alike
+    ingest(connection, landing)
+    assert retract_files(connection, ["export.zip"]) == 6
+    assert table(connection, "SELECT DISTINCT source_file FROM raw.transactions") == [
+        ("export.zip!a.csv.csv",)
+    ]
+
+
+def test_ledger_names_are_relative_to_landing(tmp_path):
+    from pipeline.ingest import ledger_name
+
+    landing = tmp_path / "landing"
+    (landing / "2011").mkdir(parents=True)
+    (landing / "2011" / "x.csv").write_text("x")
+    assert ledger_name(str(landing / "2011" / "x.csv"), landing) == "2011/x.csv"
+    assert ledger_name("2011/x.csv", landing) == "2011/x.csv"
+
+
+def test_cli_retract_runs_the_refresh_with_the_retraction(monkeypatch, data_dir):
+    from pipeline import cli
+
+    launched = []
+    monkeypatch.setattr(
+        cli,
+        "run_refresh",
+        lambda tags, run_config=None: launched.append((tags, run_config)) or True,
+    )
+    assert cli.main(["retract", str(data_dir / "landing" / "wrong.csv"), "old/b.csv"]) == 0
+    assert launched == [
+        (
+            {"pipeline/trigger": "retract"},
+            {"ops": {"raw_ingest": {"config": {"retract": ["wrong.csv", "old/b.csv"]}}}},
+        )
+    ]
+
+
+def test_raw_ingest_takes_a_retract_option(data_dir, tmp_path):
+    import dagster as dg
+
+    from assets.raw import raw_ingest
+    from resources.warehouse import DuckDBWarehouse
+
+    write_csv(data_dir / "landing" / "good.csv", GOOD_ROWS)
+    write_csv(data_dir / "landing" / "wrong.csv", GOOD_ROWS[:1])
+    resources = {"warehouse": DuckDBWarehouse(path=str(tmp_path / "w.duckdb"))}
+    assert dg.materialize([raw_ingest], resources=resources).success
+    config = {"ops": {"raw_ingest": {"config": {"retract": ["wrong.csv"]}}}}
+    assert dg.materialize([raw_ingest], resources=resources, run_config=config).success
+    with duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True) as connection:
+        assert table(connection, "SELECT DISTINCT source_file FROM raw.transactions") == [
+            ("good.csv",)
+        ]
+    unknown = {"ops": {"raw_ingest": {"config": {"retract": ["nope.csv"]}}}}
+    failed = dg.materialize(
+        [raw_ingest], resources=resources, run_config=unknown, raise_on_error=False
+    )
+    assert not failed.success

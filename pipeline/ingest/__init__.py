@@ -10,14 +10,17 @@ raw.file_ledger. Plain functions and SQL files, no Dagster import.
 """
 
 from pipeline.ingest.discovery import discover_files
-from pipeline.ingest.ledger import ensure_raw_schema
+from pipeline.ingest.ledger import RetractionError, ensure_raw_schema, ledger_name, retract_files
 from pipeline.ingest.loading import FileOutcome, IngestReport, ingest_file, ingest_landing
 
 __all__ = [
     "FileOutcome",
     "IngestReport",
+    "RetractionError",
     "discover_files",
     "ensure_raw_schema",
     "ingest_file",
     "ingest_landing",
+    "ledger_name",
+    "retract_files",
 ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from pathlib import Path
 
 import duckdb
 
@@ -19,12 +20,15 @@ def ensure_raw_schema(connection: duckdb.DuckDBPyConnection) -> None:
 
 @dataclass(frozen=True)
 class LoadedVersions:
-    """What the ledger holds as loaded: this path's version, and every loaded content."""
+    """What the ledger holds as loaded: this path's version, and every loaded content; and
+    the contents taken back (retracted), which are never loaded again."""
 
     content_hash: str | None
     size_bytes: int | None
     modified_at: dt.datetime | None
     all_hashes: frozenset[str]
+    retracted_hashes: frozenset[str] = frozenset()
+    retracted_signatures: frozenset[tuple[int, dt.datetime]] = frozenset()
 
     def same_file(self, size_bytes: int, modified_at: dt.datetime) -> bool:
         """The path's loaded version has this size and modification time (make's and
@@ -38,8 +42,15 @@ class LoadedVersions:
 
 def loaded_versions(connection: duckdb.DuckDBPyConnection, display_name: str) -> LoadedVersions:
     rows = connection.execute(read_sql("loaded_versions.sql")).fetchall()
-    same_path = next((row[1:] for row in rows if row[0] == display_name), (None, None, None))
-    return LoadedVersions(*same_path, all_hashes=frozenset(row[1] for row in rows))
+    loaded = [row[:4] for row in rows if row[4] == "loaded"]
+    retracted = [row[:4] for row in rows if row[4] == "retracted"]
+    same_path = next((row[1:] for row in loaded if row[0] == display_name), (None, None, None))
+    return LoadedVersions(
+        *same_path,
+        all_hashes=frozenset(row[1] for row in loaded),
+        retracted_hashes=frozenset(row[1] for row in retracted),
+        retracted_signatures=frozenset((r[2], r[3]) for r in retracted if r[0] == display_name),
+    )
 
 
 @dataclass(frozen=True)
@@ -123,3 +134,51 @@ def supersede_previous(
         {"f": display_name},
     )
     return True
+
+
+class RetractionError(ValueError):
+    """A retraction that names a file the ledger does not hold as loaded."""
+
+
+def ledger_name(file: str, landing_dir: Path) -> str:
+    """A file as the ledger names it: relative to landing (a path inside it is made so)."""
+    path = Path(file)
+    if path.is_absolute() or path.exists():
+        resolved, root = path.resolve(), landing_dir.resolve()
+        if resolved.is_relative_to(root):
+            return resolved.relative_to(root).as_posix()
+    return path.as_posix()
+
+
+def retract_files(
+    connection: duckdb.DuckDBPyConnection, file_paths: list[str], now: dt.datetime | None = None
+) -> int:
+    """Take back loaded files, all or none: each one's rows leave raw.transactions and
+    raw.quarantine (so everything built from them is rebuilt without them), its ledger
+    entry becomes 'retracted', and its content is never loaded again (a changed file is a
+    new version and loads). Returns the rows removed; RetractionError names a file that
+    is not loaded."""
+    now = now or dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    ensure_raw_schema(connection)
+    connection.execute("BEGIN TRANSACTION")
+    try:
+        removed = 0
+        for name in dict.fromkeys(file_paths):
+            (loaded_rows,) = connection.execute(
+                "SELECT sum(rows_read) FROM raw.file_ledger "
+                "WHERE file_path = $f AND status = 'loaded'",
+                {"f": name},
+            ).fetchone()
+            if loaded_rows is None:
+                raise RetractionError(
+                    f"{name}: no loaded file of that name in raw.file_ledger (names are "
+                    "relative to DATA_DIR/landing, as in the ledger's file_path)"
+                )
+            forget_rows(connection, name)
+            connection.execute(read_sql("retract_file.sql"), {"file_path": name, "now": now})
+            removed += int(loaded_rows)
+        connection.execute("COMMIT")
+    except BaseException:
+        connection.execute("ROLLBACK")
+        raise
+    return removed

@@ -1,4 +1,5 @@
--- Every loaded file version: its path, content hash, size and modification time.
-SELECT file_path, content_hash, size_bytes, modified_at
+-- Every loaded or retracted file version: its path, content hash, size, modification time
+-- and status.
+SELECT file_path, content_hash, size_bytes, modified_at, status
 FROM raw.file_ledger
-WHERE status = 'loaded'
+WHERE status IN ('loaded', 'retracted')

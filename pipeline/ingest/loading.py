@@ -67,7 +67,7 @@ log = logging.getLogger(__name__)
 @dataclass
 class FileOutcome:
     file_path: str
-    status: str  # loaded | rejected | unchanged
+    status: str  # loaded | rejected | unchanged | retracted (taken back: not loaded again)
     rows_read: int = 0
     rows_loaded: int = 0
     rows_quarantined: int = 0
@@ -127,7 +127,14 @@ def _load_part(
     resolved = _resolve_part(part, source_file, layout)
     single_format = type_timestamp_texts(connection, resolved["invoice_ts"], date_formats(layout))
     create_typed_view(
-        connection, typed_select(resolved, part.source_row, layout.decimal, single_format)
+        connection,
+        typed_select(
+            resolved,
+            part.source_row,
+            layout.decimal,
+            single_format,
+            error_cells=part.kind == "excel",
+        ),
     )
     lineage = {"source_file": source_file, "source_sheet": part.sheet, "now": now}
     (before,) = one_row(connection, "SELECT count(*) FROM raw.transactions")
@@ -165,8 +172,11 @@ def ingest_file(
 ) -> FileOutcome:
     """Load one file atomically (see module docstring)."""
     previous = loaded_versions(connection, display_name)
-    if previous.same_file(*file_signature(path)):
+    signature = file_signature(path)
+    if previous.same_file(*signature):
         return FileOutcome(display_name, "unchanged")
+    if signature in previous.retracted_signatures:
+        return FileOutcome(display_name, "retracted")
     scan = scan_file(path)
     # The SHA-256 runs in a thread beside DuckDB's read of the file, which leaves part of
     # the second core idle. Whether the content is loaded already is settled once the first
@@ -221,6 +231,9 @@ def _load_file(
         for part in stage_parts(connection, path, display_name, layout, scan):
             if hashed is None:
                 hashed = replace(scan, content_hash=hashing.result())
+                if hashed.content_hash in previous.retracted_hashes:
+                    connection.execute("ROLLBACK")
+                    return FileOutcome(display_name, "retracted")
                 if hashed.content_hash in previous.all_hashes:
                     connection.execute("ROLLBACK")
                     return _already_loaded(connection, display_name, hashed, previous)

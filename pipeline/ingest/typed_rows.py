@@ -123,7 +123,20 @@ def repeated_header_sql(resolved: dict[str, str]) -> str:
     return f"CASE WHEN {header_tests[0]} THEN {' AND '.join(header_tests)} ELSE false END"
 
 
-def row_checks_sql(decimal_mark: str) -> tuple[str, str]:
+def error_cell_checks(resolved: dict[str, str]) -> list[tuple[str, str]]:
+    """Checks of a spreadsheet part: a mapped column holding an error cell (staged as
+    '#DIV/0! (error cell)' by excel.py) fails its row against that column."""
+    texts = {"quantity", "invoice_ts", "unit_price", "line_amount"}  # kept as text columns
+    columns = [f"{c}_text" if c in texts else c for c in resolved]
+    return [
+        (f"ends_with(lower({column}), ' (error cell)')", f"'{c}: ' || {column}")
+        for c, column in zip(resolved, columns, strict=True)
+    ]
+
+
+def row_checks_sql(
+    decimal_mark: str, first_checks: list[tuple[str, str]] | None = None
+) -> tuple[str, str]:
     """(is_valid, errors) expressions over the typed row.
 
     is_valid is the checks as a CASE, which tests each one only on the rows that passed the
@@ -131,13 +144,19 @@ def row_checks_sql(decimal_mark: str) -> tuple[str, str]:
     row whose four values all typed fails none of them (each check needs a null value), so
     that test comes first and settles almost every row with four null tests."""
     mark = quote_literal(decimal_mark)
+    first = first_checks or []
     checks = [
         (check.format(decimal_mark=mark), message.format(decimal_mark=mark))
         for check, message in ROW_CHECKS
     ]
     first_failed = "\n            ".join(
-        [f"WHEN {ALL_TYPED} THEN true", *(f"WHEN {check} THEN false" for check, _ in checks)]
+        [
+            *(f"WHEN {check} THEN false" for check, _ in first),
+            f"WHEN {ALL_TYPED} THEN true",
+            *(f"WHEN {check} THEN false" for check, _ in checks),
+        ]
     )
+    checks = first + checks
     is_valid = "\n            ".join(
         ["CASE WHEN is_repeated_header THEN false", first_failed, "ELSE true END"]
     )
@@ -156,6 +175,7 @@ def typed_select(
     source_row: str,
     decimal_mark: str = ".",
     timestamp_format: str | None = None,
+    error_cells: bool = False,
 ) -> str:
     """SELECT over the staged text rows: typed canonical columns, is_valid and a list of
     errors, in file order.
@@ -188,7 +208,9 @@ def typed_select(
     else:
         invoice_ts = f"try_strptime(ci_blank(invoice_ts_text), {quote_literal(timestamp_format)})"
         join_timestamps = file_order = ""
-    is_valid, errors = row_checks_sql(decimal_mark)
+    is_valid, errors = row_checks_sql(
+        decimal_mark, error_cell_checks(resolved) if error_cells else None
+    )
     return f"""
     WITH text_rows AS (
         SELECT

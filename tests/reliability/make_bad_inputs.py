@@ -65,9 +65,13 @@ def write_xlsx(name: str, sheets: dict[str, pd.DataFrame]) -> None:
     with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
         for sheet, frame in sheets.items():
             frame.to_excel(writer, sheet_name=sheet, index=False)
-    # Re-zip with fixed entry times so that regenerating gives the same bytes.
-    source = zipfile.ZipFile(io.BytesIO(buffer.getvalue()))
-    with zipfile.ZipFile(HERE / name, "w", zipfile.ZIP_DEFLATED) as target:
+    _fixed_zip(buffer.getvalue(), HERE / name)
+
+
+def _fixed_zip(workbook: bytes, path: Path | io.BytesIO) -> None:
+    """Re-zip with fixed entry times so that regenerating gives the same bytes."""
+    source = zipfile.ZipFile(io.BytesIO(workbook))
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as target:
         for info in source.infolist():
             fixed = zipfile.ZipInfo(info.filename, date_time=FIXED_TIME.timetuple()[:6])
             fixed.compress_type = zipfile.ZIP_DEFLATED
@@ -93,6 +97,24 @@ def write_zip(name: str, members: dict[str, str | bytes]) -> None:
             info = zipfile.ZipInfo(member, date_time=FIXED_TIME.timetuple()[:6])
             info.compress_type = zipfile.ZIP_DEFLATED
             archive.writestr(info, content.encode() if isinstance(content, str) else content)
+
+
+def write_workbook(name: str, rows: list[list[object]], errors=frozenset()) -> None:
+    """One sheet written cell by cell; ``errors``: (row, column) from 1 of error cells."""
+    import openpyxl
+
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.title = "Sales"
+    for r, values in enumerate(rows, 1):
+        for c, value in enumerate(values, 1):
+            if value is not None:
+                cell = sheet.cell(row=r, column=c, value=value)
+                if (r, c) in errors:
+                    cell.data_type = "e"
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    _fixed_zip(buffer.getvalue(), HERE / name)
 
 
 TIMES = ["2010-12-01 07:45", "2010-12-01 10:33", "2010-12-02 09:00"]
@@ -413,6 +435,50 @@ def main() -> None:
             "Notes": pd.DataFrame({"Comment": ["exported by hand", "do not edit"]}),
         },
     )
+    write_workbook(
+        "excel_title_rows_and_offset.xlsx",
+        [
+            ["Sales report, December 2010"],
+            ["exported 2010-12-31 by the shop"],
+            [],
+            [None, *UCI],
+            [None, "536365", "85123A", "HEART", 6, "12/1/2010 8:26", 2.55, 17850, "United Kingdom"],
+            [],
+            [None, "536366", "71053", "LANTERN", 6, "12/1/2010 8:28", 3.39, 17850, "France"],
+        ],
+    )
+    write_workbook(
+        "excel_serial_dates.xlsx",
+        [
+            UCI,
+            ["536365", "85123A", "HEART", 6, 40513.35, 2.55, 17850, "United Kingdom"],  # General
+            ["536366", "85123A", "HEART", 6, dt.datetime(2010, 12, 1, 8, 26), 2.55, 17850, "UK"],
+            ["536367", "85123A", "HEART", 6, "12/1/2010 8:26", 2.55, 17850, "United Kingdom"],
+            ["536368", "85123A", "HEART", 6, 40513, 2.55, 17850, "United Kingdom"],
+        ],
+    )
+    write_workbook(
+        "excel_error_cells.xlsx",
+        [
+            UCI,
+            ["536365", "85123A", "HEART", 6, "12/1/2010 8:26", 2.55, 17850, "United Kingdom"],
+            ["536366", "85123A", "HEART", "#DIV/0!", "12/1/2010 8:26", 2.55, 17850, "UK"],
+            ["536367", "85123A", "HEART", 6, "12/1/2010 8:26", "#VALUE!", 17850, "UK"],
+            ["536368", "85123A", "HEART", 6, "12/1/2010 8:26", 2.55, "#N/A", "UK"],
+            ["536369", "85123A", "HEART", 6, "#N/A", 2.55, 17850, "UK"],
+        ],
+        errors={(3, 4), (4, 6), (5, 7), (6, 5)},
+    )
+    write_workbook(
+        "excel_text_like_markers.xlsx",
+        [
+            UCI,
+            ["536365", "85123A", "#NA", 6, "12/1/2010 8:26", 2.55, 17850, "United Kingdom"],
+            ["536366", "85123A", "-NaN", 6, "12/1/2010 8:26", 2.55, 17850, "United Kingdom"],
+            ["536367", "85123A", "1.#IND", 6, "12/1/2010 8:26", 2.55, "NULL", "United Kingdom"],
+            ["536368", "85123A", "NONE LEFT", 6, "12/1/2010 8:26", 2.55, "n/a", "Namibia"],
+        ],
+    )
     (HERE / "not_a_workbook.xlsx").write_bytes(b"this is not a zip file\n")
     full = io.BytesIO()
     sheet_frame(489434, 3).to_parquet(full, index=False)
@@ -434,12 +500,14 @@ def main() -> None:
     frame = io.BytesIO()
     with pd.ExcelWriter(frame, engine="openpyxl") as writer:
         sheet_frame(489434, 2).to_excel(writer, sheet_name="Orders", index=False)
+    fixed_workbook = io.BytesIO()
+    _fixed_zip(frame.getvalue(), fixed_workbook)
     write_zip(
         "export_several_members.zip",
         {
             "orders_2010.csv": two_rows,
             "2011/orders_2011.txt": two_rows.replace(",", ";"),
-            "orders_2011.xlsx": frame.getvalue(),
+            "orders_2011.xlsx": fixed_workbook.getvalue(),
             "__MACOSX/._orders_2010.csv": b"\x00\x05\x16\x07Mac OS X",
             ".DS_Store": b"\x00\x00\x00\x01Bud1",
         },
