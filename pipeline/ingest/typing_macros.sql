@@ -1,15 +1,16 @@
 -- Typing rules, as macros so the typed SELECT (typed_rows.py) reads like a column list.
 
--- Whitespace around a value: ASCII blanks and control whitespace (tab, CR, LF, VT, FF),
--- every Unicode space separator (no-break space, ideographic space, ...), zero-width space
--- and a stray byte-order mark.
+-- Whitespace around a value: spaces, tabs, every Unicode space separator (no-break space,
+-- ideographic space, ...), zero-width space and a stray byte-order mark.
 CREATE OR REPLACE TEMP MACRO ci_trimmed(s) AS
-    regexp_replace(s, '^[\s\pZ\x{0B}\x{200B}\x{FEFF}]+|[\s\pZ\x{0B}\x{200B}\x{FEFF}]+$', '', 'g');
+    regexp_replace(s, '^[ \t\pZ\x{200B}\x{FEFF}]+|[ \t\pZ\x{200B}\x{FEFF}]+$', '', 'g');
 -- The missing-value tokens, the same for every reader and column (README "Bad input"):
 -- NULL, \N, NA, N/A, #N/A, None, NaN, <NA>, (null), in any case. (A search in one string:
 -- DuckDB plans an IN list, or list_contains of constants, as a join evaluated on every row.)
+-- A token starts with one of # ( < N n \ : a text starting with a digit (most ids) is none.
 CREATE OR REPLACE TEMP MACRO ci_missing_token(t) AS
     strlen(t) <= 6
+    AND (t < '0' OR t >= ':')
     AND NOT contains(t, '|')
     AND contains('|null|\n|na|n/a|#n/a|none|nan|<na>|(null)|', '|' || lower(t) || '|');
 CREATE OR REPLACE TEMP MACRO ci_value(t) AS
@@ -18,7 +19,8 @@ CREATE OR REPLACE TEMP MACRO ci_value(t) AS
 -- An all-ASCII text whose first and last characters are printable (a byte-wise comparison)
 -- has nothing to trim, which saves the regular expression on almost every value.
 CREATE OR REPLACE TEMP MACRO ci_blank(s) AS
-    CASE WHEN s >= '!' AND s < chr(127) AND right(s, 1) > ' ' AND strlen(s) = length(s)
+    CASE WHEN s >= '!' AND s < chr(127) AND NOT ends_with(s, ' ') AND NOT ends_with(s, chr(9))
+              AND strlen(s) = length(s)
          THEN ci_value(s) ELSE ci_value(ci_trimmed(s)) END;
 
 -- Currency symbols, ISO codes and blanks are dropped; comma decimals are recognised:
