@@ -74,5 +74,5 @@ CREATE OR REPLACE TEMP MACRO ci_timestamp(s, formats) AS
 -- Numeric ids read through a spreadsheet come back as '17850.0' (the regex only runs on
 -- ids with a dot).
 CREATE OR REPLACE TEMP MACRO ci_customer_id(s) AS
-    ci_blank(CASE WHEN contains(s, '.') THEN regexp_replace(ci_blank(s), '^(\d+)\.0+$', '\1')
-                  ELSE s END);
+    CASE WHEN contains(s, '.') THEN regexp_replace(ci_blank(s), '^(\d+)\.0+$', '\1')
+         ELSE ci_blank(s) END;
