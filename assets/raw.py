@@ -14,7 +14,7 @@ from pydantic import Field
 
 from assets.common import comment_and_describe, markdown_rows, table_key, table_spec
 from assets.quality import contract_checks
-from pipeline.ingestion import ingest_landing
+from pipeline.ingest import RetractionError, ingest_landing, retract_files
 from pipeline.settings import Settings
 from resources.warehouse import WRITER_POOL, WRITER_RETRY, DuckDBWarehouse
 
@@ -27,6 +27,14 @@ class IngestConfig(Config):
         description=(
             "Fail the step when a landing file cannot be read at all (after loading the others), "
             "so the run shows the file and the problem. Off: record it in the ledger and go on."
+        ),
+    )
+    retract: list[str] = Field(
+        default_factory=list,
+        description=(
+            "Loaded files to take back before ingesting (paths relative to DATA_DIR/landing, "
+            "as in raw.file_ledger): their rows leave the raw tables, so every table after "
+            "them is rebuilt without them; the ledger marks them retracted."
         ),
     )
 
@@ -43,6 +51,12 @@ def raw_ingest(context: AssetExecutionContext, config: IngestConfig, warehouse: 
     cannot be typed go to raw.quarantine with file, row, column and reason."""
     settings = Settings.from_env()
     with warehouse.writer() as connection:
+        if config.retract:
+            try:
+                removed = retract_files(connection, config.retract)
+            except RetractionError as error:
+                raise Failure(description=str(error)) from error
+            context.log.info("retracted %s: %d rows removed", ", ".join(config.retract), removed)
         report = ingest_landing(connection, settings.landing_dir, settings.mappings_path)
         files_table = markdown_rows(
             [

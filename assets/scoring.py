@@ -5,7 +5,9 @@ from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, mul
 
 from assets.common import comment_and_describe, table_key, table_spec
 from assets.quality import contract_checks
-from pipeline.live_scoring import ensure_prediction_log, pending_files, score_with_settings
+from pipeline.ingest import discover_files
+from pipeline.ingest.readers import SUPPORTED_SUFFIXES
+from pipeline.live_scoring import ensure_prediction_log, score_with_settings
 from pipeline.settings import Settings
 from resources.mlflow_tracking import ModelTracking
 from resources.warehouse import WRITER_POOL, WRITER_RETRY, DuckDBWarehouse
@@ -40,7 +42,9 @@ def prediction_log(
     models:/NAME@champion (no refit) and append each prediction to the log; customers
     already logged from the same input are not scored again."""
     settings = Settings.from_env()
-    files = pending_files(settings.new_customers_dir)
+    files = discover_files(
+        settings.new_customers_dir, recursive=False, skip_folders=(), suffixes=SUPPORTED_SUFFIXES
+    )
     with warehouse.writer() as connection:
         ensure_prediction_log(connection)
         report = None

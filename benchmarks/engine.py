@@ -180,7 +180,7 @@ def work_project(csv: Path, workdir: Path) -> dict:
 
     from pipeline.cleaning import build_staging
     from pipeline.features import build_customer_rfm, default_as_of
-    from pipeline.ingestion import ingest_landing
+    from pipeline.ingest import ingest_landing
     from pipeline.product_categories import build_product_categories, load_rules
     from pipeline.settings import Settings
     from pipeline.sql_text import one_row

@@ -154,9 +154,10 @@ def _median_run(connection, sql: str, parameters: dict, setup: str, repeat: int)
 def print_ablations(connection, csv: Path, workdir: Path, repeat: int = 3) -> None:
     """What the text staging, the flexible typing and the per-row checks cost: the same
     statements with one feature taken away at a time, on the staged table ingest left."""
-    from pipeline import ingestion
-    from pipeline.column_mapping import layout_for, load_layouts, resolve_columns
-    from pipeline.file_readers import STAGED_ROW, STAGED_TABLE
+    from pipeline.ingest import typed_rows
+    from pipeline.ingest.column_mapping import layout_for, load_layouts, resolve_columns
+    from pipeline.ingest.sql_files import read_sql
+    from pipeline.ingest.staging import STAGED_ROW, STAGED_TABLE
 
     layout = layout_for(csv.name, load_layouts(workdir / "no_column_mappings.yaml"))
     columns = [
@@ -165,14 +166,15 @@ def print_ablations(connection, csv: Path, workdir: Path, repeat: int = 3) -> No
         if row[0] != STAGED_ROW
     ]
     resolved = resolve_columns(columns, layout)
-    one_format = ingestion._type_timestamp_texts(
-        connection, resolved["invoice_ts"], ingestion.date_formats(layout)
+    one_format = typed_rows.type_timestamp_texts(
+        connection, resolved["invoice_ts"], typed_rows.date_formats(layout)
     )
-    typed = ingestion._typed_select(resolved, "rowid", one_format)
-    order = "" if one_format else ingestion.FILE_ORDER
-    parameters = {"decimal_mark": layout.decimal}
+    typed_rows.create_typed_view(
+        connection, typed_rows.typed_select(resolved, "rowid", layout.decimal, one_format)
+    )
+    parameters: dict[str, object] = {}
     lineage = {"source_file": csv.name, "source_sheet": None, "now": dt.datetime.now()}
-    insert = ingestion.INSERT_TRANSACTIONS_SQL.replace("raw.transactions", "_ablation")
+    insert = read_sql("insert_transactions.sql").replace("raw.transactions", "_ablation")
     setup = "CREATE OR REPLACE TEMP TABLE _ablation AS FROM raw.transactions LIMIT 0"
     q = {name: quote_identifier(source) for name, source in resolved.items()}
     plain = f"""
@@ -207,12 +209,12 @@ def print_ablations(connection, csv: Path, workdir: Path, repeat: int = 3) -> No
         ),
         (
             "type staged text: project (flexible typing + per-row checks)",
-            insert.format(typed=typed, order=order),
+            insert,
             parameters | lineage,
         ),
         (
             "type staged text: project typing, no per-row checks",
-            insert.format(typed=typed, order=order).replace("WHERE is_valid", "WHERE true"),
+            insert.replace("WHERE is_valid", "WHERE true"),
             parameters | lineage,
         ),
         ("type staged text: plain casts, the file's one date format", plain, lineage),
@@ -239,9 +241,9 @@ def main(argv: list[str] | None = None) -> int:
 
     import duckdb
 
-    from pipeline import ingestion
     from pipeline.cleaning import build_staging
     from pipeline.features import build_customer_rfm, default_as_of
+    from pipeline.ingest import loading as ingestion
     from pipeline.product_categories import build_product_categories, load_rules
     from pipeline.settings import Settings
 

@@ -61,6 +61,7 @@ def run_job(
     tags: dict[str, str] | None = None,
     *,
     verbose: bool = False,
+    run_config: dict | None = None,
     emit=print,
 ):
     """Execute ``job_name`` in this process, recorded in the DAGSTER_HOME instance: a line
@@ -98,7 +99,7 @@ def run_job(
             instance=instance,
             run_id=run_id,
             tags=tags or {},
-            run_config=None if verbose else QUIET_CONSOLE,
+            run_config={**({} if verbose else QUIET_CONSOLE), **(run_config or {})},
             raise_on_error=False,
         )
         seconds = time.perf_counter() - started
@@ -159,7 +160,7 @@ def _score(path: Path, settings) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from pipeline.ingestion import discover_files
+    from pipeline.ingest import discover_files
     from pipeline.settings import Settings
 
     parser = argparse.ArgumentParser(prog="customer-intel", description=__doc__.splitlines()[0])
@@ -183,6 +184,9 @@ def main(argv: list[str] | None = None) -> int:
         "score", help="score the new customers of one file with the champion models"
     )
     score.add_argument("file", type=Path, help="CSV or Parquet: transactions or RFM rows")
+    retract = commands.add_parser("retract", help="take back loaded landing files, then refresh")
+    retract.add_argument("files", nargs="+", help="as in raw.file_ledger (or a path in landing)")
+    retract.add_argument("--verbose", action="store_true", help="print Dagster's event log")
     args = parser.parse_args(argv)
 
     settings = Settings.from_env()
@@ -206,7 +210,15 @@ def main(argv: list[str] | None = None) -> int:
         reference = DEFAULT_END_DATE + dt.timedelta(days=1)
         os.environ.setdefault("FRESHNESS_REFERENCE_DATE", reference.isoformat())
     job_name = "nightly" if args.command == "nightly" else "refresh"
-    result = run_job(job_name, {"pipeline/trigger": args.command}, verbose=args.verbose)
+    run_config = None
+    if args.command == "retract":
+        from pipeline.ingest import ledger_name
+
+        names = [ledger_name(f, settings.landing_dir) for f in args.files]
+        run_config = {"ops": {"raw_ingest": {"config": {"retract": names}}}}
+    result = run_job(
+        job_name, {"pipeline/trigger": args.command}, verbose=args.verbose, run_config=run_config
+    )
     return 0 if result is not None and result.success else 1
 
 

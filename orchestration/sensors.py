@@ -19,7 +19,7 @@ from dagster import (
 
 from orchestration.jobs import ingest_job, score_new_customers_job
 from pipeline.alerts import AlertSettings, FailureAlert, send_alert
-from pipeline.landing_watch import batch_key, changed_files, file_signatures
+from pipeline.ingest.discovery import batch_key, changed_files, file_signatures
 from pipeline.settings import Settings
 
 

@@ -35,10 +35,10 @@ import pandas as pd
 from pipeline.action_rules import ActionPlan, action_case_sql, load_configured_plan
 from pipeline.catalog.ddl import create_tables_sql
 from pipeline.cleaning import build_staging
-from pipeline.column_mapping import BUILTIN_ALIASES, DEFAULT_LAYOUT, normalise_header
 from pipeline.features import build_customer_rfm, ensure_product_categories_table
-from pipeline.file_readers import SUPPORTED_SUFFIXES
-from pipeline.ingestion import TYPING_MACROS_SQL, ensure_raw_schema, ingest_file
+from pipeline.ingest import ensure_raw_schema, ingest_file
+from pipeline.ingest.column_mapping import BUILTIN_ALIASES, DEFAULT_LAYOUT, normalise_header
+from pipeline.ingest.typed_rows import create_typing_macros
 from pipeline.model_registry import champion_version
 from pipeline.modelling.churn import score_churn
 from pipeline.modelling.model_inputs import BEHAVIOUR_FEATURES
@@ -93,18 +93,6 @@ class ScoringReport:
 
 def ensure_prediction_log(connection: duckdb.DuckDBPyConnection) -> None:
     connection.execute(PREDICTION_LOG_SQL)
-
-
-def pending_files(new_customers_dir: Path) -> list[Path]:
-    if not new_customers_dir.exists():
-        return []
-    return sorted(
-        path
-        for path in new_customers_dir.iterdir()
-        if path.is_file()
-        and path.suffix.lower() in SUPPORTED_SUFFIXES
-        and not path.name.startswith((".", "_", "~$"))
-    )
 
 
 def _key(*parts: str) -> str:
@@ -181,7 +169,7 @@ def _transaction_inputs(
     """The same ingestion, cleaning and feature SQL as the warehouse, in memory."""
     memory = duckdb.connect()
     ensure_raw_schema(memory)
-    memory.execute(TYPING_MACROS_SQL)
+    create_typing_macros(memory)
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     outcome = ingest_file(memory, path, path.name, DEFAULT_LAYOUT, now)
     if outcome.status == "rejected":

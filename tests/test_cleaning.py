@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 
 from pipeline.cleaning import ALL_RULES, build_staging
-from pipeline.ingestion import ensure_raw_schema
+from pipeline.ingest import ensure_raw_schema
 from pipeline.settings import DEFAULT_NON_PRODUCT_CODES
 
 NOW = dt.datetime(2012, 1, 1)

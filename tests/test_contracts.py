@@ -194,7 +194,7 @@ def test_tables_created_empty_are_the_ones_the_code_creates():
 
 def test_derived_ddl_has_the_contract_s_columns_types_and_not_nulls():
     from pipeline.features import ensure_product_categories_table
-    from pipeline.ingestion import ensure_raw_schema
+    from pipeline.ingest import ensure_raw_schema
     from pipeline.live_scoring import ensure_prediction_log
 
     connection = duckdb.connect()

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from types import SimpleNamespace
 
 import duckdb
 import pandas as pd
 import pytest
 
-from pipeline import file_readers
-from pipeline.column_mapping import MappingError, load_layouts
-from pipeline.ingestion import TYPING_MACROS_SQL, ingest_landing
+from pipeline.ingest import ingest_landing, loading
+from pipeline.ingest.column_mapping import MappingError, load_layouts
+from pipeline.ingest.typed_rows import create_typing_macros
 from tests.conftest import UCI_HEADER, write_csv
 
 GOOD_ROWS = [
@@ -67,8 +68,8 @@ def test_uci_csv_is_typed_with_lineage(connection, landing):
 def test_timestamps_are_typed_in_file_order_with_one_format_or_many(
     connection, landing, dates, one_format
 ):
-    from pipeline.column_mapping import layout_for
-    from pipeline.ingestion import _type_timestamp_texts, date_formats
+    from pipeline.ingest.column_mapping import layout_for
+    from pipeline.ingest.typed_rows import date_formats, type_timestamp_texts
 
     rows = [f"5{i:05d},X{i},ITEM,1,{date},1.5,{12346 + i},UK" for i, date in enumerate(dates * 400)]
     write_csv(landing / "dates.csv", rows)
@@ -90,7 +91,7 @@ def test_timestamps_are_typed_in_file_order_with_one_format_or_many(
 
     # the staged table of the last file is still there: which path was taken
     layout = layout_for("dates.csv", [])
-    found = _type_timestamp_texts(connection, "InvoiceDate", date_formats(layout))
+    found = type_timestamp_texts(connection, "InvoiceDate", date_formats(layout))
     assert (found == "%m/%d/%Y %H:%M") if one_format else found is None
 
 
@@ -181,10 +182,11 @@ def test_encodings_and_delimiters(connection, landing, name, content, encoding):
     assert rows[0][1:] == (1.5, "12346")
 
 
-def test_blank_macro_is_trim_and_nullif_for_every_edge_character(connection):
-    """ci_blank skips trim for ASCII text that starts and ends with a printable character;
-    every other text must still come out as NULLIF(trim(s), '')."""
-    connection.execute(TYPING_MACROS_SQL)
+def test_blank_macro_fast_path_agrees_with_the_full_rule_for_every_edge_character(connection):
+    """ci_blank skips the trim for ASCII text that starts and ends with a printable
+    character; every other text must still come out as the full rule (trimmed, blank or a
+    missing-value token to null)."""
+    create_typing_macros(connection)
     edges = [
         " ",
         "\t",
@@ -197,39 +199,141 @@ def test_blank_macro_is_trim_and_nullif_for_every_edge_character(connection):
         "!",
         "~",
         "\u00e9",
+        "\u200b",
+        "\x0b",
+        "\r",
         "",
     ]
-    texts = [None, "", " ", "a", "~", "!"] + [
+    texts = [None, "", " ", "a", "~", "!", "NULL", "n/a", "\\N", "\tnull\u00a0"] + [
         f"{left}ab{middle}c{right}"
         for left in edges
         for middle in ("", " ", "\u00a0")
         for right in edges
     ]
     rows = connection.execute(
-        "SELECT s, ci_blank(s), NULLIF(trim(s), '') FROM unnest($texts::VARCHAR[]) AS t(s)",
+        "SELECT s, ci_blank(s), ci_value(ci_trimmed(s)) FROM unnest($texts::VARCHAR[]) AS t(s)",
         {"texts": texts},
     ).fetchall()
     assert len(rows) == len(texts)
     assert [(s, fast) for s, fast, _ in rows] == [(s, slow) for s, _, slow in rows]
+    by_text = {s: fast for s, fast, _ in rows}
+    assert [by_text[t] for t in ("NULL", "n/a", "\\N", "\tnull\u00a0")] == [None] * 4
+    assert by_text["\tab c\u200b"] == "ab c"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2010-12-01 08:26:00+01:00", dt.datetime(2010, 12, 1, 7, 26)),
+        ("2010-12-01T08:26:00-05:00", dt.datetime(2010, 12, 1, 13, 26)),
+        ("2010-12-01 08:26:00+0200", dt.datetime(2010, 12, 1, 6, 26)),
+        ("2010-12-01 08:26:00 +02:00", dt.datetime(2010, 12, 1, 6, 26)),
+        ("2010-12-01T23:30+02", dt.datetime(2010, 12, 1, 21, 30)),
+        ("2010-12-01T08:26:00.5Z", dt.datetime(2010, 12, 1, 8, 26, 0, 500000)),
+        ("2010-12-01T08:26:00", dt.datetime(2010, 12, 1, 8, 26)),
+        ("2010-12-01", dt.datetime(2010, 12, 1)),
+        ("12/1/2010 1:05 PM", dt.datetime(2010, 12, 1, 13, 5)),
+        ("12/1/2010 12:05 AM", dt.datetime(2010, 12, 1, 0, 5)),
+        ("12/1/2010 12:05 pm", dt.datetime(2010, 12, 1, 12, 5)),
+        ("12/1/2010 01:05:00 pm", dt.datetime(2010, 12, 1, 13, 5)),
+        ("12/1/10 1:05 PM", dt.datetime(2010, 12, 1, 13, 5)),
+        ("13/12/2010 1:05 PM", dt.datetime(2010, 12, 13, 13, 5)),
+        ("2010-12-01 01:05:00 PM", dt.datetime(2010, 12, 1, 13, 5)),
+        ("\t12/1/2010 8:26\u00a0", dt.datetime(2010, 12, 1, 8, 26)),
+        ("12/1/2010 13:05 PM", None),
+        ("NULL", None),
+    ],
+)
+def test_timestamps_with_offsets_are_utc_and_12_hour_times_are_read(connection, text, expected):
+    from pipeline.ingest.column_mapping import DEFAULT_LAYOUT
+    from pipeline.ingest.typed_rows import date_formats
+
+    create_typing_macros(connection)
+    got = connection.execute(
+        "SELECT ci_timestamp($t, $formats)", {"t": text, "formats": date_formats(DEFAULT_LAYOUT)}
+    ).fetchone()[0]
+    assert got == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "number", "problem"),
+    [
+        ("6", 6.0, None),
+        ("\t6\u00a0", 6.0, None),
+        ("-1e12", -1e12, None),
+        ("1000000000001", None, "beyond the sane magnitude 1e12: 1000000000001"),
+        ("-2.5e13", None, "beyond the sane magnitude 1e12: -2.5e13"),
+        ("1e400", None, "not a number: 1e400"),
+        ("NaN", None, "not a number: NaN"),
+        ("-inf", None, "not a number: -inf"),
+        ("NULL", None, None),
+        ("", None, None),
+    ],
+)
+def test_numbers_beyond_the_sane_magnitude_are_not_amounts(connection, text, number, problem):
+    create_typing_macros(connection)
+    typed, given, why = connection.execute(
+        "SELECT ci_number($t, '.'), ci_number_given($t), ci_number_problem($t, '.')", {"t": text}
+    ).fetchone()
+    assert typed == number
+    assert (why if given and typed is None else None) == problem
 
 
 def test_utf8_check_sees_a_bad_byte_after_ascii_chunks(tmp_path, monkeypatch):
-    """scan_file skips decoding ASCII chunks; a sequence cut at a chunk's end, or a bad
-    byte in a later chunk, must still make the file non-UTF-8 (and a good one stays UTF-8)."""
-    monkeypatch.setattr(file_readers, "_CHUNK", 4)
+    """The UTF-8 check skips decoding ASCII chunks; a sequence cut at a chunk's end, or a
+    bad byte in a later chunk, must still make the file non-UTF-8 (a good one stays UTF-8)."""
+    from pipeline.ingest import encodings
+
+    monkeypatch.setattr(encodings, "_CHUNK", 4)
     cases = {
-        "ascii.csv": (b"abcdefgh", True),
-        "split_sequence.csv": (b"abc\xc3\xa9fgh", True),  # e-acute across chunks 1 and 2
+        "ascii.csv": (b"abcdefgh", "utf-8"),
+        "split_sequence.csv": (b"abc\xc3\xa9fgh", "utf-8"),  # e-acute across chunks 1 and 2
         # a lead byte, an ASCII chunk, then a continuation byte: not one character
-        "cut_sequence.csv": (b"abc\xc3abcd\xa9bc", False),
-        "late_latin1.csv": (b"abcdefgh\xe9", False),
-        "truncated_end.csv": (b"abcdefg\xc3", False),
+        "cut_sequence.csv": (b"abc\xc3abcd\xa9bc", "latin-1"),
+        "late_latin1.csv": (b"abcdefgh\xe9", "latin-1"),
+        "truncated_end.csv": (b"abcdefg\xc3", "latin-1"),
+        "late_euro_sign.csv": (b"abcdefgh\x80", "cp1252"),
     }
-    for name, (content, is_utf8) in cases.items():
+    for name, (content, encoding) in cases.items():
         path = tmp_path / name
         path.write_bytes(content)
-        scan = file_readers.scan_file(path)
-        assert (name, scan.is_utf8, scan.size_bytes) == (name, is_utf8, len(content))
+        assert (name, encodings.detect_encoding(path)) == (name, encoding)
+
+
+@pytest.mark.parametrize(
+    ("content", "encoding"),
+    [
+        (b"\xef\xbb\xbfa,b\n", "utf-8-sig"),
+        ("a,b\n".encode("utf-16"), "utf-16-le"),  # Python writes a little-endian BOM
+        (b"\xfe\xff" + "a,b\n".encode("utf-16-be"), "utf-16-be"),
+        ("a,b\n".encode("utf-32"), "utf-32-le"),
+        (b"\x00\x00\xfe\xff" + "a,b\n".encode("utf-32-be"), "utf-32-be"),
+        ("Invoice,Price\n1,2\n".encode("utf-16-le"), "utf-16-le"),  # no BOM: NUL pattern
+        ("Invoice,Price\n1,2\n".encode("utf-16-be"), "utf-16-be"),
+        ("caf\u00e9 \u20ac \u201cq\u201d".encode("cp1252"), "cp1252"),
+        ("caf\u00e9 \u00f6".encode("latin-1"), "latin-1"),
+        (b"caf\xe9 \x81", "latin-1"),  # 0x81 is not a cp1252 character
+        ("caf\u00e9 \u20ac".encode(), "utf-8"),
+    ],
+)
+def test_encodings_are_detected_by_bom_nul_pattern_and_byte_ranges(tmp_path, content, encoding):
+    from pipeline.ingest.encodings import detect_encoding, transcode_to_utf8
+
+    path = tmp_path / "file.csv"
+    path.write_bytes(content)
+    assert detect_encoding(path) == encoding
+    target = tmp_path / "utf8.csv"
+    transcode_to_utf8(path, encoding, target)
+    assert target.read_text(encoding="utf-8") == content.decode(encoding).removeprefix("\ufeff")
+
+
+def test_binary_content_is_not_text(tmp_path):
+    from pipeline.ingest.encodings import BinaryContent, detect_encoding
+
+    path = tmp_path / "junk.csv"
+    path.write_bytes(bytes(range(256)) * 4)
+    with pytest.raises(BinaryContent, match="binary data, not text"):
+        detect_encoding(path)
 
 
 @pytest.mark.parametrize(
@@ -335,13 +439,11 @@ def test_unchanged_size_and_time_skip_the_read_and_new_bytes_are_loaded(
 ):
     import os
 
-    import pipeline.ingestion as ingestion
-
     path = write_csv(landing / "daily.csv", GOOD_ROWS)
     ingest(connection, landing)
     scanned = []
-    real_scan = ingestion.scan_file
-    monkeypatch.setattr(ingestion, "scan_file", lambda p: scanned.append(p.name) or real_scan(p))
+    real_scan = loading.scan_file
+    monkeypatch.setattr(loading, "scan_file", lambda p: scanned.append(p.name) or real_scan(p))
 
     assert [f.status for f in ingest(connection, landing).files] == ["unchanged"]
     assert scanned == []  # same size and modification time: not read at all
@@ -509,3 +611,314 @@ def test_file_database_survives_a_failed_load(tmp_path, landing):
     with duckdb.connect(str(database)) as con:
         ingest(con, landing)
         assert table(con, "SELECT DISTINCT source_file FROM raw.transactions") == [("a.csv",)]
+
+
+# --- the package's shape and its generated SQL -------------------------------------------
+
+
+def test_the_ingest_package_imports_no_dagster():
+    import ast
+
+    package = Path(__file__).resolve().parents[1] / "pipeline" / "ingest"
+    for module in package.glob("*.py"):
+        tree = ast.parse(module.read_text(encoding="utf-8"))
+        imported = [
+            name
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Import | ast.ImportFrom)
+            for name in (
+                [alias.name for alias in node.names]
+                if isinstance(node, ast.Import)
+                else [node.module or ""]
+            )
+        ]
+        assert not [n for n in imported if n.split(".")[0] == "dagster"], module.name
+
+
+def test_the_raw_schema_is_idempotent_and_upgrades_an_older_ledger(connection):
+    """The tables come from their contracts; a ledger written before the modified_at and
+    encoding columns existed gains them (raw_schema/ steps), its rows kept."""
+    from pipeline.ingest import ensure_raw_schema
+    from pipeline.ingest.sql_files import sql_steps
+
+    assert all("ALTER TABLE raw.file_ledger" in step for step in sql_steps("raw_schema"))
+    connection.execute("CREATE SCHEMA raw")
+    connection.execute(
+        "CREATE TABLE raw.file_ledger (file_path VARCHAR NOT NULL, content_hash VARCHAR NOT NULL,"
+        " size_bytes BIGINT NOT NULL, layout VARCHAR, status VARCHAR NOT NULL,"
+        " rows_read BIGINT NOT NULL, rows_loaded BIGINT NOT NULL,"
+        " rows_quarantined BIGINT NOT NULL, error VARCHAR, ingested_at TIMESTAMP NOT NULL)"
+    )
+    connection.execute(
+        "INSERT INTO raw.file_ledger VALUES ('old.csv', 'h', 1, 'auto', 'loaded', 1, 1, 0, "
+        "NULL, TIMESTAMP '2026-01-01')"
+    )
+    ensure_raw_schema(connection)
+    ensure_raw_schema(connection)
+    assert table(
+        connection,
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'raw' ORDER BY 1",
+    ) == [("file_ledger",), ("quarantine",), ("transactions",)]
+    assert table(connection, "SELECT file_path, modified_at, encoding FROM raw.file_ledger") == [
+        ("old.csv", None, None)
+    ]
+
+
+def test_repeated_header_sql_quotes_every_source_column():
+    from pipeline.ingest.typed_rows import repeated_header_sql
+
+    assert repeated_header_sql({}) == "false"
+    assert repeated_header_sql({"customer_id": 'Cust "ID"', "invoice_ts": "it's"}) == (
+        'CASE WHEN ci_blank(CAST("Cust ""ID""" AS VARCHAR)) = \'Cust "ID"\' THEN '
+        'ci_blank(CAST("Cust ""ID""" AS VARCHAR)) = \'Cust "ID"\' AND '
+        "ci_blank(CAST(\"it's\" AS VARCHAR)) = 'it''s' ELSE false END"
+    )
+
+
+def test_row_checks_sql_puts_the_all_typed_test_first_and_binds_the_decimal_mark():
+    from pipeline.ingest.typed_rows import ALL_TYPED, ROW_CHECKS, row_checks_sql
+
+    is_valid, errors = row_checks_sql(",")
+    whens = [line.strip() for line in is_valid.splitlines() if line.strip().startswith("WHEN")]
+    assert whens[0] == f"WHEN {ALL_TYPED} THEN true"
+    assert len(whens) == 1 + len(ROW_CHECKS)
+    assert "ci_number(line_amount_text, ',')" in is_valid
+    assert "{decimal_mark}" not in is_valid + errors
+    assert errors.count("CASE WHEN") == 1 + len(ROW_CHECKS)
+
+
+@pytest.mark.parametrize("timestamp_format", [None, "%m/%d/%Y %H:%M"])
+def test_typed_select_types_and_checks_a_staged_part(connection, timestamp_format):
+    """The generated SELECT over a staged part: typed values in file order, the errors of
+    each row, lineage and the original values (with the timestamp join or one format)."""
+    from pipeline.ingest.staging import STAGED_TABLE
+    from pipeline.ingest.typed_rows import TIMESTAMP_TEXTS, typed_select
+
+    create_typing_macros(connection)
+    connection.execute(
+        f"CREATE TEMP TABLE {STAGED_TABLE} AS SELECT * FROM (VALUES "
+        "('2', '12/1/2010 8:26', '1,5', 'C1', 3), ('x', '12/2/2010 9:00', '2', 'C2', 4), "
+        "('4', '', '2', 'C3', 5)) "
+        'AS t("Qty", "When", "Price ""€""", "Cust", "_source_row")'
+    )
+    connection.execute(
+        f"CREATE TEMP TABLE {TIMESTAMP_TEXTS} AS SELECT * FROM (VALUES "
+        "('12/1/2010 8:26', TIMESTAMP '2010-12-01 08:26'), "
+        "('12/2/2010 9:00', TIMESTAMP '2010-12-02 09:00'), ('', NULL)) "
+        "AS t(invoice_ts_text, invoice_ts)"
+    )
+    resolved = {
+        "quantity": "Qty",
+        "invoice_ts": "When",
+        "unit_price": 'Price "€"',
+        "customer_id": "Cust",
+    }
+    sql = typed_select(resolved, '"_source_row"', ",", timestamp_format)
+    assert ("ORDER BY source_row" in sql) == (timestamp_format is None)
+    rows = table(
+        connection,
+        f"SELECT source_row, quantity, unit_price, line_amount, invoice_ts, customer_id, "
+        f"is_valid, errors, raw_record FROM ({sql})",
+    )
+    assert [r[0] for r in rows] == [3, 4, 5]
+    assert rows[0][1:8] == (2.0, 1.5, 3.0, dt.datetime(2010, 12, 1, 8, 26), "C1", True, [])
+    assert rows[1][6:8] == (False, ["quantity: not a number: x"])
+    assert rows[2][6:8] == (False, ["invoice_ts: missing"])
+    assert '"Price \\"€\\"":"1,5"' in rows[0][8]
+
+
+def test_one_discovery_with_explicit_options_for_landing_and_new_customers(tmp_path):
+    from pipeline.ingest import discover_files
+    from pipeline.ingest.readers import SUPPORTED_SUFFIXES
+
+    for name in (
+        "a.csv",
+        "sub/b.xlsx",
+        "new_customers/c.csv",
+        "new_customers/deeper/d.csv",
+        "new_customers/notes.json",
+        ".hidden.csv",
+        "_staging/e.csv",
+        "~$lock.xlsx",
+        "f.csv.part",
+        "README.md",
+    ):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("x")
+    landing = [p.relative_to(tmp_path).as_posix() for p in discover_files(tmp_path)]
+    assert landing == ["a.csv", "sub/b.xlsx"]
+    new_customers = discover_files(
+        tmp_path / "new_customers", recursive=False, skip_folders=(), suffixes=SUPPORTED_SUFFIXES
+    )
+    assert [p.name for p in new_customers] == ["c.csv"]
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "Thumbs.db",
+        "THUMBS.DB",
+        "desktop.ini",
+        "Icon\r",
+        ".DS_Store",
+        "._sales.csv",
+        "~$sales.xlsx",
+        ".~lock.sales.csv#",
+        "sales.csv.crdownload",
+        "sales.csv.part",
+        "sales.tmp",
+        "sales.csv~",
+        "x.dropbox",
+        ".Spotlight-V100",
+        ".Trashes",
+        ".sync",
+        "$RECYCLE.BIN",
+        "@eaDir",
+    ],
+)
+def test_system_and_sync_metadata_is_not_data(tmp_path, name):
+    from pipeline.ingest.discovery import discover_files, is_ignored_name
+
+    assert is_ignored_name(name)
+    (tmp_path / name).mkdir() if "." not in name.strip(".") else (tmp_path / name).write_text("x")
+    (tmp_path / "folder").mkdir()
+    (tmp_path / "folder" / "sales.csv").write_text("x")
+    assert [p.name for p in discover_files(tmp_path)] == ["sales.csv"]
+
+
+@pytest.mark.parametrize(
+    "name", ["sales.csv", "Thumbs.csv", "desktop.csv", "icons.xlsx", "a~b.csv"]
+)
+def test_data_files_are_not_mistaken_for_metadata(name):
+    from pipeline.ingest.discovery import is_ignored_name
+
+    assert not is_ignored_name(name)
+
+
+# --- retraction ----------------------------------------------------------------------------
+
+
+def _accounts(connection) -> tuple[int, int]:
+    """(rows read from loaded files, raw rows + quarantined rows): equal when they balance."""
+    return table(
+        connection,
+        "SELECT (SELECT coalesce(sum(rows_read), 0) FROM raw.file_ledger WHERE status = "
+        "'loaded'), (SELECT count(*) FROM raw.transactions) + (SELECT count(*) FROM "
+        "raw.quarantine)",
+    )[0]
+
+
+def test_a_retracted_file_leaves_the_raw_tables_and_is_not_loaded_again(connection, landing):
+    import os
+
+    from pipeline.ingest import retract_files
+
+    write_csv(landing / "good.csv", GOOD_ROWS)
+    wrong = write_csv(landing / "wrong.csv", [*GOOD_ROWS[:2], "x,A,B,six,12/1/2010 8:26,1,1,UK"])
+    ingest(connection, landing)
+    assert table(connection, "SELECT count(*) FROM raw.quarantine") == [(1,)]
+
+    assert retract_files(connection, ["wrong.csv"], dt.datetime(2026, 1, 2, 3, 4, 5)) == 3
+    assert table(connection, "SELECT DISTINCT source_file FROM raw.transactions") == [("good.csv",)]
+    assert table(connection, "SELECT count(*) FROM raw.quarantine") == [(0,)]
+    assert table(
+        connection, "SELECT status, error FROM raw.file_ledger WHERE file_path = 'wrong.csv'"
+    ) == [("retracted", "retracted at 2026-01-02 03:04:05 UTC")]
+    read, held = _accounts(connection)
+    assert read == held == 3
+
+    # Still in landing: not loaded again, not even once touched (same bytes).
+    assert {f.file_path: f.status for f in ingest(connection, landing).files} == {
+        "good.csv": "unchanged",
+        "wrong.csv": "retracted",
+    }
+    stat = wrong.stat()
+    os.utime(wrong, ns=(stat.st_atime_ns, stat.st_mtime_ns + 5_000_000_000))
+    assert [f.status for f in ingest(connection, landing).files] == ["unchanged", "retracted"]
+    assert _accounts(connection) == (3, 3)
+    # A corrected version is a new file version: it loads.
+    write_csv(wrong, GOOD_ROWS[:1])
+    assert [f.status for f in ingest(connection, landing).files] == ["unchanged", "loaded"]
+    assert _accounts(connection) == (4, 4)
+
+
+def test_retracting_a_file_that_is_not_loaded_changes_nothing(connection, landing):
+    from pipeline.ingest import RetractionError, retract_files
+
+    write_csv(landing / "good.csv", GOOD_ROWS)
+    ingest(connection, landing)
+    before = snapshot(connection)
+    with pytest.raises(RetractionError, match="^nope.csv: no loaded file of that name"):
+        retract_files(connection, ["good.csv", "nope.csv"])
+    assert snapshot(connection) == before
+    assert table(connection, "SELECT status FROM raw.file_ledger") == [("loaded",)]
+
+
+def test_retracting_an_archive_removes_every_member_and_only_them(connection, landing):
+    import zipfile
+
+    from pipeline.ingest import retract_files
+
+    text = UCI_HEADER + "\n" + "\n".join(GOOD_ROWS) + "\n"
+    with zipfile.ZipFile(landing / "export.zip", "w") as archive:
+        archive.writestr("a.csv", text)
+        archive.writestr("b.csv", text.replace("536365", "536399"))
+    write_csv(landing / "export.zip!a.csv.csv", GOOD_ROWS[:1])  # a name that only looks alike
+    ingest(connection, landing)
+    assert retract_files(connection, ["export.zip"]) == 6
+    assert table(connection, "SELECT DISTINCT source_file FROM raw.transactions") == [
+        ("export.zip!a.csv.csv",)
+    ]
+
+
+def test_ledger_names_are_relative_to_landing(tmp_path):
+    from pipeline.ingest import ledger_name
+
+    landing = tmp_path / "landing"
+    (landing / "2011").mkdir(parents=True)
+    (landing / "2011" / "x.csv").write_text("x")
+    assert ledger_name(str(landing / "2011" / "x.csv"), landing) == "2011/x.csv"
+    assert ledger_name("2011/x.csv", landing) == "2011/x.csv"
+
+
+def test_cli_retract_runs_the_refresh_with_the_retraction(monkeypatch, data_dir):
+    from orchestration import cli
+
+    launched = []
+
+    def run_job(job_name, tags, *, verbose=False, run_config=None):
+        launched.append((job_name, tags, run_config))
+        return SimpleNamespace(success=True)
+
+    monkeypatch.setattr(cli, "run_job", run_job)
+    assert cli.main(["retract", str(data_dir / "landing" / "wrong.csv"), "old/b.csv"]) == 0
+    assert launched == [
+        (
+            "refresh",
+            {"pipeline/trigger": "retract"},
+            {"ops": {"raw_ingest": {"config": {"retract": ["wrong.csv", "old/b.csv"]}}}},
+        )
+    ]
+
+
+def test_raw_ingest_takes_a_retract_option(data_dir, tmp_path):
+    import dagster as dg
+
+    from assets.raw import raw_ingest
+    from resources.warehouse import DuckDBWarehouse
+
+    write_csv(data_dir / "landing" / "good.csv", GOOD_ROWS)
+    write_csv(data_dir / "landing" / "wrong.csv", GOOD_ROWS[:1])
+    resources = {"warehouse": DuckDBWarehouse(path=str(tmp_path / "w.duckdb"))}
+    assert dg.materialize([raw_ingest], resources=resources).success
+    config = {"ops": {"raw_ingest": {"config": {"retract": ["wrong.csv"]}}}}
+    assert dg.materialize([raw_ingest], resources=resources, run_config=config).success
+    with duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True) as connection:
+        assert table(connection, "SELECT DISTINCT source_file FROM raw.transactions") == [
+            ("good.csv",)
+        ]
+    unknown = {"ops": {"raw_ingest": {"config": {"retract": ["nope.csv"]}}}}
+    failed = dg.materialize(
+        [raw_ingest], resources=resources, run_config=unknown, raise_on_error=False
+    )
+    assert not failed.success

@@ -16,7 +16,7 @@ from sklearn.linear_model import LogisticRegression
 from pipeline.cleaning import build_staging
 from pipeline.demo import Behaviour, write_demo_data
 from pipeline.features import build_customer_rfm
-from pipeline.ingestion import ingest_landing
+from pipeline.ingest import ingest_landing
 from pipeline.model_registry import (
     CHALLENGER,
     CHAMPION,

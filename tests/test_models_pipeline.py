@@ -15,7 +15,7 @@ from orchestration.definitions import defs
 from pipeline.cleaning import build_staging
 from pipeline.demo import write_demo_data
 from pipeline.features import build_customer_rfm
-from pipeline.ingestion import ingest_landing
+from pipeline.ingest import ingest_landing
 from pipeline.modelling.training_frames import resolve_snapshot
 from pipeline.product_categories import build_product_categories, load_rules
 from pipeline.settings import DEFAULT_NON_PRODUCT_CODES

@@ -16,7 +16,7 @@ from dagster import AssetSelection, DagsterInstance
 from pipeline.cleaning import build_staging
 from pipeline.demo import TRUTH_FILE, write_demo_data
 from pipeline.features import build_customer_rfm, default_as_of
-from pipeline.ingestion import ingest_landing
+from pipeline.ingest import ingest_landing
 from pipeline.segmentation import (
     PERSONAS,
     PURCHASE_STYLES,

@@ -56,7 +56,7 @@ def _warehouse(path: str, lock_timeout_s: float = 120.0):
 
 
 def ingest(args: argparse.Namespace) -> None:
-    import pipeline.ingestion as ingestion
+    import pipeline.ingest.loading as ingestion
 
     original_stage, original_load = ingestion.stage_parts, ingestion._load_part
 

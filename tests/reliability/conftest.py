@@ -16,7 +16,7 @@ import duckdb
 import pytest
 
 from pipeline.cleaning import build_staging
-from pipeline.ingestion import IngestReport, ingest_landing
+from pipeline.ingest import IngestReport, ingest_landing
 from resources.warehouse import DuckDBWarehouse
 from tests.conftest import write_csv
 from tests.reliability._worker import LATEST_VALID_TS
@@ -71,15 +71,22 @@ def loaded_state(connection, files: list[str]) -> dict[str, list[tuple]]:
     }
 
 
+# The ledger's name of a row's file: an archive's member 'export.zip!orders.csv' belongs to
+# 'export.zip'.
+ARCHIVE = "regexp_replace(source_file, '^(.*?[.][zZ][iI][pP])!.*$', '\\1')"
+
+
 def assert_raw_invariants(connection) -> None:
     """The ledger and the raw tables agree: a 'loaded' file has exactly the rows the ledger
     says, no rows come from a file the ledger does not hold as loaded, no file is loaded
     twice, no source row appears twice, and rows read = raw + quarantine."""
     per_file = rows(
         connection,
-        """
-        WITH raw AS (SELECT source_file, count(*) AS n FROM raw.transactions GROUP BY 1),
-             quarantine AS (SELECT source_file, count(*) AS n FROM raw.quarantine GROUP BY 1),
+        f"""
+        WITH raw AS (SELECT {ARCHIVE} AS source_file, count(*) AS n
+                     FROM raw.transactions GROUP BY 1),
+             quarantine AS (SELECT {ARCHIVE} AS source_file, count(*) AS n
+                            FROM raw.quarantine GROUP BY 1),
              ledger AS (SELECT * FROM raw.file_ledger WHERE status = 'loaded')
         SELECT coalesce(l.file_path, r.source_file, q.source_file) AS file,
                l.rows_read, l.rows_loaded, l.rows_quarantined,

@@ -13,6 +13,7 @@ lists agree.
 from __future__ import annotations
 
 import datetime as dt
+import gzip
 import io
 import re
 import zipfile
@@ -64,9 +65,13 @@ def write_xlsx(name: str, sheets: dict[str, pd.DataFrame]) -> None:
     with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
         for sheet, frame in sheets.items():
             frame.to_excel(writer, sheet_name=sheet, index=False)
-    # Re-zip with fixed entry times so that regenerating gives the same bytes.
-    source = zipfile.ZipFile(io.BytesIO(buffer.getvalue()))
-    with zipfile.ZipFile(HERE / name, "w", zipfile.ZIP_DEFLATED) as target:
+    _fixed_zip(buffer.getvalue(), HERE / name)
+
+
+def _fixed_zip(workbook: bytes, path: Path | io.BytesIO) -> None:
+    """Re-zip with fixed entry times so that regenerating gives the same bytes."""
+    source = zipfile.ZipFile(io.BytesIO(workbook))
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as target:
         for info in source.infolist():
             fixed = zipfile.ZipInfo(info.filename, date_time=FIXED_TIME.timetuple()[:6])
             fixed.compress_type = zipfile.ZIP_DEFLATED
@@ -76,6 +81,40 @@ def write_xlsx(name: str, sheets: dict[str, pd.DataFrame]) -> None:
                     rb"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", b"2024-01-01T00:00:00Z", content
                 )
             target.writestr(fixed, content)
+
+
+def gzip_bytes(content: bytes) -> bytes:
+    return gzip.compress(content, mtime=0)  # no time stamp: regenerated files are stable
+
+
+def write_gzip(name: str, content: bytes) -> None:
+    (HERE / name).write_bytes(gzip_bytes(content))
+
+
+def write_zip(name: str, members: dict[str, str | bytes]) -> None:
+    with zipfile.ZipFile(HERE / name, "w", zipfile.ZIP_DEFLATED) as archive:
+        for member, content in members.items():
+            info = zipfile.ZipInfo(member, date_time=FIXED_TIME.timetuple()[:6])
+            info.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(info, content.encode() if isinstance(content, str) else content)
+
+
+def write_workbook(name: str, rows: list[list[object]], errors=frozenset()) -> None:
+    """One sheet written cell by cell; ``errors``: (row, column) from 1 of error cells."""
+    import openpyxl
+
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.title = "Sales"
+    for r, values in enumerate(rows, 1):
+        for c, value in enumerate(values, 1):
+            if value is not None:
+                cell = sheet.cell(row=r, column=c, value=value)
+                if (r, c) in errors:
+                    cell.data_type = "e"
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    _fixed_zip(buffer.getvalue(), HERE / name)
 
 
 TIMES = ["2010-12-01 07:45", "2010-12-01 10:33", "2010-12-02 09:00"]
@@ -259,6 +298,65 @@ def main() -> None:
             row("4"),
         ],
     )
+    write_rows(
+        "absurd_amounts.csv",
+        [
+            row("1"),
+            row("2", quantity="10000000", price="1000000"),  # 1e13: the product is absurd
+            row("3", quantity="5e12"),
+            row("4", price="-1e13"),
+            row("5", quantity="1e200", price="1e200"),  # the product overflows to inf
+            row("6", quantity="1", price="1000000000000"),  # exactly 1e12: an amount
+            row("7", quantity="-Infinity"),
+        ],
+    )
+    write_text(
+        "absurd_amount_column.csv",
+        "Customer,Date,Amount\n17850,2010-12-01,15.30\n12346,2010-12-02,1e15\n"
+        "12347,2010-12-03,NaN\n12348,2010-12-04,-Infinity\n12349,2010-12-05,999999999999\n",
+    )
+    write_rows(
+        "missing_value_tokens.csv",
+        [
+            row(str(i), customer=token)
+            for i, token in enumerate(
+                ["NULL", "null", "\\N", "N/A", "n/a", "#N/A", "None", "NA", "nan", "  ", "Nancy"]
+            )
+        ],
+    )
+    write_rows(
+        "whitespace_around_ids.csv",
+        [
+            row("1", customer="\t17850"),
+            row("2", customer="17850\t"),
+            row("3", customer="\u00a017850\u00a0"),
+            row("4", customer=" 17850 "),
+            row("5", customer="17850.0\t", stock="\t85123a "),
+        ],
+    )
+    write_rows(
+        "timestamp_offsets.csv",
+        [
+            row("1", date="2010-12-01T08:26:00+01:00"),
+            row("2", date="2010-12-01T02:26:00-05:00"),
+            row("3", date="2010-12-01 09:26:00+0200"),
+            row("4", date="2010-12-01T07:26:00Z"),
+            row("5", date="2010-12-01 12:56:00+05:30"),
+            row("6", date="2010-12-01 08:26:00 +01:00"),
+            row("7", date="2010-12-01T07:26:00"),  # no offset: taken as UTC
+        ],
+    )
+    write_rows(
+        "twelve_hour_times.csv",
+        [
+            row("1", date="12/1/2010 1:05 PM"),
+            row("2", date="12/1/2010 12:05 AM"),
+            row("3", date="12/1/2010 01:05:00 pm"),
+            row("4", date="12/1/2010 12:30 PM"),
+            row("5", date="2010-12-01 01:05:00 PM"),
+            row("6", date="12/1/2010 13:05 PM"),  # impossible: quarantined
+        ],
+    )
     long_text = ("VERY LONG DESCRIPTION " * 500)[:10_000]
     write_rows(
         "long_descriptions.csv",
@@ -298,6 +396,23 @@ def main() -> None:
         "utf8_bom.csv",
         "\ufeff" + HEADER + "\n" + csv_line(row("536365", description="CAFÉ")) + "\n",
     )
+    euro = csv_line(
+        row("1", description="\u201cCAF\u00c9\u201d \u2013 MUG \u2026", price="\u20ac2.55")
+    )
+    write_text("cp1252_euro_and_quotes.csv", HEADER + "\n" + euro + "\n", encoding="cp1252")
+    write_text(
+        "cp1252_without_c1_bytes.csv",  # no byte 0x80-0x9F: ISO-8859-1 reads it the same
+        HEADER + "\n" + csv_line(row("1", description="CAF\u00c9 \u00d6L")) + "\n",
+        encoding="cp1252",
+    )
+    unicode_text = (
+        "\t".join(UCI) + "\r\n" + csv_line(row("1", description="CAF\u00c9 \u20ac"), "\t") + "\r\n"
+    )
+    write_text("unicode_text_utf16le_bom.txt", "\ufeff" + unicode_text, encoding="utf-16-le")
+    write_text("utf16be_bom.csv", "\ufeff" + HEADER + "\n" + euro + "\n", encoding="utf-16-be")
+    write_text("utf16le_no_bom.csv", HEADER + "\n" + euro + "\n", encoding="utf-16-le")
+    write_text("utf16be_no_bom.csv", HEADER + "\n" + euro + "\n", encoding="utf-16-be")
+    write_text("utf32_bom.csv", HEADER + "\n" + euro + "\n", encoding="utf-32")
     (HERE / "binary_junk.csv").write_bytes(bytes(range(256)) * 4)
 
     # --- file names --------------------------------------------------------------------------
@@ -320,6 +435,50 @@ def main() -> None:
             "Notes": pd.DataFrame({"Comment": ["exported by hand", "do not edit"]}),
         },
     )
+    write_workbook(
+        "excel_title_rows_and_offset.xlsx",
+        [
+            ["Sales report, December 2010"],
+            ["exported 2010-12-31 by the shop"],
+            [],
+            [None, *UCI],
+            [None, "536365", "85123A", "HEART", 6, "12/1/2010 8:26", 2.55, 17850, "United Kingdom"],
+            [],
+            [None, "536366", "71053", "LANTERN", 6, "12/1/2010 8:28", 3.39, 17850, "France"],
+        ],
+    )
+    write_workbook(
+        "excel_serial_dates.xlsx",
+        [
+            UCI,
+            ["536365", "85123A", "HEART", 6, 40513.35, 2.55, 17850, "United Kingdom"],  # General
+            ["536366", "85123A", "HEART", 6, dt.datetime(2010, 12, 1, 8, 26), 2.55, 17850, "UK"],
+            ["536367", "85123A", "HEART", 6, "12/1/2010 8:26", 2.55, 17850, "United Kingdom"],
+            ["536368", "85123A", "HEART", 6, 40513, 2.55, 17850, "United Kingdom"],
+        ],
+    )
+    write_workbook(
+        "excel_error_cells.xlsx",
+        [
+            UCI,
+            ["536365", "85123A", "HEART", 6, "12/1/2010 8:26", 2.55, 17850, "United Kingdom"],
+            ["536366", "85123A", "HEART", "#DIV/0!", "12/1/2010 8:26", 2.55, 17850, "UK"],
+            ["536367", "85123A", "HEART", 6, "12/1/2010 8:26", "#VALUE!", 17850, "UK"],
+            ["536368", "85123A", "HEART", 6, "12/1/2010 8:26", 2.55, "#N/A", "UK"],
+            ["536369", "85123A", "HEART", 6, "#N/A", 2.55, 17850, "UK"],
+        ],
+        errors={(3, 4), (4, 6), (5, 7), (6, 5)},
+    )
+    write_workbook(
+        "excel_text_like_markers.xlsx",
+        [
+            UCI,
+            ["536365", "85123A", "#NA", 6, "12/1/2010 8:26", 2.55, 17850, "United Kingdom"],
+            ["536366", "85123A", "-NaN", 6, "12/1/2010 8:26", 2.55, 17850, "United Kingdom"],
+            ["536367", "85123A", "1.#IND", 6, "12/1/2010 8:26", 2.55, "NULL", "United Kingdom"],
+            ["536368", "85123A", "NONE LEFT", 6, "12/1/2010 8:26", 2.55, "n/a", "Namibia"],
+        ],
+    )
     (HERE / "not_a_workbook.xlsx").write_bytes(b"this is not a zip file\n")
     full = io.BytesIO()
     sheet_frame(489434, 3).to_parquet(full, index=False)
@@ -330,6 +489,49 @@ def main() -> None:
     typed.to_parquet(HERE / "typed_columns.parquet", index=False)
     write_text("csv_named.parquet", HEADER + "\n" + csv_line(row("536365")) + "\n")
     write_text("orders.json", '[{"CustomerID": "17850", "Amount": 1.0}]\n')
+
+    # --- compressed exports ------------------------------------------------------------------
+    two_rows = HEADER + "\n" + csv_line(row("536365")) + "\n" + csv_line(row("536366")) + "\n"
+    write_gzip("orders.csv.gz", two_rows.encode())
+    write_gzip("orders_tab.tsv.gz", two_rows.replace(",", "\t").encode())
+    write_gzip("orders_cp1252.txt.gz", (HEADER + "\n" + euro + "\n").encode("cp1252"))
+    (HERE / "truncated.csv.gz").write_bytes(gzip_bytes(two_rows.encode())[:30])
+    write_zip("export_one_member.zip", {"orders_2011.csv": two_rows})
+    frame = io.BytesIO()
+    with pd.ExcelWriter(frame, engine="openpyxl") as writer:
+        sheet_frame(489434, 2).to_excel(writer, sheet_name="Orders", index=False)
+    fixed_workbook = io.BytesIO()
+    _fixed_zip(frame.getvalue(), fixed_workbook)
+    write_zip(
+        "export_several_members.zip",
+        {
+            "orders_2010.csv": two_rows,
+            "2011/orders_2011.txt": two_rows.replace(",", ";"),
+            "orders_2011.xlsx": fixed_workbook.getvalue(),
+            "__MACOSX/._orders_2010.csv": b"\x00\x05\x16\x07Mac OS X",
+            ".DS_Store": b"\x00\x00\x00\x01Bud1",
+        },
+    )
+    write_zip("export_only_metadata.zip", {"__MACOSX/._orders.csv": b"\x00\x05", "Thumbs.db": b""})
+    write_zip("export_bad_member.zip", {"good.csv": two_rows, "notes.csv": "Comment\nhello\n"})
+    (HERE / "not_a_zip.zip").write_bytes(b"PK\x03\x04 this is not really a zip\n")
+
+    # --- files that are not data: OS, sync and editor metadata, partial downloads ---------
+    good = HEADER + "\n" + csv_line(row("536365")) + "\n"
+    (HERE / "Thumbs.db").write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(504))
+    (HERE / "ehthumbs.db").write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(56))
+    write_text("desktop.ini", "[.ShellClassInfo]\r\nIconResource=C:\\icon.ico,0\r\n")
+    write_text("Desktop.INI", "[ViewState]\r\nMode=\r\n")
+    (HERE / ".DS_Store").write_bytes(b"\x00\x00\x00\x01Bud1" + bytes(64))
+    (HERE / "._orders.csv").write_bytes(b"\x00\x05\x16\x07\x00\x02\x00\x00Mac OS X" + bytes(32))
+    (HERE / "~$orders.xlsx").write_bytes(b"\x08Jane Doe" + bytes(40))
+    write_text(".~lock.orders.csv#", ",Jane Doe,laptop,01.12.2010 08:26,file:///home/jane;\n")
+    write_text("orders.csv.crdownload", good[:40])
+    write_text("orders.csv.part", good[:40])
+    write_text("orders.tmp", good)
+    write_text("orders.csv.download", good[:40])
+    write_text("orders.csv~", good)
+    write_text("desktop.dropbox.attr", "{}")
 
 
 if __name__ == "__main__":

@@ -25,6 +25,8 @@ from tests.reliability.conftest import (
 )
 
 CORPUS = Path(__file__).resolve().parent / "bad_inputs"
+# The rows of the file $f: its own, or its members' ('export.zip!orders.csv').
+OF_FILE = "(source_file = $f OR starts_with(source_file, $f || '!'))"
 MANIFEST = yaml.safe_load((CORPUS / "EXPECTED.yaml").read_text(encoding="utf-8"))["files"]
 
 
@@ -34,7 +36,7 @@ def test_the_manifest_describes_every_file_of_the_corpus():
     assert len(files) >= 20
     assert all((CORPUS / name).stat().st_size <= 64 * 1024 for name in files), "keep them small"
     for name, expected in MANIFEST.items():
-        assert expected["outcome"] in {"loaded", "rejected"}, name
+        assert expected["outcome"] in {"loaded", "rejected", "ignored"}, name
         assert expected.get("covers"), f"{name}: say what the file covers"
 
 
@@ -64,6 +66,12 @@ def test_bad_input(name, loaded_warehouse):
         report = ingest(connection, landing)
         outcomes = {f.file_path: f for f in report.files}
         assert outcomes[BASE_FILE].status == "unchanged"
+        if expected["outcome"] == "ignored":
+            assert list(outcomes) == [BASE_FILE]
+            assert loaded_state(connection, [BASE_FILE]) == before
+            assert rows(connection, "SELECT count(*) FROM raw.file_ledger") == [(1,)]
+            assert_raw_invariants(connection)
+            return
         outcome = outcomes[name]
         assert outcome.status == expected["outcome"], outcome.error
 
@@ -77,11 +85,11 @@ def test_bad_input(name, loaded_warehouse):
             {"f": name},
         )
         raw_rows = rows(
-            connection, "SELECT count(*) FROM raw.transactions WHERE source_file = $f", {"f": name}
+            connection, f"SELECT count(*) FROM raw.transactions WHERE {OF_FILE}", {"f": name}
         )[0][0]
         quarantine = rows(
             connection,
-            "SELECT column_name, reason FROM raw.quarantine WHERE source_file = $f",
+            f"SELECT column_name, reason FROM raw.quarantine WHERE {OF_FILE}",
             {"f": name},
         )
 
@@ -115,8 +123,8 @@ def test_bad_input(name, loaded_warehouse):
         destinations = dict(
             rows(
                 connection,
-                "SELECT 'returns', count(*) FROM staging.returns WHERE source_file = $f "
-                "UNION ALL SELECT rule, count(*) FROM staging.excluded WHERE source_file = $f "
+                f"SELECT 'returns', count(*) FROM staging.returns WHERE {OF_FILE} "
+                f"UNION ALL SELECT rule, count(*) FROM staging.excluded WHERE {OF_FILE} "
                 "GROUP BY rule",
                 {"f": name},
             )
@@ -143,7 +151,7 @@ def test_bad_input(name, loaded_warehouse):
 def _fail_on(monkeypatch, name: str, fail) -> None:
     """Make loading ``name`` fail (``fail(connection)`` raises) inside its transaction,
     after its rows went in."""
-    import pipeline.ingestion as ingestion
+    import pipeline.ingest.loading as ingestion
 
     original = ingestion._load_part
 
@@ -195,4 +203,36 @@ def test_an_io_error_stops_the_ingest_and_names_the_file(tmp_path, monkeypatch):
         assert rows(connection, "SELECT DISTINCT source_file FROM raw.transactions") == [
             (BASE_FILE,)
         ]
+        assert_raw_invariants(connection)
+
+
+def test_links_never_read_outside_landing(tmp_path):
+    """A link to a file outside landing is rejected without opening it, and the error
+    quotes neither the target's path nor its content; a link to a folder outside is not
+    followed; a link to a file inside landing loads as that file."""
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    write_base(landing)
+    resource = warehouse(tmp_path / "warehouse.duckdb")
+    with resource.writer() as connection:
+        ingest(connection, landing)
+    outside = tmp_path / "secret"
+    outside.mkdir()
+    secret = outside / "passwd.csv"
+    secret.write_text("root:x:0:0:root:/root:/bin/bash\n", encoding="utf-8")
+    (landing / "users.csv").symlink_to(secret)
+    (landing / "shared").symlink_to(outside, target_is_directory=True)
+    (landing / "again.csv").symlink_to(landing / BASE_FILE)
+    with resource.writer() as connection:
+        report = {f.file_path: f for f in ingest(connection, landing).files}
+        assert sorted(report) == ["again.csv", BASE_FILE, "users.csv"]
+        assert report["users.csv"].status == "rejected"
+        error = report["users.csv"].error
+        assert error.startswith("users.csv: is a link to a file outside the landing folder")
+        assert "root" not in error and "secret" not in error and "passwd" not in error
+        ledger = rows(connection, "SELECT status, error FROM raw.file_ledger ORDER BY file_path")
+        assert ("rejected", error) in ledger
+        assert not [e for _, e in ledger if e and "root:x" in e]
+        # Same content as the base file under another name: already loaded, not twice.
+        assert report["again.csv"].status == "unchanged"
         assert_raw_invariants(connection)

@@ -17,7 +17,7 @@ described in a YAML file (``DATA_DIR/column_mappings.yaml`` or ``$COLUMN_MAPPING
         date_format: "%Y%m%d"       # optional strptime format tried before the defaults
         day_first: false            # read 01/02/2011 as 1 February (default: month first)
         decimal: "."                # "," for files that write 1,50 for one and a half
-        encoding: auto              # auto (UTF-8, else ISO-8859-1), utf-8 or latin-1
+        encoding: auto              # auto (detected), or utf-8, cp1252, latin-1, utf-16, ...
         sheet: null                 # Excel: only this sheet (default: every sheet)
 """
 
@@ -83,7 +83,17 @@ BUILTIN_ALIASES: dict[str, str] = {
 }
 
 VALID_DELIMITERS = {"tab": "\t", "whitespace": "whitespace"}
-VALID_ENCODINGS = {"auto", "utf-8", "latin-1"}
+VALID_ENCODINGS = {
+    "auto",
+    "utf-8",
+    "utf-8-sig",
+    "latin-1",
+    "cp1252",
+    "utf-16",
+    "utf-16-le",
+    "utf-16-be",
+    "utf-32",
+}
 
 
 class MappingError(ValueError):
