@@ -6,6 +6,7 @@ from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, mul
 from assets.common import comment_and_describe, table_key, table_spec
 from assets.quality import gx_check
 from pipeline.live_scoring import ensure_prediction_log, pending_files, score_with_settings
+from pipeline.serving.prediction_log import fold_into_warehouse, log_path
 from pipeline.settings import Settings
 from resources.mlflow_tracking import ModelTracking
 from resources.warehouse import WRITER_POOL, DuckDBWarehouse
@@ -37,7 +38,8 @@ def prediction_log(
 ):
     """Score the customers of new files in DATA_DIR/landing/new_customers/ with
     models:/NAME@champion (no refit) and append each prediction to the log; customers
-    already logged from the same input are not scored again."""
+    already logged from the same input are not scored again. Then fold in the HTTP API's
+    own log (DATA_DIR/api/prediction_log.sqlite): its predictions not in the table yet."""
     settings = Settings.from_env()
     files = pending_files(settings.new_customers_dir)
     with warehouse.writer() as connection:
@@ -51,7 +53,9 @@ def prediction_log(
                 client=mlflow.client(),
                 tracking_uri=mlflow.resolved_tracking_uri,
             )
+        api_folded = fold_into_warehouse(connection, log_path(settings.data_dir))
         metadata = comment_and_describe(connection, PREDICTION_LOG)
+    metadata["api_predictions_folded"] = api_folded
     metadata["files_seen"] = len(files)
     metadata["customers_scored_this_run"] = report.scored if report else 0
     metadata["already_scored"] = report.already_scored if report else 0

@@ -1,4 +1,4 @@
-"""Command line: ``customer-intel demo | refresh | generate | dev``.
+"""Command line: ``customer-intel demo | refresh | generate | dev | score | serve``.
 
 ``demo`` is the embedded default: it writes generated demo transactions to
 DATA_DIR/landing (only when landing holds no transaction file yet) and runs the ``refresh``
@@ -94,6 +94,18 @@ def _score(path: Path, settings) -> int:
     return 0
 
 
+def _serve(host: str | None, port: int | None) -> int:
+    from pipeline.serving.config import ApiConfigError
+    from pipeline.serving.server import serve
+
+    try:
+        serve(host, port)
+    except ApiConfigError as error:
+        print(f"customer-intel serve: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     from pipeline.ingestion import discover_files
     from pipeline.settings import Settings
@@ -113,6 +125,9 @@ def main(argv: list[str] | None = None) -> int:
         "score", help="score the new customers of one file with the champion models"
     )
     score.add_argument("file", type=Path, help="CSV or Parquet: transactions or RFM rows")
+    serve = commands.add_parser("serve", help="the HTTP API on 127.0.0.1:8000 (docs at /docs)")
+    serve.add_argument("--host", help="address to bind (default API_HOST or 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port (default API_PORT or 8000)")
     args = parser.parse_args(argv)
 
     settings = Settings.from_env()
@@ -122,6 +137,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == "score":
         return _score(args.file, settings)
+    if args.command == "serve":
+        return _serve(args.host, args.port)
     if args.command == "dev":
         ensure_dagster_home()
         workspace = str(PROJECT_ROOT / "workspace.yaml")

@@ -164,6 +164,17 @@ TABLES: dict[str, TableDoc] = {
             ),
         ),
         TableDoc(
+            "features.daily_orders",
+            "Orders (distinct invoices) per calendar day before the snapshot date: the store's "
+            "trading clock, published so the HTTP API scores new customers on the same clock "
+            "as the batch without opening the warehouse.",
+            (
+                Column("day", "DATE", "Calendar day."),
+                Column("orders", "BIGINT", "Distinct invoices that day."),
+                Column("as_of", "TIMESTAMP", "Snapshot date: days before it are counted."),
+            ),
+        ),
+        TableDoc(
             "segments.customer_value",
             "One row per customer: value segment Low / Mid / High from k-means (k=3) on "
             "standardized log recency, frequency and monetary; clusters are named by their "
