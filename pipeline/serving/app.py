@@ -161,26 +161,19 @@ def create_app(settings: Settings | None = None, api: ApiSettings | None = None)
                 )
         return Response(body, media_type="application/json")
 
-    profile_docs = {200: {"model": CustomerProfile}, 404: {"description": "Unknown customer."}}
+    profile_route = {
+        "tags": ["customers"],
+        "responses": {200: {"model": CustomerProfile}, 404: {"description": "Unknown customer."}},
+        "dependencies": protected,
+        "response_class": Response,
+    }
 
-    @app.get(
-        "/customers/{customer_id}",
-        tags=["customers"],
-        responses=profile_docs,
-        dependencies=protected,
-        response_class=Response,
-    )
+    @app.get("/customers/{customer_id}", **profile_route)
     async def get_customer(customer_id: str):
         """One customer from the published snapshot."""
         return _customer(customer_id)
 
-    @app.get(
-        "/predict",
-        tags=["customers"],
-        responses=profile_docs,
-        dependencies=protected,
-        response_class=Response,
-    )
+    @app.get("/predict", **profile_route)
     async def predict(customer_id: Annotated[str, Query(min_length=1, max_length=100)]):
         """The same as GET /customers/{customer_id}."""
         return _customer(customer_id)

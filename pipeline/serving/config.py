@@ -18,7 +18,7 @@ class ApiConfigError(ValueError):
     """The API cannot start as configured; the message says what to set."""
 
 
-def _int(name: str, default: int) -> int:
+def _int(name: str, default: int, minimum: int = 1) -> int:
     value = os.environ.get(name, "")
     if not value:
         return default
@@ -28,8 +28,10 @@ def _int(name: str, default: int) -> int:
         raise ApiConfigError(
             f"environment variable {name} must be an integer, got {value!r}"
         ) from None
-    if number < 1:
-        raise ApiConfigError(f"environment variable {name} must be at least 1, got {number}")
+    if number < minimum:
+        raise ApiConfigError(
+            f"environment variable {name} must be at least {minimum}, got {number}"
+        )
     return number
 
 
@@ -54,7 +56,7 @@ class ApiSettings:
     def from_env(cls, host: str | None = None, port: int | None = None) -> ApiSettings:
         return cls(
             host=host or os.environ.get("API_HOST") or DEFAULT_HOST,
-            port=port or _int("API_PORT", DEFAULT_PORT),
+            port=port if port is not None else _int("API_PORT", DEFAULT_PORT, minimum=0),
             api_key=os.environ.get("API_KEY", ""),
             max_body_bytes=_int("API_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES),
             max_rows=_int("API_MAX_ROWS", DEFAULT_MAX_ROWS),

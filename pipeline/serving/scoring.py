@@ -30,6 +30,7 @@ from pipeline.live_scoring import (
     CustomerInputs,
     NewCustomersError,
     _is_rfm_file,
+    _key,
     _rfm_inputs,
     _transaction_inputs,
     score_customers,
@@ -126,7 +127,7 @@ def scoring_context(generation: Generation) -> ScoringContext:
 
 @dataclass(frozen=True)
 class ScoringOutcome:
-    records: list[dict]  # one per customer of the request, in the order they came
+    records: list[dict]  # one per customer: RFM rows in their order, else by customer id
     scored: int  # new predictions appended to the log
     already_logged: int
 
@@ -197,7 +198,13 @@ def score_input(
     with tempfile.TemporaryDirectory(prefix="api-score-") as folder:
         path = write_input(Path(folder))
         customers, as_of = customer_inputs(path, context, settings)
+    # The customer id is part of the key: two customers with the same lines are two inputs.
+    customers.input_keys = {
+        cid: _key(customers.source, cid, text) for cid, text in customers.inputs.items()
+    }
     order = list(customers.input_keys)
+    if customers.mode == "transactions":
+        order.sort()
     if len(order) > max_customers:
         raise NewCustomersError(
             f"{len(order)} customers in one request; the limit is {max_customers}"
