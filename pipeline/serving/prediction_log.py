@@ -19,9 +19,7 @@ appended, so folding again adds nothing.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
-import math
 import sqlite3
 from collections.abc import Iterable
 from contextlib import closing
@@ -52,25 +50,10 @@ def log_path(data_dir: Path) -> Path:
     return data_dir / RELATIVE_PATH
 
 
-def _plain(value):
-    """A JSON-ready value of a prediction row's cell."""
-    if isinstance(value, dt.datetime | pd.Timestamp):
-        return value.isoformat()
-    if hasattr(value, "tolist"):  # numpy scalars and arrays
-        value = value.tolist()
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    return value
-
-
 def row_records(rows: pd.DataFrame) -> list[dict]:
-    """The rows of live_scoring.score_customers as JSON-ready dicts."""
-    return [
-        {column: _plain(value) for column, value in row.items()}
-        for row in rows.to_dict(orient="records")
-    ]
+    """The rows of live_scoring.score_customers as JSON-ready dicts (timestamps in ISO 8601,
+    missing values as null)."""
+    return json.loads(rows.to_json(orient="records", date_format="iso", date_unit="us"))
 
 
 class PredictionLog:
