@@ -75,7 +75,12 @@ def customer_ids(folder: Path) -> list[str]:
 
     snapshot = folder / "data" / "bi" / "customer_intel.duckdb"
     with duckdb.connect(str(snapshot), read_only=True) as connection:
-        return [r[0] for r in connection.execute("SELECT customer_id FROM marts.customer_segments")]
+        return [
+            r[0]
+            for r in connection.execute(
+                "SELECT customer_id FROM marts.customer_segments"
+            ).fetchall()
+        ]
 
 
 def republish(folder: Path) -> float:
