@@ -476,3 +476,29 @@ def test_scoring_while_the_warehouse_is_locked_is_folded_later(api, data_dir, re
         assert connection.execute("SELECT count(*) FROM marts.prediction_log").fetchone()[0] == (
             total
         )
+
+
+def test_the_champions_are_reloaded_when_an_alias_moves(data_dir, tmp_path):
+    from mlflow import MlflowClient
+
+    own = tmp_path / "data"
+    (own / "bi").mkdir(parents=True)
+    (own / "mlflow").mkdir()
+    shutil.copy(data_dir / "bi" / "customer_intel.duckdb", own / "bi" / "customer_intel.duckdb")
+    shutil.copy(data_dir / "mlflow" / "mlflow.db", own / "mlflow" / "mlflow.db")  # own registry
+    uri = f"sqlite:///{own / 'mlflow' / 'mlflow.db'}"
+
+    def churn_model(url: str, customer: str) -> str:
+        row = {"customer_id": customer, "recency_days": 20, "frequency": 2, "monetary": 300.0}
+        reply = post_json(f"{url}/score", {"customers": [row]})
+        assert reply.status == 200, reply.body
+        return reply.json()["predictions"][0]["churn_model"]
+
+    with ServerProcess(server_env(own, MLFLOW_TRACKING_URI=uri)) as server:
+        client = MlflowClient(tracking_uri=uri, registry_uri=uri)
+        current = client.get_model_version_by_alias("customer_churn", "champion")
+        assert churn_model(server.url, "ALIAS-1") == f"customer_churn v{current.version}"
+        moved = client.create_model_version("customer_churn", current.source, run_id=current.run_id)
+        client.set_registered_model_alias("customer_churn", "champion", moved.version)
+        time.sleep(5.5)  # the server looks at the aliases at most every 5 s
+        assert churn_model(server.url, "ALIAS-2") == f"customer_churn v{moved.version}"
