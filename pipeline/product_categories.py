@@ -50,7 +50,7 @@ WITH descriptions AS (
     SELECT stock_code,
            first(description ORDER BY description IS NULL, lines DESC, description)
                AS description,
-           sum(lines) AS lines,
+           sum(lines)::BIGINT AS lines,
            sum(revenue) AS revenue
     FROM descriptions
     GROUP BY stock_code
