@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 export DATA_DIR ?= $(CURDIR)/data
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
-.PHONY: install demo refresh nightly dev dashboard test lint browser bench
+.PHONY: install demo refresh nightly dev dashboard api test lint browser bench
 
 install: $(VENV)/.installed
 
@@ -31,6 +31,9 @@ dev: install           ## Dagster UI and daemon on http://127.0.0.1:3000
 dashboard: install     ## the marketing dashboard on http://127.0.0.1:8501 (reads the BI snapshot)
 	$(BIN)/streamlit run dashboard/app.py --server.address 127.0.0.1 --server.port 8501 \
 	  --server.headless true --browser.gatherUsageStats false
+
+api: install            ## the HTTP API on http://127.0.0.1:8000 (docs at /docs; reads the BI snapshot)
+	$(BIN)/customer-intel serve
 
 # A Dagster instance needs DAGSTER_HOME to exist; link this repository's dagster.yaml into it.
 $(DAGSTER_HOME)/dagster.yaml:

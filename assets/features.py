@@ -8,6 +8,8 @@ from assets.common import comment_and_describe, markdown_rows, table_key, table_
 from assets.quality import contract_checks
 from pipeline.features import RFM_SEGMENTS, build_customer_rfm, default_as_of
 from pipeline.product_categories import build_product_categories, load_rules
+from pipeline.serving.daily_orders import TABLE as DAILY_ORDERS
+from pipeline.serving.daily_orders import build_daily_orders
 from pipeline.settings import Settings
 from resources.warehouse import WRITER_POOL, WRITER_RETRY, DuckDBWarehouse
 
@@ -74,4 +76,28 @@ def customer_rfm(context: AssetExecutionContext, warehouse: DuckDBWarehouse):
     yield MaterializeResult(asset_key=table_key("features.customer_rfm"), metadata=metadata)
 
 
-gx_checks = contract_checks(product_categories, customer_rfm)
+@multi_asset(
+    specs=[
+        table_spec(
+            DAILY_ORDERS,
+            group="features",
+            deps=["staging.transactions", "features.customer_rfm"],
+        )
+    ],
+    pool=WRITER_POOL,
+    retry_policy=WRITER_RETRY,
+    name="daily_orders",
+)
+def daily_orders(context: AssetExecutionContext, warehouse: DuckDBWarehouse):
+    """Orders per day before the snapshot date of features.customer_rfm: the trading clock
+    the HTTP API scores new customers on, the same the batch uses."""
+    with warehouse.writer() as connection:
+        (as_of,) = connection.execute("SELECT max(as_of) FROM features.customer_rfm").fetchone()
+        days = build_daily_orders(connection, as_of)
+        metadata = comment_and_describe(connection, DAILY_ORDERS)
+    metadata["as_of"] = as_of.isoformat()
+    context.log.info("%d days of orders before %s", days, as_of)
+    yield MaterializeResult(asset_key=table_key(DAILY_ORDERS), metadata=metadata)
+
+
+gx_checks = contract_checks(product_categories, customer_rfm, daily_orders)

@@ -8,6 +8,7 @@ from assets.quality import contract_checks
 from pipeline.ingest import discover_files
 from pipeline.ingest.readers import SUPPORTED_SUFFIXES
 from pipeline.live_scoring import ensure_prediction_log, score_with_settings
+from pipeline.serving.prediction_log import fold_into_warehouse, log_path
 from pipeline.settings import Settings
 from resources.mlflow_tracking import ModelTracking
 from resources.warehouse import WRITER_POOL, WRITER_RETRY, DuckDBWarehouse
@@ -40,7 +41,8 @@ def prediction_log(
 ):
     """Score the customers of new files in DATA_DIR/landing/new_customers/ with
     models:/NAME@champion (no refit) and append each prediction to the log; customers
-    already logged from the same input are not scored again."""
+    already logged from the same input are not scored again. Then fold in the HTTP API's
+    own log (DATA_DIR/api/prediction_log.sqlite): its predictions not in the table yet."""
     settings = Settings.from_env()
     files = discover_files(
         settings.new_customers_dir, recursive=False, skip_folders=(), suffixes=SUPPORTED_SUFFIXES
@@ -56,7 +58,9 @@ def prediction_log(
                 client=mlflow.client(),
                 tracking_uri=mlflow.resolved_tracking_uri,
             )
+        api_folded = fold_into_warehouse(connection, log_path(settings.data_dir))
         metadata = comment_and_describe(connection, PREDICTION_LOG)
+    metadata["api_predictions_folded"] = api_folded
     metadata["files_seen"] = len(files)
     metadata["customers_scored_this_run"] = report.scored if report else 0
     metadata["already_scored"] = report.already_scored if report else 0

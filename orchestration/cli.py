@@ -1,4 +1,5 @@
-"""Command line: ``customer-intel demo | refresh | nightly | generate | score | dev``.
+"""Command line: ``customer-intel demo | refresh | nightly | generate | score | retract |
+dev | serve``.
 
 ``demo`` is the embedded default: it writes generated demo transactions to
 DATA_DIR/landing (only when landing holds no transaction file yet) and runs the ``refresh``
@@ -159,6 +160,18 @@ def _score(path: Path, settings) -> int:
     return 0
 
 
+def _serve(host: str | None, port: int | None) -> int:
+    from pipeline.serving.config import ApiConfigError
+    from pipeline.serving.server import serve
+
+    try:
+        serve(host, port)
+    except ApiConfigError as error:
+        print(f"customer-intel serve: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     from pipeline.ingest import discover_files
     from pipeline.settings import Settings
@@ -187,6 +200,9 @@ def main(argv: list[str] | None = None) -> int:
     retract = commands.add_parser("retract", help="take back loaded landing files, then refresh")
     retract.add_argument("files", nargs="+", help="as in raw.file_ledger (or a path in landing)")
     retract.add_argument("--verbose", action="store_true", help="print Dagster's event log")
+    serve = commands.add_parser("serve", help="the HTTP API on 127.0.0.1:8000 (docs at /docs)")
+    serve.add_argument("--host", help="address to bind (default API_HOST or 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port (default API_PORT or 8000)")
     args = parser.parse_args(argv)
 
     settings = Settings.from_env()
@@ -196,6 +212,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == "score":
         return _score(args.file, settings)
+    if args.command == "serve":
+        return _serve(args.host, args.port)
     if args.command == "dev":
         ensure_dagster_home()
         workspace = str(PROJECT_ROOT / "workspace.yaml")

@@ -44,7 +44,7 @@ from pipeline.modelling.churn import score_churn
 from pipeline.modelling.model_inputs import BEHAVIOUR_FEATURES
 from pipeline.modelling.model_runs import CHURN_MODEL, PROPENSITY_MODEL
 from pipeline.modelling.propensity import score_propensity
-from pipeline.modelling.tracking import load_champion
+from pipeline.modelling.tracking import load_champion, load_model
 from pipeline.modelling.trading_clock import daily_orders
 from pipeline.modelling.training_frames import (
     ModelWindows,
@@ -225,19 +225,26 @@ class Champions:
     propensity: object
     propensity_version: str
     segment_models: str
+    segment_estimators: tuple | None = None  # (value, persona, style), loaded with the rest
 
     @classmethod
     def load(cls, client) -> Champions:
         churn, churn_version = load_champion(client, CHURN_MODEL)
         propensity, propensity_version = load_champion(client, PROPENSITY_MODEL)
-        segment_versions = []
+        segment_versions, estimators = [], []
         for name in (VALUE_MODEL, PERSONA_MODEL, STYLE_MODEL):
             version = champion_version(client, name)
             if version is None:
                 raise LookupError(f"{name} has no champion: run the refresh job first")
             segment_versions.append(f"{name} v{version.version}")
+            estimators.append(load_model(f"models:/{name}/{version.version}"))
         return cls(
-            churn, churn_version, propensity, propensity_version, ", ".join(segment_versions)
+            churn,
+            churn_version,
+            propensity,
+            propensity_version,
+            ", ".join(segment_versions),
+            tuple(estimators),
         )
 
 
@@ -269,7 +276,9 @@ def score_customers(
         model_name=PROPENSITY_MODEL,
         model_version=champions.propensity_version,
     )
-    segments = assign_segments(frame, tracking_uri=tracking_uri)
+    segments = assign_segments(
+        frame, tracking_uri=tracking_uri, models=champions.segment_estimators
+    )
     scored = pd.DataFrame(
         {
             "customer_id": frame["customer_id"].astype(str).to_numpy(),

@@ -27,6 +27,7 @@ With little history (under 28 days or under 100 orders) the clock is the calenda
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass
 
 import duckdb
@@ -66,6 +67,10 @@ class TradingClock:
     weekday_factor: np.ndarray  # 7 values, Monday first; 0 on closed weekdays
     month_factor: np.ndarray  # 12 values, January first
     closed_dates: frozenset[tuple[int, int]]  # (month, day) closed every year
+
+    def __post_init__(self):
+        for values in (self.cumulative, self.weekday_factor, self.month_factor):
+            values.flags.writeable = False  # one clock is shared by every caller of the fit
 
     @property
     def elapsed(self) -> float:
@@ -134,9 +139,25 @@ def _identity_clock(first: dt.date, as_of: dt.date, horizon_days: int) -> Tradin
 def fit_trading_clock(
     orders_per_day: pd.DataFrame, as_of: dt.datetime | dt.date, horizon_days: int
 ) -> TradingClock:
-    """Estimate the clock from ``orders_per_day`` (columns day, orders; days before as_of)."""
+    """Estimate the clock from ``orders_per_day`` (columns day, orders; days before as_of).
+
+    The fit depends only on its inputs, so the last few are remembered: live scoring (the
+    HTTP API) fits the same store's clock for every request."""
     as_of_day = as_of.date() if isinstance(as_of, dt.datetime) else as_of
     days = orders_per_day.loc[orders_per_day["day"] < as_of_day]
+    return _fit_trading_clock(
+        tuple(days["day"]), tuple(days["orders"].tolist()), as_of_day, horizon_days
+    )
+
+
+@functools.lru_cache(maxsize=16)
+def _fit_trading_clock(
+    day_list: tuple[dt.date, ...],
+    order_list: tuple[int, ...],
+    as_of_day: dt.date,
+    horizon_days: int,
+) -> TradingClock:
+    days = pd.DataFrame({"day": list(day_list), "orders": list(order_list)})
     if days.empty:
         raise ValueError(f"no orders before {as_of_day}: the trading clock needs history")
     first = min(days["day"])

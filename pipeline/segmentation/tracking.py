@@ -129,7 +129,9 @@ def load_champion(model_name: str):
     return mlflow.sklearn.load_model(champion_uri(model_name))
 
 
-def assign_segments(features_frame: pd.DataFrame, tracking_uri: str | None = None) -> pd.DataFrame:
+def assign_segments(
+    features_frame: pd.DataFrame, tracking_uri: str | None = None, models: tuple | None = None
+) -> pd.DataFrame:
     """Label customers with the champion segment models, without refitting.
 
     ``features_frame`` has one row per customer with customer_id and the columns of
@@ -137,6 +139,8 @@ def assign_segments(features_frame: pd.DataFrame, tracking_uri: str | None = Non
     with the purchase-style inputs too (pipeline.segmentation.warehouse.style_features) it
     also gets a purchase style and the value x style label, otherwise those stay null.
     ``tracking_uri`` points MLflow at a tracking/registry store (default: the current one).
+    ``models``: the (value, persona, style) champions already loaded, so a caller that
+    labels often (the HTTP API) loads them once.
     """
     import mlflow
 
@@ -144,12 +148,17 @@ def assign_segments(features_frame: pd.DataFrame, tracking_uri: str | None = Non
         mlflow.set_tracking_uri(tracking_uri)
         mlflow.set_registry_uri(tracking_uri)
     frame = features_frame.reset_index(drop=True)
-    value_model = load_champion(VALUE_MODEL)
-    persona_model = load_champion(PERSONA_MODEL)
+    value_model, persona_model, style_model = models or (
+        load_champion(VALUE_MODEL),
+        load_champion(PERSONA_MODEL),
+        None,
+    )
     result = value_model.assign(frame)[["customer_id", "value_segment", "value_score"]]
     result["persona"] = persona_model.predict(frame)
     if all(column in frame.columns for column in ("quantity_lines", "median_units_per_line")):
-        style = load_champion(STYLE_MODEL).assign(frame)
+        if style_model is None:
+            style_model = load_champion(STYLE_MODEL)
+        style = style_model.assign(frame)
         result["purchase_style"] = style["purchase_style"].to_numpy()
         result["style_reason"] = style["style_reason"].to_numpy()
     else:

@@ -1,0 +1,13 @@
+"""Serving: the HTTP API over the published BI snapshot and the champion models.
+
+* :mod:`pipeline.serving.snapshot` reads DATA_DIR/bi/customer_intel.duckdb read-only, one
+  connection per published file, and moves to a new file when one is published;
+* :mod:`pipeline.serving.customers` answers "who is this customer" from it;
+* :mod:`pipeline.serving.scoring` scores new customers with the champion models;
+* :mod:`pipeline.serving.prediction_log` is the API's own durable, append-only log, folded by
+  the refresh into marts.prediction_log;
+* :mod:`pipeline.serving.app` is the FastAPI application, :mod:`pipeline.serving.server` starts
+  it under uvicorn.
+
+No Dagster import here: the API runs without the orchestrator.
+"""

@@ -1,0 +1,142 @@
+"""The API's own prediction log: a SQLite file under DATA_DIR, append-only, folded into
+marts.prediction_log by the refresh.
+
+The warehouse has one writer at a time, and a refresh holds it for minutes. A request that
+scores a customer must neither wait for it nor lose its prediction when it cannot get it, so
+the API appends to a log of its own, DATA_DIR/api/prediction_log.sqlite:
+
+* SQLite in WAL mode with ``synchronous=FULL``: an append is on disk when the request
+  returns, readers never block the appender, and several API processes can append at once
+  (SQLite serialises them for a few milliseconds, never for a refresh);
+* one row per input (``input_key`` is unique): the same input submitted twice, even by two
+  requests at the same moment, is logged once and both get the logged prediction;
+* nothing is updated or deleted.
+
+The refresh (asset marts.prediction_log) folds the log into the warehouse with
+:func:`fold_into_warehouse`: rows whose input_key is not in marts.prediction_log yet are
+appended, so folding again adds nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable
+from contextlib import closing
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from pipeline.live_scoring import append_predictions, ensure_prediction_log
+
+RELATIVE_PATH = Path("api") / "prediction_log.sqlite"
+TIMESTAMP_COLUMNS = ("predicted_at", "predicted_at_local", "features_as_of")
+
+SCHEMA_SQL = """
+CREATE TABLE IF NOT EXISTS predictions (
+    seq           INTEGER PRIMARY KEY AUTOINCREMENT,
+    input_key     TEXT NOT NULL UNIQUE,
+    prediction_id TEXT NOT NULL,
+    customer_id   TEXT NOT NULL,
+    predicted_at  TEXT NOT NULL,
+    record        TEXT NOT NULL  -- the marts.prediction_log row, as JSON
+)
+"""
+
+
+def log_path(data_dir: Path) -> Path:
+    """DATA_DIR/api/prediction_log.sqlite."""
+    return data_dir / RELATIVE_PATH
+
+
+def row_records(rows: pd.DataFrame) -> list[dict]:
+    """The rows of live_scoring.score_customers as JSON-ready dicts (timestamps in ISO 8601,
+    missing values as null)."""
+    return json.loads(rows.to_json(orient="records", date_format="iso", date_unit="us"))
+
+
+class PredictionLog:
+    """Append-only prediction log in one SQLite file (see the module docstring)."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with closing(self._connect()) as connection, connection:
+            connection.execute("PRAGMA journal_mode=WAL")
+            connection.execute(SCHEMA_SQL)
+
+    def _connect(self) -> sqlite3.Connection:
+        connection = sqlite3.connect(self.path, timeout=30)
+        connection.execute("PRAGMA synchronous=FULL")
+        return connection
+
+    def logged(self, input_keys: Iterable[str]) -> dict[str, dict]:
+        """input_key -> logged record, for the keys already in the log."""
+        keys = list(dict.fromkeys(input_keys))
+        found: dict[str, dict] = {}
+        with closing(self._connect()) as connection:
+            for start in range(0, len(keys), 500):
+                chunk = keys[start : start + 500]
+                marks = ",".join("?" * len(chunk))
+                for key, record in connection.execute(
+                    f"SELECT input_key, record FROM predictions WHERE input_key IN ({marks})",
+                    chunk,
+                ):
+                    found[key] = json.loads(record)
+        return found
+
+    def append(self, records: list[dict]) -> int:
+        """Append the records whose input_key is not logged yet; returns how many were new.
+        One transaction: all of them are on disk, or none."""
+        with closing(self._connect()) as connection, connection:
+            before = connection.total_changes
+            connection.executemany(
+                "INSERT OR IGNORE INTO predictions "
+                "(input_key, prediction_id, customer_id, predicted_at, record) "
+                "VALUES (?, ?, ?, ?, ?)",
+                [
+                    (
+                        r["input_key"],
+                        r["prediction_id"],
+                        r["customer_id"],
+                        r["predicted_at"],
+                        json.dumps(r, sort_keys=True),
+                    )
+                    for r in records
+                ],
+            )
+            return connection.total_changes - before
+
+    def count(self) -> int:
+        with closing(self._connect()) as connection:
+            return connection.execute("SELECT count(*) FROM predictions").fetchone()[0]
+
+    def records(self) -> list[dict]:
+        """Every logged record, oldest first."""
+        with closing(self._connect()) as connection:
+            return [
+                json.loads(record)
+                for (record,) in connection.execute("SELECT record FROM predictions ORDER BY seq")
+            ]
+
+
+def records_frame(records: list[dict]) -> pd.DataFrame:
+    """Records as rows of marts.prediction_log (timestamps typed again)."""
+    frame = pd.DataFrame.from_records(records)
+    for column in TIMESTAMP_COLUMNS:
+        if column in frame:
+            frame[column] = pd.to_datetime(frame[column])
+    return frame
+
+
+def fold_into_warehouse(connection: duckdb.DuckDBPyConnection, path: Path) -> int:
+    """Append to marts.prediction_log the API's predictions it does not hold yet; returns
+    how many were appended (0 on a second fold of the same log)."""
+    ensure_prediction_log(connection)
+    if not path.exists():
+        return 0
+    records = PredictionLog(path).records()
+    if not records:
+        return 0
+    return append_predictions(connection, records_frame(records))
