@@ -77,6 +77,7 @@ def raw_ingest(context: AssetExecutionContext, config: IngestConfig, warehouse: 
             raise Failure(
                 description="Rejected: " + "; ".join(f.error or f.file_path for f in rejected),
                 metadata={"files": MetadataValue.md(files_table)},
+                allow_retries=False,  # a bad file stays bad: the step's retries cannot help
             )
         run_facts = {
             "files_loaded": len(report.with_status("loaded")),

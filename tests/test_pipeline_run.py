@@ -7,6 +7,8 @@ tests read what it left behind.
 
 from __future__ import annotations
 
+import shutil
+
 import duckdb
 import pytest
 from dagster import AssetKey, DagsterInstance
@@ -181,8 +183,12 @@ def table_fingerprints(path) -> dict[str, tuple]:
         }
 
 
-def test_the_nightly_job_rebuilds_the_same_tables_without_training(refreshed, monkeypatch):
-    data_dir, _, _ = refreshed
+def test_the_nightly_job_rebuilds_the_same_tables_without_training(
+    refreshed, monkeypatch, tmp_path
+):
+    # A copy: this module's `warehouse` fixture keeps the refreshed file open read-only.
+    data_dir = tmp_path / "data"
+    shutil.copytree(refreshed[0], data_dir, symlinks=True)
     monkeypatch.setenv("DATA_DIR", str(data_dir))
     for name, value in DEMO_ENVIRONMENT.items():
         monkeypatch.setenv(name, value)
