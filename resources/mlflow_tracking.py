@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 from dagster import ConfigurableResource, EnvVar, InitResourceContext
 from pydantic import Field
 
+from pipeline.modelling.tracking import point_mlflow_at
 from pipeline.settings import Settings
 from resources.run_recovery import run_is_alive
 
@@ -91,8 +92,7 @@ class ModelTracking(ConfigurableResource):
         self._prepare_local_store()
         global _uri_set_by_us
         uri = self.resolved_tracking_uri
-        mlflow.set_tracking_uri(uri)
-        mlflow.set_registry_uri(uri)
+        point_mlflow_at(uri)
         _uri_set_by_us = uri
         return mlflow.MlflowClient(uri, uri)
 

@@ -190,6 +190,7 @@ def test_the_nightly_job_rebuilds_the_same_tables_without_training(
     data_dir = tmp_path / "data"
     shutil.copytree(refreshed[0], data_dir, symlinks=True)
     monkeypatch.setenv("DATA_DIR", str(data_dir))
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)  # the copy's own store
     for name, value in DEMO_ENVIRONMENT.items():
         monkeypatch.setenv(name, value)
     before = table_fingerprints(data_dir / "warehouse.duckdb")

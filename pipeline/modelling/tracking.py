@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -165,6 +166,28 @@ def register(
         higher_is_better=False,
         tags=dict(tags),
     )
+
+
+_URI_VARIABLES = ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")
+
+
+def point_mlflow_at(uri: str) -> None:
+    """Make ``uri`` MLflow's tracking and registry store in this process.
+
+    MLflow also exports the URI as MLFLOW_TRACKING_URI for subprocesses; that export is
+    undone, so the variables keep saying only what the user configured. Otherwise a store
+    set for one task (a test's, the API's own copy) would become the default of every
+    later task in the process."""
+    import mlflow
+
+    saved = {name: os.environ.get(name) for name in _URI_VARIABLES}
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_registry_uri(uri)
+    for name, value in saved.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
 
 
 def load_model(uri: str):

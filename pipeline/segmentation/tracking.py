@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from pipeline.model_registry import champion_uri, register_and_maybe_promote
-from pipeline.modelling.tracking import pip_requirements
+from pipeline.modelling.tracking import pip_requirements, point_mlflow_at
 from pipeline.segmentation.clustering import ClusterQuality
 from pipeline.segmentation.labels import value_style_label
 
@@ -142,11 +142,9 @@ def assign_segments(
     ``models``: the (value, persona, style) champions already loaded, so a caller that
     labels often (the HTTP API) loads them once.
     """
-    import mlflow
 
     if tracking_uri:
-        mlflow.set_tracking_uri(tracking_uri)
-        mlflow.set_registry_uri(tracking_uri)
+        point_mlflow_at(tracking_uri)
     frame = features_frame.reset_index(drop=True)
     value_model, persona_model, style_model = models or (
         load_champion(VALUE_MODEL),

@@ -37,6 +37,7 @@ from pipeline.live_scoring import (
 )
 from pipeline.model_registry import champion_version
 from pipeline.modelling.model_runs import CHURN_MODEL, PROPENSITY_MODEL
+from pipeline.modelling.tracking import point_mlflow_at
 from pipeline.segmentation.tracking import PERSONA_MODEL, STYLE_MODEL, VALUE_MODEL
 from pipeline.serving.daily_orders import read_daily_orders
 from pipeline.serving.prediction_log import PredictionLog, row_records
@@ -60,11 +61,9 @@ class ChampionModels:
     most every ``check_seconds``)."""
 
     def __init__(self, uri: str, check_seconds: float = 5.0):
-        import mlflow
         from mlflow import MlflowClient
 
-        mlflow.set_tracking_uri(uri)
-        mlflow.set_registry_uri(uri)
+        point_mlflow_at(uri)
         self.uri = uri
         self.client = MlflowClient(tracking_uri=uri, registry_uri=uri)
         self.check_seconds = check_seconds
