@@ -34,14 +34,10 @@ class MlflowUnavailableError(RuntimeError):
     """The tracking store cannot be reached or written."""
 
 
-# mlflow.set_tracking_uri() also writes MLFLOW_TRACKING_URI into the environment; remember
-# what we wrote so that a later DATA_DIR is not shadowed by our own earlier choice.
-_uri_set_by_us: str | None = None
-
-
 def _default_tracking_uri() -> str:
+    # Only the user sets the variable: point_mlflow_at undoes MLflow's own export of it.
     configured = os.environ.get("MLFLOW_TRACKING_URI")
-    if configured and configured != _uri_set_by_us:
+    if configured:
         return configured
     return f"sqlite:///{Settings.from_env().mlflow_dir / 'mlflow.db'}"
 
@@ -90,10 +86,8 @@ class ModelTracking(ConfigurableResource):
         import mlflow
 
         self._prepare_local_store()
-        global _uri_set_by_us
         uri = self.resolved_tracking_uri
         point_mlflow_at(uri)
-        _uri_set_by_us = uri
         return mlflow.MlflowClient(uri, uri)
 
     def experiment_id(self) -> str:

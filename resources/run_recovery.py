@@ -40,14 +40,20 @@ def _run_process(instance: DagsterInstance, run_id: str) -> tuple[int | None, fl
     return pid, entry.timestamp
 
 
+def _dead_process(instance: DagsterInstance, run_id: str) -> int | None:
+    """The pid of an unfinished run's process when that process is gone, else None (alive,
+    or no process recorded)."""
+    pid, started_at = _run_process(instance, run_id)
+    if pid is None or process_is_alive(pid, started_by=started_at):
+        return None
+    return pid
+
+
 def run_is_alive(instance: DagsterInstance, run_id: str) -> bool:
     """Whether the instance's run ``run_id`` may still be executing: not finished, and its
     process (if it recorded one) still running."""
     run = instance.get_run_by_id(run_id)
-    if run is None or run.is_finished:
-        return False
-    pid, started_at = _run_process(instance, run_id)
-    return pid is None or process_is_alive(pid, started_by=started_at)
+    return run is not None and not run.is_finished and _dead_process(instance, run_id) is None
 
 
 def recover_dead_runs(instance: DagsterInstance, current_run_id: str | None) -> list[RecoveredRun]:
@@ -59,9 +65,9 @@ def recover_dead_runs(instance: DagsterInstance, current_run_id: str | None) -> 
         filters=RunsFilter(statuses=[DagsterRunStatus.STARTED, DagsterRunStatus.CANCELING])
     )
     for run in in_progress:
-        if run.run_id == current_run_id or run_is_alive(instance, run.run_id):
+        pid = None if run.run_id == current_run_id else _dead_process(instance, run.run_id)
+        if pid is None:
             continue
-        pid, _ = _run_process(instance, run.run_id)
         instance.report_run_failed(
             run,
             f"The process of this run (pid {pid}) is no longer running: it was killed or "
