@@ -30,7 +30,7 @@ from pipeline.segmentation import (
     VALUE_SEGMENTS,
     VALUE_TABLE,
     FittedSegments,
-    LoggedModel,
+    RegisteredSegmentModel,
     fit_customer_value,
     fit_personas,
     fit_purchase_style,
@@ -62,7 +62,7 @@ def _truth_path() -> Path | None:
 
 def _log_model(
     context: AssetExecutionContext, tracking: ModelTracking, fitted: FittedSegments
-) -> LoggedModel:
+) -> RegisteredSegmentModel:
     """Log and register the fitted model in an MLflow run tagged with the Dagster run."""
     tags = {
         "dagster_run_id": context.run_id,
@@ -80,7 +80,11 @@ def _log_model(
 
 
 def _segment_metadata(
-    connection, fitted: FittedSegments, logged: LoggedModel, column: str, labels: tuple[str, ...]
+    connection,
+    fitted: FittedSegments,
+    logged: RegisteredSegmentModel,
+    column: str,
+    labels: tuple[str, ...],
 ) -> dict:
     quality = fitted.quality
     metadata = comment_and_describe(connection, fitted.table)

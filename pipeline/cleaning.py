@@ -52,8 +52,8 @@ RULES: tuple[CleaningRule, ...] = (
     CleaningRule(
         "cancellation",
         "returns",
-        # Both cases instead of upper(), which copies every id (four scans of raw, ~0.1 s
-        # each at 10M rows); no other character's upper case is 'C'.
+        # Both cases instead of upper(), which copies every id (benchmarks/RESULTS.md); no
+        # other character's upper case is 'C'.
         "starts_with(invoice_id, 'C') OR starts_with(invoice_id, 'c') OR quantity < 0 "
         "OR (quantity IS NULL AND line_amount < 0)",
         "Cancelled or returned lines (C-prefixed invoices, negative quantities).",

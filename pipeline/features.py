@@ -70,9 +70,8 @@ RFM_SEGMENT_CASE = """
 #
 # The per-customer parts are separate statements into temp tables, each grouped to one row
 # per customer (or per order), and only then joined. As one statement, DuckDB 2.0 splits the
-# DISTINCT, median and mode aggregates into sub-aggregates joined back together and, at 100M
-# purchase lines under a 4GB memory limit, spilled over 60 GB before running out of disk;
-# each part alone runs in seconds without spilling.
+# DISTINCT, median and mode aggregates into sub-aggregates joined back together and spills
+# far more than the parts do at 100M lines (benchmarks/RESULTS.md); each part alone does not.
 FEATURE_PARTS: tuple[tuple[str, str], ...] = (
     (
         # An order is an invoice; files without invoice numbers count one order per timestamp.

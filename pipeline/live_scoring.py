@@ -39,12 +39,11 @@ from pipeline.features import build_customer_rfm, ensure_product_categories_tabl
 from pipeline.ingest import ensure_raw_schema, ingest_file
 from pipeline.ingest.column_mapping import BUILTIN_ALIASES, DEFAULT_LAYOUT, normalise_header
 from pipeline.ingest.typed_rows import create_typing_macros
-from pipeline.model_registry import champion_version
+from pipeline.model_registry import load_champion
 from pipeline.modelling.churn import score_churn
 from pipeline.modelling.model_inputs import BEHAVIOUR_FEATURES
 from pipeline.modelling.model_runs import CHURN_MODEL, PROPENSITY_MODEL
 from pipeline.modelling.propensity import score_propensity
-from pipeline.modelling.tracking import load_champion, load_model
 from pipeline.modelling.trading_clock import daily_orders
 from pipeline.modelling.training_frames import (
     ModelWindows,
@@ -233,11 +232,9 @@ class Champions:
         propensity, propensity_version = load_champion(client, PROPENSITY_MODEL)
         segment_versions, estimators = [], []
         for name in (VALUE_MODEL, PERSONA_MODEL, STYLE_MODEL):
-            version = champion_version(client, name)
-            if version is None:
-                raise LookupError(f"{name} has no champion: run the refresh job first")
-            segment_versions.append(f"{name} v{version.version}")
-            estimators.append(load_model(f"models:/{name}/{version.version}"))
+            estimator, version = load_champion(client, name)
+            segment_versions.append(f"{name} v{version}")
+            estimators.append(estimator)
         return cls(
             churn,
             churn_version,

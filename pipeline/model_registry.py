@@ -106,3 +106,20 @@ def champion_version(client: MlflowClient, model_name: str):
 
 def champion_uri(model_name: str) -> str:
     return f"models:/{model_name}@{CHAMPION}"
+
+
+def load_model(uri: str):
+    """The scikit-learn estimator behind a ``models:/`` or ``runs:/`` URI."""
+    import mlflow.sklearn
+
+    return mlflow.sklearn.load_model(uri)
+
+
+def load_champion(client: MlflowClient, model_name: str) -> tuple[object, str]:
+    """(the champion estimator, its version). The alias is read once and the model loaded
+    by that version, so the pair agrees even if the alias moves meanwhile."""
+    current = champion_version(client, model_name)
+    if current is None:
+        raise LookupError(f"{model_name} has no champion: run the refresh job first")
+    version = str(current.version)
+    return load_model(f"models:/{model_name}/{version}"), version

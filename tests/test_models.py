@@ -22,6 +22,7 @@ from pipeline.model_registry import (
     CHAMPION,
     champion_uri,
     champion_version,
+    load_model,
     register_and_maybe_promote,
 )
 from pipeline.modelling import btyd
@@ -33,7 +34,7 @@ from pipeline.modelling.explanations import linear_contributions, top_reasons
 from pipeline.modelling.model_inputs import model_input_frame
 from pipeline.modelling.model_runs import PROPENSITY_MODEL, register_propensity
 from pipeline.modelling.propensity import score_propensity, train_propensity
-from pipeline.modelling.tracking import champion_value, load_model
+from pipeline.modelling.tracking import champion_value
 from pipeline.modelling.trading_clock import fit_trading_clock
 from pipeline.modelling.training_frames import (
     bought_column,

@@ -361,12 +361,12 @@ def test_models_are_logged_registered_and_assign_new_customers(demo, fitted, tra
     for entry in logged.values():
         champion = client.get_model_version_by_alias(entry.model_name, "champion")
         assert str(champion.version) == entry.version and entry.promoted
-        run = client.get_run(entry.run_id)
+        run = client.get_run(entry.logged.run_id)
         assert run.data.tags["dagster_run_id"] == "test-run"
         assert "label_mapping" in run.data.params
-        artifacts = {a.path for a in client.list_artifacts(entry.run_id)}
+        artifacts = {a.path for a in client.list_artifacts(entry.logged.run_id)}
         assert {"centroids.csv", "label_mapping.json"} <= artifacts
-    value_run = client.get_run(logged["value"].run_id)
+    value_run = client.get_run(logged["value"].logged.run_id)
     assert value_run.data.metrics["silhouette"] == pytest.approx(fitted["value"].quality.silhouette)
     assert {"davies_bouldin", "size_high", "size_low", "size_mid"} <= set(value_run.data.metrics)
 

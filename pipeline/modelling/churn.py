@@ -28,8 +28,8 @@ from pipeline.modelling.classifiers import logistic_pipeline
 from pipeline.modelling.evaluation import Evaluation
 from pipeline.modelling.explanations import coefficient_table, linear_contributions, top_reasons
 from pipeline.modelling.model_inputs import BGNBDClassifier, model_input_frame
-from pipeline.modelling.threads import single_blas_thread
 from pipeline.modelling.training_frames import ModelWindows, TrainingData
+from pipeline.threads import single_blas_thread
 
 HIGH_RISK_PCT = 70.0
 MEDIUM_RISK_PCT = 30.0

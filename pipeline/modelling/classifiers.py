@@ -87,7 +87,7 @@ def customer_folds(y, groups, n_splits: int, random_state: int) -> list:
         splitter = StratifiedKFold(n_splits=n_splits, shuffle=True, random_state=random_state)
         return list(splitter.split(np.zeros(len(y)), y))
     # Integer codes, not the ids: GroupKFold tests fold membership with np.isin, which on
-    # an object array of customer ids compares Python objects (270 s for 500k rows).
+    # an object array of customer ids compares Python objects (slow: benchmarks/RESULTS.md).
     _, codes = np.unique(np.asarray(groups, dtype=str), return_inverse=True)
     splitter = GroupKFold(n_splits=n_splits, shuffle=True, random_state=random_state)
     return list(splitter.split(np.zeros(len(y)), y, groups=codes))

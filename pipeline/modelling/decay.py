@@ -20,10 +20,9 @@ from dataclasses import dataclass
 import duckdb
 import numpy as np
 
-from pipeline.model_registry import champion_uri, champion_version
+from pipeline.model_registry import champion_version, load_model
 from pipeline.modelling.model_inputs import model_input_frame
 from pipeline.modelling.model_runs import CHURN_MODEL, PROPENSITY_MODEL
-from pipeline.modelling.tracking import load_model
 from pipeline.modelling.training_frames import ModelWindows, window_frame
 
 DEFAULT_DECAY_TOLERANCE = 0.10
@@ -114,7 +113,7 @@ def champion_decay(
     if frame.empty:
         return DecaySignal(model_name, version, validation, None, start, end, 0, tolerance)
     try:
-        model = load_model(champion_uri(model_name))
+        model = load_model(f"models:/{model_name}/{version}")
         probability = model.predict_proba(model_input_frame(frame))[:, 1]
     except (ValueError, KeyError, TypeError, AttributeError, OSError, ImportError) as error:
         problem = f"cannot score the current features ({type(error).__name__}: {error})"

@@ -21,8 +21,8 @@ from pipeline.demo import DEFAULT_HORIZON_DAYS, TRUTH_FILE
 from pipeline.modelling.evaluation import METRICS, classification_metrics
 from pipeline.modelling.model_inputs import BGNBDClassifier, model_input_frame
 from pipeline.modelling.propensity import net_order_value
-from pipeline.modelling.threads import single_blas_thread
 from pipeline.modelling.training_frames import ModelWindows
+from pipeline.threads import single_blas_thread
 
 # Row names of the written scores in the comparison tables (the others are baselines).
 PROPENSITY_SCORES = "final (scores.propensity)"

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from pipeline.model_registry import PromotionDecision
+from pipeline.model_registry import PromotionDecision, load_champion
 from pipeline.modelling.churn import ChurnTraining, train_churn
 from pipeline.modelling.evaluation import Evaluation, calibration_plot
 from pipeline.modelling.product_propensity import (
@@ -32,7 +32,6 @@ from pipeline.modelling.tracking import (
     ChampionScore,
     LoggedModel,
     champion_value,
-    load_champion,
     log_training,
     register,
 )

@@ -32,7 +32,6 @@ from sklearn.preprocessing import StandardScaler
 
 from pipeline.modelling.evaluation import Evaluation, classification_metrics
 from pipeline.modelling.model_inputs import ModelInputs, model_input_frame
-from pipeline.modelling.threads import single_blas_thread
 from pipeline.modelling.training_frames import (
     ModelWindows,
     TrainingData,
@@ -40,6 +39,7 @@ from pipeline.modelling.training_frames import (
     season_column,
     share_column,
 )
+from pipeline.threads import single_blas_thread
 
 MODEL = "logistic_per_category"  # its predictions in the Evaluation
 MIN_OUTCOMES = 10

@@ -30,8 +30,8 @@ from pipeline.modelling.classifiers import CANDIDATES, CalibratedModel, uncalibr
 from pipeline.modelling.evaluation import Evaluation, classification_metrics
 from pipeline.modelling.explanations import coefficient_table, top_reasons
 from pipeline.modelling.model_inputs import BGNBDClassifier, model_input_frame
-from pipeline.modelling.threads import single_blas_thread
 from pipeline.modelling.training_frames import ModelWindows, TrainingData
+from pipeline.threads import single_blas_thread
 
 BASELINE = "bgnbd"
 FINAL = "final"

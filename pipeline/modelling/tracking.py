@@ -10,7 +10,7 @@ versions), which spares MLflow inferring the environment by importing the model 
 :func:`champion_value` loads ``models:/NAME@champion`` and scores it on the challenger's
 evaluation set; :func:`register` then registers the challenger and promotes it only if it
 is better (:func:`pipeline.model_registry.register_and_maybe_promote`). Scoring always
-loads the champion (:func:`load_champion`).
+loads the champion (:func:`pipeline.model_registry.load_champion`).
 """
 
 from __future__ import annotations
@@ -29,8 +29,8 @@ import pandas as pd
 
 from pipeline.model_registry import (
     PromotionDecision,
-    champion_uri,
     champion_version,
+    load_model,
     register_and_maybe_promote,
 )
 
@@ -131,7 +131,7 @@ def champion_value(model_name: str, client, evaluate: Callable[[object], float])
     if current is None:
         return ChampionScore(None, None, "no champion yet")
     try:
-        model = load_model(champion_uri(model_name))
+        model = load_model(f"models:/{model_name}/{current.version}")
         value = float(evaluate(model))
     except (ValueError, KeyError, TypeError, AttributeError, OSError, ImportError) as error:
         log.warning("champion %s v%s cannot score: %s", model_name, current.version, error)
@@ -188,17 +188,3 @@ def point_mlflow_at(uri: str) -> None:
             os.environ.pop(name, None)
         else:
             os.environ[name] = value
-
-
-def load_model(uri: str):
-    import mlflow.sklearn
-
-    return mlflow.sklearn.load_model(uri)
-
-
-def load_champion(client, model_name: str):
-    """(the champion model, its version) from models:/NAME@champion."""
-    current = champion_version(client, model_name)
-    if current is None:
-        raise LookupError(f"{model_name} has no champion to score with")
-    return load_model(champion_uri(model_name)), str(current.version)

@@ -37,9 +37,9 @@ import pandas as pd
 from sklearn.model_selection import train_test_split
 
 from pipeline.features import customer_features, default_as_of
-from pipeline.modelling.threads import single_blas_thread
 from pipeline.modelling.trading_clock import TradingClock, daily_orders, fit_trading_clock
 from pipeline.product_categories import OTHER
+from pipeline.threads import single_blas_thread
 
 ORDER_ID = "coalesce(invoice_id, strftime(invoice_ts, '%Y-%m-%d %H:%M:%S'))"
 

@@ -42,7 +42,7 @@ from pipeline.segmentation.tracking import (
     SEGMENT_MODELS,
     STYLE_MODEL,
     VALUE_MODEL,
-    LoggedModel,
+    RegisteredSegmentModel,
     assign_segments,
     log_segment_model,
 )
@@ -62,7 +62,7 @@ __all__ = [
     "VALUE_STYLE_MATRIX",
     "VALUE_TABLE",
     "FittedSegments",
-    "LoggedModel",
+    "RegisteredSegmentModel",
     "PersonaSegmenter",
     "PurchaseStyleModel",
     "ValueSegmenter",

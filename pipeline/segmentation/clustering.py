@@ -14,8 +14,6 @@ in whatever order the rows arrive.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -25,7 +23,8 @@ from sklearn.cluster import KMeans
 from sklearn.metrics import davies_bouldin_score, silhouette_score
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
-from threadpoolctl import threadpool_limits
+
+from pipeline.threads import single_thread
 
 RANDOM_STATE = 0
 N_INIT = 10
@@ -33,16 +32,6 @@ N_INIT = 10
 # fixed random sample of this size.
 SILHOUETTE_SAMPLE = 5000
 INPUT_DECIMALS = 6
-# Per-customer frames are small (thousands to a few hundred thousand rows): OpenMP/BLAS
-# threads buy little there and, on a busy machine, spin-waiting threads made a k-means fit
-# 50x slower (2 s instead of 0.04 s for 2,000 customers). Fits and predictions run on one.
-MODEL_THREADS = 1
-
-
-@contextmanager
-def model_threads() -> Iterator[None]:
-    with threadpool_limits(limits=MODEL_THREADS):
-        yield
 
 
 def sorted_by_customer(frame: pd.DataFrame) -> pd.DataFrame:
@@ -142,7 +131,7 @@ class ClusterSegmenter(BaseEstimator):
         return log_features(frame, self.feature_columns)
 
     def fit(self, frame: pd.DataFrame, y=None) -> ClusterSegmenter:
-        with model_threads():
+        with single_thread():
             return self._fit(frame)
 
     def _fit(self, frame: pd.DataFrame) -> ClusterSegmenter:
@@ -163,7 +152,7 @@ class ClusterSegmenter(BaseEstimator):
     def evaluate(self, frame: pd.DataFrame) -> ClusterQuality:
         """Separation of the clusters on ``frame`` (the customers the model was fitted on)."""
         frame = sorted_by_customer(frame)
-        with model_threads():
+        with single_thread():
             return cluster_quality(
                 self.standardize(frame),
                 self.predict_cluster(frame),
@@ -172,7 +161,7 @@ class ClusterSegmenter(BaseEstimator):
             )
 
     def predict_cluster(self, frame: pd.DataFrame) -> np.ndarray:
-        with model_threads():
+        with single_thread():
             return self.pipeline_.predict(self.features(frame))
 
     def predict(self, frame: pd.DataFrame) -> np.ndarray:

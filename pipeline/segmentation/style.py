@@ -43,10 +43,10 @@ from pipeline.segmentation.clustering import (
     cluster_quality,
     kmeans_pipeline,
     log_features,
-    model_threads,
     sorted_by_customer,
 )
 from pipeline.segmentation.labels import PURCHASE_STYLES
+from pipeline.threads import single_thread
 
 # Quartiles of the units per line: robust to the few huge lines of anomalous customers.
 BULK_FEATURES: tuple[str, ...] = (
@@ -54,7 +54,6 @@ BULK_FEATURES: tuple[str, ...] = (
     "p25_units_per_line",
     "p75_units_per_line",
 )
-ANOMALY_FEATURES: tuple[str, ...] = ("line_spike", "return_spike", "off_price_share")
 STYLE_INPUTS: tuple[str, ...] = (
     "quantity_lines",
     "median_units_per_line",
@@ -139,7 +138,7 @@ class PurchaseStyleModel(BaseEstimator):
 
     # -- fit / predict --------------------------------------------------------------------
     def fit(self, frame: pd.DataFrame, y=None) -> PurchaseStyleModel:
-        with model_threads():
+        with single_thread():
             return self._fit(frame)
 
     def _fit(self, frame: pd.DataFrame) -> PurchaseStyleModel:
@@ -213,7 +212,7 @@ class PurchaseStyleModel(BaseEstimator):
         return clusters
 
     def predict(self, frame: pd.DataFrame) -> np.ndarray:
-        with model_threads():
+        with single_thread():
             return self._predict(frame)
 
     def _predict(self, frame: pd.DataFrame) -> np.ndarray:
@@ -278,7 +277,7 @@ class PurchaseStyleModel(BaseEstimator):
 
     def assign(self, frame: pd.DataFrame) -> pd.DataFrame:
         """The style columns of segments.purchase_style for ``frame``."""
-        with model_threads():
+        with single_thread():
             return self._assign(frame)
 
     def _assign(self, frame: pd.DataFrame) -> pd.DataFrame:
@@ -303,7 +302,7 @@ class PurchaseStyleModel(BaseEstimator):
     def evaluate(self, frame: pd.DataFrame) -> ClusterQuality:
         """Separation of the bulk clusters on the non-anomalous customers of ``frame``;
         sizes are per purchase style over all of ``frame``."""
-        with model_threads():
+        with single_thread():
             return self._evaluate(sorted_by_customer(frame))
 
     def _evaluate(self, frame: pd.DataFrame) -> ClusterQuality:

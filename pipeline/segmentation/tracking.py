@@ -21,8 +21,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from pipeline.model_registry import champion_uri, register_and_maybe_promote
-from pipeline.modelling.tracking import pip_requirements, point_mlflow_at
+from pipeline.model_registry import PromotionDecision, load_champion, register_and_maybe_promote
+from pipeline.modelling.tracking import LoggedModel, pip_requirements, point_mlflow_at
 from pipeline.segmentation.clustering import ClusterQuality
 from pipeline.segmentation.labels import value_style_label
 
@@ -46,18 +46,29 @@ TRUSTED_TYPES = [
 
 
 @dataclass(frozen=True)
-class LoggedModel:
-    model_name: str
-    version: str
-    run_id: str
-    model_uri: str
-    promoted: bool
+class RegisteredSegmentModel:
+    """A segment model logged in an MLflow run and registered (see the module docstring)."""
+
+    logged: LoggedModel
+    decision: PromotionDecision
     seconds: float
+
+    @property
+    def model_name(self) -> str:
+        return self.decision.model_name
+
+    @property
+    def version(self) -> str:
+        return self.decision.version
+
+    @property
+    def promoted(self) -> bool:
+        return self.decision.promoted
 
     @property
     def summary(self) -> str:
         verdict = "now the champion" if self.promoted else "registered, champion unchanged"
-        return f"{self.model_name} v{self.version} ({verdict}; MLflow run {self.run_id})"
+        return f"{self.model_name} v{self.version} ({verdict}; MLflow run {self.logged.run_id})"
 
 
 def _params(model) -> dict[str, str]:
@@ -77,7 +88,7 @@ def log_segment_model(
     extra_params: dict[str, object] | None = None,
     extra_metrics: dict[str, float] | None = None,
     tags: dict[str, str] | None = None,
-) -> LoggedModel:
+) -> RegisteredSegmentModel:
     """Log ``model`` into the active MLflow run and register it as the new champion."""
     import mlflow
     import mlflow.sklearn
@@ -112,21 +123,18 @@ def log_segment_model(
         higher_is_better=True,
         tags=tags,
     )
-    return LoggedModel(
-        model_name=model_name,
-        version=decision.version,
-        run_id=run.info.run_id,
-        model_uri=info.model_uri,
-        promoted=decision.promoted,
+    return RegisteredSegmentModel(
+        logged=LoggedModel(run.info.run_id, info.model_uri, mlflow.get_artifact_uri()),
+        decision=decision,
         seconds=time.perf_counter() - started,
     )
 
 
-def load_champion(model_name: str):
-    """The champion estimator of ``model_name`` (uses the current MLflow registry URI)."""
-    import mlflow.sklearn
+def load_champion_estimator(model_name: str):
+    """The champion estimator of ``model_name`` in the current MLflow registry."""
+    from mlflow import MlflowClient
 
-    return mlflow.sklearn.load_model(champion_uri(model_name))
+    return load_champion(MlflowClient(), model_name)[0]
 
 
 def assign_segments(
@@ -147,15 +155,15 @@ def assign_segments(
         point_mlflow_at(tracking_uri)
     frame = features_frame.reset_index(drop=True)
     value_model, persona_model, style_model = models or (
-        load_champion(VALUE_MODEL),
-        load_champion(PERSONA_MODEL),
+        load_champion_estimator(VALUE_MODEL),
+        load_champion_estimator(PERSONA_MODEL),
         None,
     )
     result = value_model.assign(frame)[["customer_id", "value_segment", "value_score"]]
     result["persona"] = persona_model.predict(frame)
     if all(column in frame.columns for column in ("quantity_lines", "median_units_per_line")):
         if style_model is None:
-            style_model = load_champion(STYLE_MODEL)
+            style_model = load_champion_estimator(STYLE_MODEL)
         style = style_model.assign(frame)
         result["purchase_style"] = style["purchase_style"].to_numpy()
         result["style_reason"] = style["style_reason"].to_numpy()
