@@ -1,14 +1,14 @@
-"""Models layer: training and scoring are separate assets.
+"""Models layer: training, and the decay signal that asks for it.
 
 ``train_models`` fits churn, purchase propensity and product-category propensity out of
 time, tracks and registers them in MLflow (assets ``models/<registered model>``), and lets
 a new version take ``champion`` only if it beats the champion on the same data. It also
-writes what only a training run knows: marts.underperformers (out-of-fold predictions) and
-the model report tables. It runs weekly (RETRAIN_CRON), when a champion decays, or on
-demand. The score tables are built on every refresh, each on its own, with
-``models:/NAME@champion``. The logic lives in :mod:`pipeline.modelling`."""
+writes what only a training run knows, in the scores schema: the out-of-fold predictions
+of the last complete horizon (scores.horizon_predictions, which marts.underperformers
+classifies) and the model report tables. It runs weekly (RETRAIN_CRON), when a champion
+decays, or on demand. The score tables are built on every refresh by assets/scores.py.
+The logic lives in :mod:`pipeline.modelling`."""
 
-import datetime as dt
 import time
 
 from dagster import (
@@ -19,21 +19,20 @@ from dagster import (
     AssetKey,
     AssetSpec,
     AutomationCondition,
-    Config,
     MaterializeResult,
     MetadataValue,
     asset_check,
     multi_asset,
 )
-from pydantic import Field
 
 from assets.common import OWNERS, comment_and_describe, markdown_rows, table_key, table_spec
+from assets.model_config import ModelConfig, model_windows
 from assets.quality import contract_checks
+from pipeline.catalog.writer import replace_table
 from pipeline.features import default_as_of
 from pipeline.model_registry import champion_uri
 from pipeline.modelling.champion_scoring import (
     SCORE_TABLES,
-    score_with_champion,
     scoring_windows,
     truth_comparison,
 )
@@ -49,23 +48,21 @@ from pipeline.modelling.model_runs import (
 from pipeline.modelling.model_training import (
     REPORT_TABLES,
     TrainedModels,
+    horizon_prediction_rows,
     report_tables,
     train_models,
-    underperformer_rows,
 )
-from pipeline.modelling.performance import DEFAULT_TOLERANCE_SHARE, typical_order_value
-from pipeline.modelling.score_tables import replace_table
 from pipeline.modelling.tracking import local_path
-from pipeline.modelling.training_frames import build_training_data, resolve_windows
+from pipeline.modelling.training_frames import build_training_data
 from pipeline.settings import Settings
-from pipeline.sql_text import one_row, qualified
+from pipeline.sql_text import one_row
 from resources.mlflow_tracking import ModelTracking
 from resources.warehouse import WRITER_POOL, WRITER_RETRY, DuckDBWarehouse
 
 CHURN, PROPENSITY, PRODUCT = (
     SCORE_TABLES[m] for m in (CHURN_MODEL, PROPENSITY_MODEL, PRODUCT_MODEL)
 )
-UNDERPERFORMERS = "marts.underperformers"
+HORIZON_PREDICTIONS = "scores.horizon_predictions"
 EVALUATION = "scores.model_evaluation"
 MODEL_INPUTS = (
     "features.customer_rfm",
@@ -105,68 +102,6 @@ def model_spec(model_name: str) -> AssetSpec:
             "mlflow/registered_model": model_name,
             "mlflow/scoring_uri": champion_uri(model_name),
         },
-    )
-
-
-class ScoringConfig(Config):
-    as_of_date: str | None = Field(
-        default=None,
-        description="Snapshot date YYYY-MM-DD the scores are as of; default AS_OF_DATE, else "
-        "the day after the last purchase.",
-    )
-    horizon_days: int | None = Field(
-        default=None, description="Prediction horizon in days; default HORIZON_DAYS (90)."
-    )
-
-
-class ModelConfig(ScoringConfig):
-    """The as-of date and horizon (as for scoring), the windows and the seeds."""
-
-    cutoff_date: str | None = Field(
-        default=None,
-        description="Evaluation cutoff YYYY-MM-DD (features before it, labels from the horizon "
-        "after it); default: the snapshot minus the horizon (the last complete horizon).",
-    )
-    training_windows: int = Field(
-        default=12, description="Earlier windows stacked for training (0: the cutoff only)."
-    )
-    window_step_days: int = Field(default=30, description="Days between training windows.")
-    validation_share: float = Field(
-        default=0.3, description="Share of the cutoff's customers held out for validation."
-    )
-    max_categories: int = Field(default=12, description="Product categories to model.")
-    underperformer_tolerance: float = Field(
-        default=DEFAULT_TOLERANCE_SHARE,
-        description="Relative tolerance of predicted vs actual spend (see marts.underperformers).",
-    )
-    random_seed: int = Field(default=42, description="Seed of the split and the models.")
-
-
-def _date(value: str | None, name: str) -> dt.date | None:
-    if not value:
-        return None
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError as error:
-        raise ValueError(f"{name} must be a date YYYY-MM-DD, got {value!r}") from error
-
-
-def _windows(connection, settings: Settings, config: ModelConfig | ScoringConfig):
-    """Snapshot and horizon from the run config, else from the environment."""
-    windows = scoring_windows(
-        connection,
-        _date(config.as_of_date, "as_of_date") or settings.as_of,
-        config.horizon_days or settings.horizon_days,
-    )
-    if not isinstance(config, ModelConfig):
-        return windows
-    cutoff = _date(config.cutoff_date, "cutoff_date")
-    return resolve_windows(
-        windows.snapshot,
-        windows.horizon_days,
-        cutoff=dt.datetime.combine(cutoff, dt.time()) if cutoff else None,
-        training_windows=config.training_windows,
-        window_step_days=config.window_step_days,
     )
 
 
@@ -286,28 +221,12 @@ def _training_metadata(trained: TrainedModels, comparison) -> dict[str, dict]:
     return metadata
 
 
-def _underperformer_metadata(predicted, trained: TrainedModels, tolerance: float) -> dict:
-    windows = trained.windows
-    counts = predicted["performance"].value_counts()
-    typical = typical_order_value(trained.data.evaluation_window)
-    return {
-        "window": f"{windows.cutoff:%Y-%m-%d} .. {windows.cutoff_end:%Y-%m-%d}",
-        "performance": MetadataValue.md(
-            markdown_rows(sorted(counts.items()), ["performance", "customers"])
-        ),
-        "thresholds": (
-            f"tolerance = max({tolerance} x predicted_spend, {typical:.2f} median net order value)"
-        ),
-    }
-
-
 @multi_asset(
     specs=[
         *(model_spec(name) for name in (CHURN_MODEL, PROPENSITY_MODEL, PRODUCT_MODEL)),
-        table_spec(UNDERPERFORMERS, group="marts", deps=MODEL_INPUTS),
         *(
             table_spec(table, group="models", deps=MODEL_INPUTS, kinds=("duckdb", "mlflow"))
-            for table in REPORT_TABLES
+            for table in (HORIZON_PREDICTIONS, *REPORT_TABLES)
         ),
     ],
     check_specs=[
@@ -333,11 +252,12 @@ def train_models_asset(
     """Train churn, purchase-propensity and product-category models out of time (features
     before the cutoff, outcomes in the horizon after it), log them to MLflow, register each
     as challenger and promote it only if it beats the champion. Writes the model report and
-    marts.underperformers; the score tables are separate assets."""
+    the out-of-fold predictions of the last complete horizon; the score tables are separate
+    assets."""
     settings = Settings.from_env()
     started = time.perf_counter()
     with warehouse.writer() as connection:
-        windows = _windows(connection, settings, config)
+        windows = model_windows(connection, settings, config)
         data = build_training_data(
             connection,
             windows,
@@ -356,20 +276,20 @@ def train_models_asset(
     )
     trained.seconds = {"read training frames": read_seconds, **trained.seconds}
     began = time.perf_counter()
-    predicted = underperformer_rows(trained, config.underperformer_tolerance)
+    predicted = horizon_prediction_rows(trained)
     champions = {m.name: (m.scorer, m.scorer_version) for m in trained.registered}
     with warehouse.writer() as connection:
         comparison, truth_note = truth_comparison(
             connection, windows, champions, settings.demo_dir, data_end
         )
-        tables = {UNDERPERFORMERS: predicted, **report_tables(trained, comparison)}
+        tables = {HORIZON_PREDICTIONS: predicted, **report_tables(trained, comparison)}
         table_metadata = {}
         for table, frame in tables.items():
             replace_table(connection, table, frame)
             table_metadata[table] = comment_and_describe(connection, table)
     trained.seconds["report and write"] = time.perf_counter() - began
-    table_metadata[UNDERPERFORMERS].update(
-        _underperformer_metadata(predicted, trained, config.underperformer_tolerance)
+    table_metadata[HORIZON_PREDICTIONS]["window"] = (
+        f"{windows.cutoff:%Y-%m-%d} .. {windows.cutoff_end:%Y-%m-%d}"
     )
     table_metadata[EVALUATION]["champions"] = MetadataValue.md(
         markdown_rows(
@@ -389,60 +309,6 @@ def train_models_asset(
     yield _challenger_check(CHURN_MODEL, trained.churn_model)
     yield _challenger_check(PROPENSITY_MODEL, trained.propensity_model)
     yield _challenger_check(PRODUCT_MODEL, trained.product_model, trained.product_note)
-
-
-# -- scoring: one asset per score table, always with models:/NAME@champion ---------------------
-
-
-def _score_spec(model_name: str, inputs: tuple[str, ...]) -> AssetSpec:
-    spec = table_spec(SCORE_TABLES[model_name], group="models", deps=inputs, kinds=MODEL_KINDS)
-    return spec.replace_attributes(deps=[model_key(model_name), *spec.deps])
-
-
-def _scoring_asset(model_name: str, inputs: tuple[str, ...]):
-    """The asset that scores every customer as of the snapshot with ``model_name``'s
-    champion and writes its score table; it can be materialized alone."""
-    table = SCORE_TABLES[model_name]
-
-    @multi_asset(
-        specs=[_score_spec(model_name, inputs)],
-        pool=WRITER_POOL,
-        retry_policy=WRITER_RETRY,
-        name=f"score_{table.split('.')[1]}",
-    )
-    def score(
-        context: AssetExecutionContext,
-        config: ScoringConfig,
-        warehouse: DuckDBWarehouse,
-        mlflow: ModelTracking,
-    ):
-        client = mlflow.client()
-        with warehouse.writer() as connection:
-            windows = _windows(connection, Settings.from_env(), config)
-            scored = score_with_champion(connection, windows, client, model_name)
-            replace_table(connection, table, scored.scores)
-            metadata = comment_and_describe(connection, table)
-        metadata["model"] = (
-            f"{model_name} v{scored.model_version} (champion)"
-            if scored.model_version
-            else f"{model_name}: no champion"
-        )
-        metadata["as_of"] = windows.snapshot.isoformat()
-        metadata["horizon_days"] = windows.horizon_days
-        if scored.note:
-            metadata["note"] = scored.note
-            context.log.info(scored.note)
-        yield MaterializeResult(asset_key=table_key(table), metadata=metadata)
-
-    return score
-
-
-SCORING_INPUTS = ("features.customer_rfm", "staging.transactions", "staging.returns")
-churn_scores = _scoring_asset(CHURN_MODEL, SCORING_INPUTS)
-propensity_scores = _scoring_asset(PROPENSITY_MODEL, SCORING_INPUTS)
-product_propensity_scores = _scoring_asset(
-    PRODUCT_MODEL, (*SCORING_INPUTS, "features.product_categories")
-)
 
 
 # -- the decay signal ------------------------------------------------------------------------
@@ -493,44 +359,6 @@ churn_not_decayed, propensity_not_decayed = (_decay_check(m) for m in MONITORED_
 # -- checks ------------------------------------------------------------------------------------
 
 
-def _customers_in_features(connection) -> int:
-    (count,) = one_row(connection, "SELECT count(*) FROM features.customer_rfm")
-    return int(count)
-
-
-def _customer_scores_check(table: str, name: str):
-    """A blocking check that ``table`` has one row per customer of features.customer_rfm
-    (nulls and ranges are in the table's contract and its GX check)."""
-
-    @asset_check(
-        asset=table_key(table),
-        name=name,
-        blocking=True,
-        description="One row per customer of features.customer_rfm.",
-    )
-    def check(warehouse: DuckDBWarehouse) -> AssetCheckResult:
-        with warehouse.reader() as connection:
-            rows, customers = one_row(
-                connection,
-                f"SELECT count(*), count(DISTINCT customer_id) FROM {qualified(table)}",
-            )
-            expected = _customers_in_features(connection)
-        return AssetCheckResult(
-            passed=bool(rows == customers == expected),
-            metadata={
-                "rows": rows,
-                "distinct_customers": customers,
-                "customers_in_features": expected,
-            },
-        )
-
-    return check
-
-
-churn_scores_valid = _customer_scores_check(CHURN, "churn_scores_valid")
-propensity_scores_valid = _customer_scores_check(PROPENSITY, "propensity_scores_valid")
-
-
 @asset_check(
     asset=table_key(EVALUATION),
     name="model_report_consistent",
@@ -576,6 +404,4 @@ def model_report_consistent(warehouse: DuckDBWarehouse) -> AssetCheckResult:
     )
 
 
-gx_checks = contract_checks(
-    train_models_asset, churn_scores, propensity_scores, product_propensity_scores
-)
+gx_checks = contract_checks(train_models_asset)

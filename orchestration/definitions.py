@@ -14,7 +14,7 @@ from dagster import (
     with_source_code_references,
 )
 
-from assets import bi, features, marts, model_marts, models, raw, scoring, segments, staging
+from assets import bi, features, marts, models, raw, scores, segments, staging
 from orchestration.automation import automation_sensor, with_automation
 from orchestration.jobs import ingest_job, nightly_job, refresh_job, score_new_customers_job
 from orchestration.recovery import dead_runs_sensor
@@ -29,7 +29,7 @@ from resources.data_quality import DataQuality
 from resources.mlflow_tracking import tracking_from_env
 from resources.warehouse import warehouse_from_env
 
-_ASSET_MODULES = [raw, staging, features, segments, models, marts, model_marts, scoring, bi]
+_ASSET_MODULES = [raw, staging, features, segments, models, scores, marts, bi]
 
 
 def _assets():

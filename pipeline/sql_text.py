@@ -31,6 +31,11 @@ def one_row(connection, sql: str, parameters: dict | None = None) -> tuple:
     return rows[0]
 
 
+def parameters_named(sql: str, parameters: Mapping[str, object]) -> dict[str, object]:
+    """The ``$parameters`` that ``sql`` names (DuckDB refuses unused ones)."""
+    return {key: value for key, value in parameters.items() if f"${key}" in sql}
+
+
 @contextmanager
 def temp_tables(
     connection, parts: Sequence[tuple[str, str]], parameters: Mapping[str, object]
@@ -42,8 +47,9 @@ def temp_tables(
     DuckDB's plan simple enough to spill (see pipeline.features)."""
     try:
         for name, sql in parts:
-            used = {key: value for key, value in parameters.items() if f"${key}" in sql}
-            connection.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {sql}", used)
+            connection.execute(
+                f"CREATE OR REPLACE TEMP TABLE {name} AS {sql}", parameters_named(sql, parameters)
+            )
         yield
     finally:
         for name, _ in reversed(parts):

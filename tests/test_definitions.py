@@ -60,7 +60,7 @@ def test_every_contract_with_checks_has_its_gx_check(table):
 def test_code_references_point_at_the_defining_module():
     node = defs.resolve_asset_graph().get(AssetKey(["scores", "churn"]))
     (reference,) = node.metadata["dagster/code_references"].code_references
-    assert reference.file_path.endswith("assets/models.py")
+    assert reference.file_path.endswith("assets/scores.py")
     assert reference.line_number > 1
 
 

@@ -86,7 +86,7 @@ def test_sensor_skips_new_customer_files(landing):
 SATURDAY_NOON = dt.datetime(2026, 12, 5, 12, 0, tzinfo=dt.UTC)
 ALL_KEYS = defs.resolve_all_asset_keys()
 TRAINED = {k for k in ALL_KEYS if k.path[0] == "models"} | {
-    AssetKey(["marts", "underperformers"]),
+    AssetKey(["scores", "horizon_predictions"]),
     AssetKey(["scores", "model_evaluation"]),
 }
 

@@ -47,7 +47,7 @@ def _exclusion_rules() -> tuple[str, ...]:
 
 
 def _performance() -> tuple[str, ...]:
-    from pipeline.modelling.performance import ACCURATE, OVER, UNDER
+    from pipeline.marts.underperformers import ACCURATE, OVER, UNDER
 
     return (OVER, ACCURATE, UNDER)
 

@@ -9,9 +9,7 @@ Plain Python (no Dagster import); assets/models.py wires it into the code locati
 * :mod:`.model_inputs`: the feature preparation every model pipeline starts with.
 * :mod:`.classifiers`: the candidates and the calibrated, self-explaining registered model.
 * :mod:`.churn`, :mod:`.propensity`, :mod:`.product_propensity`: training and scoring.
-* :mod:`.performance`: predicted vs actual on the last complete horizon.
 * :mod:`.evaluation`, :mod:`.explanations`: metrics, calibration plot, reasons.
 * :mod:`.tracking`, :mod:`.model_runs`: MLflow logging, champion/challenger, loading.
-* :mod:`.score_tables`: writing the tables with the catalog's schema.
 * :mod:`.demo_truth`: the proof against the demo generator's truth.
 """

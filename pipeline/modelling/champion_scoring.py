@@ -16,13 +16,13 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from pipeline.catalog.writer import empty_frame
 from pipeline.model_registry import load_champion
 from pipeline.modelling.churn import score_churn
 from pipeline.modelling.demo_truth import TruthComparison, compare_with_truth, load_truth
 from pipeline.modelling.model_runs import CHURN_MODEL, PRODUCT_MODEL, PROPENSITY_MODEL
 from pipeline.modelling.product_propensity import score_product_propensity
 from pipeline.modelling.propensity import score_propensity
-from pipeline.modelling.score_tables import empty_frame
 from pipeline.modelling.training_frames import (
     ModelWindows,
     resolve_snapshot,

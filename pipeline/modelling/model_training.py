@@ -3,9 +3,10 @@
 :func:`train_models` fits churn, purchase propensity and product-category propensity on one
 :class:`~pipeline.modelling.training_frames.TrainingData`, registers each new version and
 lets it take ``champion`` only when it beats the champion (:mod:`model_runs`). What the run
-leaves besides the registered versions is built here too: marts.underperformers (from the
-propensity model's out-of-fold predictions, which only a training run has) and the model
-report tables (:mod:`model_report`). Scoring with ``models:/NAME@champion`` is separate
+leaves besides the registered versions is built here too: scores.horizon_predictions (the
+propensity model's out-of-fold predictions on the last complete horizon, which only a
+training run has; marts.underperformers classifies them) and the model report tables
+(:mod:`model_report`). Scoring with ``models:/NAME@champion`` is separate
 (:mod:`pipeline.modelling.champion_scoring`) and runs on every refresh.
 """
 
@@ -41,7 +42,6 @@ from pipeline.modelling.model_runs import (
     run_product_propensity,
     run_propensity,
 )
-from pipeline.modelling.performance import classify_performance, typical_order_value
 from pipeline.modelling.product_propensity import MODEL as PRODUCT_CANDIDATE
 from pipeline.modelling.product_propensity import NoCategoryToModel, ProductTraining
 from pipeline.modelling.propensity import FINAL as PROPENSITY_CANDIDATE
@@ -50,6 +50,7 @@ from pipeline.modelling.training_frames import ModelWindows, TrainingData
 
 EVALUATION, CALIBRATION = "scores.model_evaluation", "scores.calibration_curve"
 COEFFICIENTS = "scores.churn_coefficients"
+HORIZON_PREDICTIONS = "scores.horizon_predictions"
 REPORT_TABLES = (EVALUATION, CALIBRATION, COEFFICIENTS)
 
 
@@ -125,15 +126,16 @@ def train_models(
     return trained
 
 
-def underperformer_rows(trained: TrainedModels, tolerance_share: float) -> pd.DataFrame:
-    """marts.underperformers: predicted vs actual spend of every customer of the last
-    complete horizon, by a propensity model that never saw that customer's outcome."""
+def horizon_prediction_rows(trained: TrainedModels) -> pd.DataFrame:
+    """scores.horizon_predictions: predicted vs actual spend of every customer of the last
+    complete horizon, by a propensity model that never saw that customer's outcome, with
+    the customer's orders and net spend before the cutoff."""
     windows, data = trained.windows, trained.data
-    predicted = classify_performance(
-        out_of_fold_predictions(data, trained.propensity),
-        typical_order=typical_order_value(data.evaluation_window),
-        tolerance_share=tolerance_share,
+    predicted = out_of_fold_predictions(data, trained.propensity)
+    before = data.evaluation_window[["customer_id", "frequency", "monetary"]].rename(
+        columns={"frequency": "orders_before", "monetary": "net_spend_before"}
     )
+    predicted = predicted.merge(before, on="customer_id", how="left", validate="one_to_one")
     predicted["window_start"] = windows.cutoff
     predicted["window_end"] = windows.cutoff_end
     predicted["model_name"] = trained.propensity_model.name

@@ -12,8 +12,8 @@ window". Each category's model sees
   store's lines one year earlier).
 
 A category with fewer than 10 buyers or non-buyers in the training rows is not modelled.
-Recommendations are the modelled categories whose probability reaches a threshold
-(configurable, default 0.7), ranked per customer by probability.
+Recommendations (:mod:`pipeline.marts.recommendations`) are the modelled categories whose
+probability reaches a threshold (configurable, default 0.7), ranked per customer.
 
 Files without product columns have no categories: the step writes empty tables and says so.
 """
@@ -43,7 +43,6 @@ from pipeline.threads import single_blas_thread
 
 MODEL = "logistic_per_category"  # its predictions in the Evaluation
 MIN_OUTCOMES = 10
-DEFAULT_THRESHOLD = 0.7
 
 
 class NoCategoryToModel(ValueError):
@@ -212,29 +211,3 @@ def score_product_propensity(
             "as_of": windows.snapshot,
         }
     )
-
-
-RECOMMENDATIONS_SQL = """
-CREATE OR REPLACE TABLE marts.product_recommendations AS
-SELECT customer_id,
-       category,
-       probability,
-       row_number() OVER (PARTITION BY customer_id ORDER BY probability DESC, category)
-           AS recommendation_rank,
-       bought_before,
-       $threshold::DOUBLE AS threshold,
-       model_name,
-       model_version,
-       as_of
-FROM scores.product_propensity
-WHERE probability >= $threshold
-ORDER BY customer_id, recommendation_rank
-"""
-
-
-def build_recommendations(connection, threshold: float = DEFAULT_THRESHOLD) -> None:
-    """Write marts.product_recommendations from scores.product_propensity."""
-    if not 0.0 <= threshold <= 1.0:
-        raise ValueError(f"threshold must be in [0, 1], got {threshold}")
-    connection.execute("CREATE SCHEMA IF NOT EXISTS marts")
-    connection.execute(RECOMMENDATIONS_SQL, {"threshold": threshold})

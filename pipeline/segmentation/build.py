@@ -13,6 +13,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from pipeline.catalog.writer import replace_table
 from pipeline.segmentation.clustering import ClusterQuality, sorted_by_customer
 from pipeline.segmentation.labels import value_style_label
 from pipeline.segmentation.personas import PersonaSegmenter
@@ -23,7 +24,6 @@ from pipeline.segmentation.warehouse import (
     style_features,
     value_features,
     value_segments,
-    write_table,
 )
 
 VALUE_TABLE = "segments.customer_value"
@@ -118,4 +118,4 @@ def write_segments(
     model was not logged)."""
     rows = fitted.assignments.copy()
     rows["model_version"] = np.full(len(rows), model_version, dtype=object)
-    return write_table(connection, fitted.table, rows)
+    return replace_table(connection, fitted.table, rows, order_by="customer_id")

@@ -7,8 +7,7 @@ from __future__ import annotations
 import duckdb
 import pandas as pd
 
-from pipeline.catalog import TABLES
-from pipeline.sql_text import qualified, quote_identifier, temp_tables
+from pipeline.sql_text import temp_tables
 
 VALUE_FEATURES_SQL = """
 SELECT customer_id, recency_days, frequency, monetary, avg_order_value, as_of
@@ -106,28 +105,3 @@ def style_features(
 
 def value_segments(connection: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     return connection.execute(VALUE_SEGMENTS_SQL).df()
-
-
-def write_table(connection: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame) -> int:
-    """Replace ``table`` with ``frame``: the catalog's columns, in its order and types,
-    sorted by customer_id. Returns the rows written."""
-    columns = TABLES[table].columns
-    missing = [c.name for c in columns if c.name not in frame.columns]
-    if missing:
-        raise ValueError(f"{table}: the frame lacks column(s) {', '.join(missing)}")
-    select = ",\n    ".join(
-        f"CAST({quote_identifier(c.name)} AS {c.type}) AS {quote_identifier(c.name)}"
-        for c in columns
-    )
-    schema = table.split(".")[0]
-    view = "_segment_frame"
-    connection.register(view, frame)
-    try:
-        connection.execute(f"CREATE SCHEMA IF NOT EXISTS {quote_identifier(schema)}")
-        connection.execute(
-            f"CREATE OR REPLACE TABLE {qualified(table)} AS\n"
-            f"SELECT\n    {select}\nFROM {view}\nORDER BY customer_id"
-        )
-    finally:
-        connection.unregister(view)
-    return len(frame)

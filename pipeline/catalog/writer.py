@@ -1,8 +1,9 @@
-"""Write the scores and marts tables with exactly the catalog's column types.
+"""Write a pandas frame as a warehouse table with exactly its contract's columns and types.
 
-Each table is created from its :data:`pipeline.catalog.TABLES` entry and filled by column
-name in one transaction, so an empty result still has the documented schema and a failed
-write leaves the previous table in place.
+Every table that Python computes per customer (segments, scores, model reports, marts) is
+written here. The table is created from its :data:`pipeline.catalog.TABLES` entry and
+filled by column name in one transaction, so an empty result still has the documented
+schema and a failed write leaves the previous table in place.
 """
 
 from __future__ import annotations
@@ -41,8 +42,14 @@ def _arrow(frame: pd.DataFrame, columns: list[str]) -> pa.Table:
     return pa.table(arrays) if arrays else pa.table({})
 
 
-def replace_table(connection: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame) -> int:
-    """Replace ``table`` with the rows of ``frame`` (which must hold every catalog column);
+def replace_table(
+    connection: duckdb.DuckDBPyConnection,
+    table: str,
+    frame: pd.DataFrame,
+    order_by: str | None = None,
+) -> int:
+    """Replace ``table`` with the rows of ``frame`` (which must hold every catalog column,
+    cast to the contract's types), stored in ``order_by``'s order when one is given;
     returns the number of rows written."""
     doc = TABLES[table]
     names = [c.name for c in doc.columns]
@@ -51,6 +58,8 @@ def replace_table(connection: duckdb.DuckDBPyConnection, table: str, frame: pd.D
         raise ValueError(f"{table}: the frame lacks the columns {missing}")
     definition = ", ".join(f"{quote_identifier(c.name)} {c.type}" for c in doc.columns)
     column_list = ", ".join(quote_identifier(n) for n in names)
+    casts = ", ".join(f"CAST({quote_identifier(c.name)} AS {c.type})" for c in doc.columns)
+    order = f" ORDER BY {quote_identifier(order_by)}" if order_by else ""
     schema = table.split(".")[0]
     incoming = _arrow(frame, names)
     connection.execute("BEGIN TRANSACTION")
@@ -61,7 +70,7 @@ def replace_table(connection: duckdb.DuckDBPyConnection, table: str, frame: pd.D
             connection.register("incoming_rows", incoming)
             connection.execute(
                 f"INSERT INTO {qualified(table)} ({column_list}) "
-                f"SELECT {column_list} FROM incoming_rows"
+                f"SELECT {casts} FROM incoming_rows{order}"
             )
             connection.unregister("incoming_rows")
         connection.execute("COMMIT")

@@ -1,10 +1,11 @@
-"""Predicted vs actual on the last complete horizon: who under- or over-performed.
+"""marts.underperformers: predicted vs actual on the last complete horizon.
 
 For every customer who had bought before the evaluation cutoff (the start of the last
 complete horizon), the prediction is what the propensity model would have said at the
 cutoff without having seen that customer's outcome (out-of-fold, see
 :func:`pipeline.modelling.propensity.out_of_fold_predictions`), and the actual is what they
-bought in the horizon (orders, net spend).
+bought in the horizon (orders, net spend). Training writes those rows to
+scores.horizon_predictions; this module classifies them.
 
 Thresholds: the tolerance is ``max(tolerance_share x predicted_spend, one typical order)``,
 where a typical order is the median net order value of the customers (so a customer
@@ -21,8 +22,11 @@ probability, ordered by shortfall (``shortfall_rank``).
 
 from __future__ import annotations
 
+import duckdb
 import numpy as np
 import pandas as pd
+
+from pipeline.catalog.writer import replace_table
 
 UNDER = "under-performer"
 ACCURATE = "accurate"
@@ -62,3 +66,29 @@ def classify_performance(
         frame.loc[under, "shortfall"].rank(method="first", ascending=False).astype("Int64")
     )
     return frame.sort_values(["shortfall"], ascending=False, ignore_index=True)
+
+
+def typical_order_of_predictions(predictions: pd.DataFrame) -> float:
+    """The typical order value of the customers of scores.horizon_predictions (their
+    orders and net spend before the cutoff)."""
+    return typical_order_value(
+        pd.DataFrame(
+            {"monetary": predictions["net_spend_before"], "frequency": predictions["orders_before"]}
+        )
+    )
+
+
+def build_underperformers(
+    connection: duckdb.DuckDBPyConnection, tolerance_share: float = DEFAULT_TOLERANCE_SHARE
+) -> tuple[pd.DataFrame, float]:
+    """Write marts.underperformers from scores.horizon_predictions; returns the rows and the
+    typical order value the tolerance used."""
+    predictions = connection.execute(
+        "SELECT * FROM scores.horizon_predictions ORDER BY customer_id"
+    ).df()
+    typical = typical_order_of_predictions(predictions)
+    classified = classify_performance(
+        predictions, typical_order=typical, tolerance_share=tolerance_share
+    )
+    replace_table(connection, "marts.underperformers", classified)
+    return classified, typical
