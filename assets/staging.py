@@ -14,21 +14,11 @@ from dagster import (
 from assets.common import comment_and_describe, markdown_rows, table_key, table_spec
 from assets.quality import contract_checks
 from pipeline.cleaning import ALL_RULES, build_staging
+from pipeline.cleaning import row_accounting as count_rows
 from pipeline.settings import Settings
-from pipeline.sql_text import one_row
 from resources.warehouse import WRITER_POOL, WRITER_RETRY, DuckDBWarehouse
 
 STAGING_TABLES = ("staging.transactions", "staging.returns", "staging.excluded")
-
-ROW_ACCOUNTING_SQL = """
-SELECT
-    (SELECT coalesce(sum(rows_read), 0) FROM raw.file_ledger WHERE status = 'loaded'),
-    (SELECT count(*) FROM raw.transactions),
-    (SELECT count(*) FROM raw.quarantine),
-    (SELECT count(*) FROM staging.transactions),
-    (SELECT count(*) FROM staging.returns),
-    (SELECT count(*) FROM staging.excluded)
-"""
 
 
 @multi_asset(
@@ -70,12 +60,11 @@ def row_accounting(warehouse: DuckDBWarehouse) -> AssetCheckResult:
     """No row disappears: rows read from files = raw + quarantine, and raw = transactions +
     returns + excluded."""
     with warehouse.reader() as connection:
-        read, raw, quarantined, purchases, returns, excluded = one_row(
-            connection, ROW_ACCOUNTING_SQL
-        )
-    passed = read == raw + quarantined and raw == purchases + returns + excluded
+        counts = count_rows(connection)
+    read, raw, quarantined = counts.read, counts.raw, counts.quarantined
+    purchases, returns, excluded = counts.purchases, counts.returns, counts.excluded
     return AssetCheckResult(
-        passed=bool(passed),
+        passed=counts.balanced,
         metadata={
             "rows_read_from_files": read,
             "raw_transactions": raw,

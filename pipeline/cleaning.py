@@ -25,7 +25,10 @@ from dataclasses import dataclass
 
 import duckdb
 
-from pipeline.sql_text import one_row
+from pipeline.sql_files import SqlFiles
+from pipeline.sql_text import one_row, parameters_named
+
+SQL = SqlFiles(__package__)
 
 
 @dataclass(frozen=True)
@@ -175,8 +178,7 @@ def build_staging(
     try:
         connection.execute(LATER_COPIES_SQL, parameters)
         for statement in STAGING_TABLE_STATEMENTS:
-            needed = {name: value for name, value in parameters.items() if f"${name}" in statement}
-            connection.execute(statement, needed)
+            connection.execute(statement, parameters_named(statement, parameters))
         connection.execute("DROP TABLE _later_copies")
         connection.execute("COMMIT")
     except BaseException:
@@ -190,3 +192,27 @@ def build_staging(
         ).fetchall()
     )
     return CleaningCounts(int(transactions), int(returns), {k: int(v) for k, v in by_rule.items()})
+
+
+@dataclass(frozen=True)
+class RowAccounting:
+    """Rows read from the loaded files, and the tables they went to."""
+
+    read: int
+    raw: int
+    quarantined: int
+    purchases: int
+    returns: int
+    excluded: int
+
+    @property
+    def balanced(self) -> bool:
+        """No row lost: read = raw + quarantined, raw = purchases + returns + excluded."""
+        return (
+            self.read == self.raw + self.quarantined
+            and self.raw == self.purchases + self.returns + self.excluded
+        )
+
+
+def row_accounting(connection: duckdb.DuckDBPyConnection) -> RowAccounting:
+    return RowAccounting(*(int(v) for v in one_row(connection, SQL.read("row_accounting.sql"))))

@@ -15,7 +15,10 @@ from pathlib import Path
 import duckdb
 import yaml
 
+from pipeline.sql_files import SqlFiles
 from pipeline.sql_text import quote_literal
+
+SQL = SqlFiles(__package__)
 
 DEFAULT_RULES_PATH = Path(__file__).with_name("product_categories.yaml")
 OTHER = "OTHER"
@@ -36,40 +39,7 @@ def load_rules(path: Path = DEFAULT_RULES_PATH) -> list[CategoryRule]:
     return rules
 
 
-PRODUCT_CATEGORIES_SQL = """
-CREATE SCHEMA IF NOT EXISTS features;
-CREATE OR REPLACE TABLE features.product_categories AS
-WITH descriptions AS (
-    SELECT stock_code, description, count(*) AS lines, sum(line_amount) AS revenue
-    FROM staging.transactions
-    WHERE stock_code IS NOT NULL
-    GROUP BY ALL
-), products AS (
-    -- The most frequent description (as mode(), ignoring missing ones); on equal counts
-    -- the first alphabetically, where mode() would take whichever its threads met first.
-    SELECT stock_code,
-           first(description ORDER BY description IS NULL, lines DESC, description)
-               AS description,
-           sum(lines)::BIGINT AS lines,
-           sum(revenue) AS revenue
-    FROM descriptions
-    GROUP BY stock_code
-), by_keyword AS (
-    SELECT p.*, {keyword_case} AS keyword_category
-    FROM (SELECT *, upper(coalesce(description, '')) AS text FROM products) p
-)
-SELECT k.stock_code,
-       k.description,
-       coalesce(u.category, k.keyword_category, $other) AS category,
-       CASE WHEN u.category IS NOT NULL THEN 'user mapping'
-            WHEN k.keyword_category IS NOT NULL THEN 'keyword'
-            ELSE 'no rule matched' END AS category_source,
-       k.lines,
-       k.revenue
-FROM by_keyword k
-LEFT JOIN user_categories u ON u.stock_code = k.stock_code
-ORDER BY k.revenue DESC
-"""
+PRODUCT_CATEGORIES_SQL = SQL.read("product_categories.sql")
 
 
 def build_product_categories(

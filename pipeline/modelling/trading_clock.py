@@ -34,14 +34,10 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-DAILY_ORDERS_SQL = """
-SELECT invoice_ts::DATE AS day,
-       count(DISTINCT coalesce(invoice_id, strftime(invoice_ts, '%Y-%m-%d %H:%M:%S'))) AS orders
-FROM staging.transactions
-WHERE invoice_ts < $as_of
-GROUP BY ALL
-ORDER BY day
-"""
+from pipeline.sql_files import SqlFiles
+
+SQL = SqlFiles(__package__)
+DAILY_ORDERS_SQL = SQL.read("daily_orders.sql")
 
 MIN_DAYS = 28
 MIN_ORDERS = 100

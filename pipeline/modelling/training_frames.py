@@ -39,63 +39,22 @@ from sklearn.model_selection import train_test_split
 from pipeline.features import customer_features, default_as_of
 from pipeline.modelling.trading_clock import TradingClock, daily_orders, fit_trading_clock
 from pipeline.product_categories import OTHER
+from pipeline.sql_files import SqlFiles
 from pipeline.threads import single_blas_thread
 
-ORDER_ID = "coalesce(invoice_id, strftime(invoice_ts, '%Y-%m-%d %H:%M:%S'))"
+SQL = SqlFiles(__package__)
 
-# Orders and net spend (purchases minus returns dated in the window) per customer; exact
-# sums, as in the customer features (pipeline/features.py).
-OUTCOMES_SQL = f"""
-WITH bought AS (
-    SELECT customer_id, count(DISTINCT {ORDER_ID}) AS actual_orders,
-           sum(line_amount::DECIMAL(38, 6))::DOUBLE AS gross_spend
-    FROM staging.transactions
-    WHERE invoice_ts >= $window_start AND invoice_ts < $window_end
-    GROUP BY customer_id
-), returned AS (
-    SELECT customer_id, -sum(line_amount::DECIMAL(38, 6))::DOUBLE AS returned_amount
-    FROM staging.returns
-    WHERE invoice_ts >= $window_start AND invoice_ts < $window_end
-    GROUP BY customer_id
-)
-SELECT customer_id,
-       coalesce(b.actual_orders, 0) AS actual_orders,
-       coalesce(b.gross_spend, 0) - coalesce(r.returned_amount, 0) AS actual_spend
-FROM bought b
-FULL JOIN returned r USING (customer_id)
-"""
 
-# Purchase lines per customer and category, in [$window_start, $window_end).
-CATEGORY_LINES_SQL = """
-SELECT t.customer_id, c.category, count(*) AS lines
-FROM staging.transactions t
-JOIN features.product_categories c USING (stock_code)
-WHERE t.invoice_ts >= $window_start AND t.invoice_ts < $window_end
-  AND list_contains($categories, c.category)
-GROUP BY ALL
-"""
+OUTCOMES_SQL = SQL.read("outcomes.sql")
 
-# Categories by number of buyers before $as_of (OTHER and uncategorised lines excluded).
-TOP_CATEGORIES_SQL = """
-SELECT c.category, count(DISTINCT t.customer_id) AS buyers
-FROM staging.transactions t
-JOIN features.product_categories c USING (stock_code)
-WHERE t.invoice_ts < $as_of AND c.category IS NOT NULL AND c.category <> $other
-GROUP BY c.category
-HAVING count(DISTINCT t.customer_id) >= $min_buyers
-ORDER BY buyers DESC, c.category
-LIMIT $limit
-"""
 
-# Store-wide lines per category in [$window_start, $window_end), for the seasonal index.
-STORE_CATEGORY_LINES_SQL = """
-SELECT c.category, count(*) AS lines
-FROM staging.transactions t
-JOIN features.product_categories c USING (stock_code)
-WHERE t.invoice_ts >= $window_start AND t.invoice_ts < $window_end
-  AND c.category IS NOT NULL AND c.category <> $other
-GROUP BY c.category
-"""
+CATEGORY_LINES_SQL = SQL.read("category_lines.sql")
+
+
+TOP_CATEGORIES_SQL = SQL.read("top_categories.sql")
+
+
+STORE_CATEGORY_LINES_SQL = SQL.read("store_category_lines.sql")
 
 SHARE_PREFIX = "share:"
 SEASON_PREFIX = "season:"

@@ -13,55 +13,15 @@ from pathlib import Path
 
 import duckdb
 
+from pipeline.sql_files import SqlFiles
 from pipeline.sql_text import one_row, qualified, quote_identifier
 
-STYLE_RECOVERY_SQL = """
-WITH joined AS (
-    SELECT s.purchase_style, t.is_bulk, t.is_anomalous
-    FROM segments.purchase_style s
-    JOIN read_parquet($truth) t ON t.customer_id::VARCHAR = s.customer_id
-)
-SELECT
-    count(*),
-    count(*) FILTER (WHERE purchase_style = 'Bulk'),
-    count(*) FILTER (WHERE is_bulk),
-    count(*) FILTER (WHERE purchase_style = 'Bulk' AND is_bulk),
-    count(*) FILTER (WHERE purchase_style = 'Anomaly'),
-    count(*) FILTER (WHERE is_anomalous),
-    count(*) FILTER (WHERE purchase_style = 'Anomaly' AND is_anomalous)
-FROM joined
-"""
+SQL = SqlFiles(__package__)
+STYLE_RECOVERY_SQL = SQL.read("style_recovery.sql")
 
-# Spearman = Pearson correlation of average ranks (ties share the mean of their ranks).
-VALUE_ORDERING_SQL = """
-WITH joined AS (
-    SELECT v.value_score, t.spend_observed, t.future_spend
-    FROM segments.customer_value v
-    JOIN read_parquet($truth) t ON t.customer_id::VARCHAR = v.customer_id
-), ranked AS (
-    SELECT
-        rank() OVER (ORDER BY value_score)
-            + (count(*) OVER (PARTITION BY value_score) - 1) / 2.0 AS score_rank,
-        rank() OVER (ORDER BY spend_observed)
-            + (count(*) OVER (PARTITION BY spend_observed) - 1) / 2.0 AS spend_rank,
-        rank() OVER (ORDER BY future_spend)
-            + (count(*) OVER (PARTITION BY future_spend) - 1) / 2.0 AS future_rank
-    FROM joined
-)
-SELECT count(*), corr(score_rank, spend_rank), corr(score_rank, future_rank) FROM ranked
-"""
 
-SPEND_BY_SEGMENT_SQL = """
-SELECT v.value_segment, count(*) AS customers,
-       round(avg(t.spend_observed), 2) AS mean_true_spend,
-       round(median(t.spend_observed), 2) AS median_true_spend,
-       round(avg(t.future_spend), 2) AS mean_true_future_spend,
-       round(avg(t.alive_at_end::INT), 3) AS share_alive_at_end
-FROM segments.customer_value v
-JOIN read_parquet($truth) t ON t.customer_id::VARCHAR = v.customer_id
-GROUP BY v.value_segment
-ORDER BY median_true_spend
-"""
+VALUE_ORDERING_SQL = SQL.read("value_ordering.sql")
+SPEND_BY_SEGMENT_SQL = SQL.read("spend_by_segment.sql")
 
 
 def _ratio(numerator: int, denominator: int) -> float | None:

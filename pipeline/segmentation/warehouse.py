@@ -7,13 +7,11 @@ from __future__ import annotations
 import duckdb
 import pandas as pd
 
+from pipeline.sql_files import SqlFiles
 from pipeline.sql_text import temp_tables
 
-VALUE_FEATURES_SQL = """
-SELECT customer_id, recency_days, frequency, monetary, avg_order_value, as_of
-FROM features.customer_rfm
-ORDER BY customer_id
-"""
+SQL = SqlFiles(__package__)
+VALUE_FEATURES_SQL = SQL.read("value_features.sql")
 
 # Quantity behaviour per customer of features.customer_rfm, over the same purchases (before
 # the snapshot). A product's usual price is the median unit price of its lines across all
@@ -23,69 +21,8 @@ ORDER BY customer_id
 # In steps, each into a temp table, for the reason given in pipeline.features: as one
 # statement, at 100M lines under a 4GB limit, DuckDB ran out of memory. The three quantiles
 # share one list-quantile state (median = the 0.5 quantile, interpolated).
-STYLE_PARTS: tuple[tuple[str, str], ...] = (
-    ("_style_snapshot", "SELECT max(as_of) AS as_of FROM features.customer_rfm"),
-    (
-        "_style_product_price",
-        """
-        SELECT t.stock_code, median(t.unit_price) AS usual_price
-        FROM staging.transactions t, _style_snapshot s
-        WHERE t.invoice_ts < s.as_of AND t.stock_code IS NOT NULL AND t.unit_price > 0
-        GROUP BY t.stock_code
-        HAVING count(*) >= 3
-        """,
-    ),
-    (
-        "_style_per_customer",
-        """
-        WITH quantity_lines AS (
-            SELECT t.customer_id, t.quantity,
-                   abs(ln(t.unit_price / p.usual_price)) >= ln($off_price_factor) AS off_price
-            FROM staging.transactions t
-            CROSS JOIN _style_snapshot s
-            LEFT JOIN _style_product_price p USING (stock_code)
-            WHERE t.invoice_ts < s.as_of AND t.quantity > 0
-        )
-        SELECT customer_id,
-               count(*) AS quantity_lines,
-               quantile_cont(quantity, [0.25, 0.5, 0.75]) AS quartiles,
-               count(off_price) AS priced_lines,
-               count(*) FILTER (WHERE off_price) AS off_price_lines
-        FROM quantity_lines
-        GROUP BY customer_id
-        """,
-    ),
-    (
-        "_style_returned",
-        """
-        SELECT r.customer_id, max(-r.quantity) AS max_returned_units
-        FROM staging.returns r, _style_snapshot s
-        WHERE r.invoice_ts < s.as_of AND r.quantity < 0
-        GROUP BY r.customer_id
-        """,
-    ),
-)
-STYLE_FEATURES_SQL = """
-SELECT
-    f.customer_id,
-    coalesce(p.quantity_lines, 0) AS quantity_lines,
-    p.quartiles[2] AS median_units_per_line,
-    p.quartiles[1] AS p25_units_per_line,
-    p.quartiles[3] AS p75_units_per_line,
-    f.avg_units_per_line,
-    f.max_units_per_line,
-    f.units_per_line_cv,
-    f.median_unit_price,
-    coalesce(p.priced_lines, 0) AS priced_lines,
-    coalesce(p.off_price_lines, 0) AS off_price_lines,
-    coalesce(p.off_price_lines / nullif(p.priced_lines, 0), 0) AS off_price_share,
-    coalesce(r.max_returned_units, 0) AS max_returned_units,
-    f.as_of
-FROM features.customer_rfm f
-LEFT JOIN _style_per_customer p USING (customer_id)
-LEFT JOIN _style_returned r USING (customer_id)
-ORDER BY f.customer_id
-"""
+STYLE_PARTS = SQL.parts("style_features_parts")
+STYLE_FEATURES_SQL = SQL.read("style_features.sql")
 
 VALUE_SEGMENTS_SQL = "SELECT customer_id, value_segment FROM segments.customer_value"
 

@@ -1,0 +1,17 @@
+SELECT
+    customer_id,
+    min(invoice_ts) AS first_purchase_ts,
+    max(invoice_ts) AS last_purchase_ts,
+    sum(line_amount::DECIMAL(38, 6))::DOUBLE AS gross_spend,
+    count(*) AS purchase_lines,
+    sum(quantity::DECIMAL(38, 6))::DOUBLE AS total_units,
+    avg(quantity::DECIMAL(38, 6)) AS avg_units_per_line,
+    max(quantity) AS max_units_per_line,
+    coalesce(stddev_pop(quantity) / nullif(avg(quantity), 0), 0) AS units_per_line_cv,
+    median(unit_price) AS median_unit_price,
+    count(DISTINCT stock_code) AS distinct_products,
+    count(DISTINCT c.category) AS distinct_categories
+FROM staging.transactions t
+LEFT JOIN features.product_categories c USING (stock_code)
+WHERE t.invoice_ts < $as_of
+GROUP BY customer_id

@@ -1,0 +1,15 @@
+WITH gaps AS (
+    SELECT customer_id,
+           date_diff('second',
+                     lag(order_ts) OVER (PARTITION BY customer_id ORDER BY order_ts),
+                     order_ts) / 86400.0 AS gap_days
+    FROM _features_orders
+)
+SELECT o.customer_id, o.frequency, o.avg_order_value,
+       g.mean_days_between_purchases, g.std_days_between_purchases
+FROM (SELECT customer_id, count(*) AS frequency, avg(order_amount) AS avg_order_value
+      FROM _features_orders GROUP BY customer_id) o
+LEFT JOIN (SELECT customer_id, avg(gap_days) AS mean_days_between_purchases,
+                  stddev_samp(gap_days) AS std_days_between_purchases
+           FROM gaps WHERE gap_days IS NOT NULL GROUP BY customer_id) g
+    USING (customer_id)

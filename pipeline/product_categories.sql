@@ -1,0 +1,32 @@
+CREATE SCHEMA IF NOT EXISTS features;
+CREATE OR REPLACE TABLE features.product_categories AS
+WITH descriptions AS (
+    SELECT stock_code, description, count(*) AS lines, sum(line_amount) AS revenue
+    FROM staging.transactions
+    WHERE stock_code IS NOT NULL
+    GROUP BY ALL
+), products AS (
+    -- The most frequent description (as mode(), ignoring missing ones); on equal counts
+    -- the first alphabetically, where mode() would take whichever its threads met first.
+    SELECT stock_code,
+           first(description ORDER BY description IS NULL, lines DESC, description)
+               AS description,
+           sum(lines)::BIGINT AS lines,
+           sum(revenue) AS revenue
+    FROM descriptions
+    GROUP BY stock_code
+), by_keyword AS (
+    SELECT p.*, {keyword_case} AS keyword_category
+    FROM (SELECT *, upper(coalesce(description, '')) AS text FROM products) p
+)
+SELECT k.stock_code,
+       k.description,
+       coalesce(u.category, k.keyword_category, $other) AS category,
+       CASE WHEN u.category IS NOT NULL THEN 'user mapping'
+            WHEN k.keyword_category IS NOT NULL THEN 'keyword'
+            ELSE 'no rule matched' END AS category_source,
+       k.lines,
+       k.revenue
+FROM by_keyword k
+LEFT JOIN user_categories u ON u.stock_code = k.stock_code
+ORDER BY k.revenue DESC
