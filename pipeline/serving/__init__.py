@@ -6,8 +6,10 @@
 * :mod:`pipeline.serving.scoring` scores new customers with the champion models;
 * :mod:`pipeline.serving.prediction_log` is the API's own durable, append-only log, folded by
   the refresh into marts.prediction_log;
-* :mod:`pipeline.serving.app` is the FastAPI application, :mod:`pipeline.serving.server` starts
-  it under uvicorn.
+* :mod:`pipeline.serving.app` is the FastAPI application: its read endpoints are in
+  :mod:`.routes_customers`, scoring in :mod:`.routes_scoring`, the shared services and the
+  API-key check in :mod:`.api_services`; :mod:`pipeline.serving.server` starts it under
+  uvicorn.
 
 No Dagster import here: the API runs without the orchestrator.
 """
