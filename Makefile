@@ -44,6 +44,7 @@ lint: install $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/dagster definitions validate -w workspace.yaml
+	$(BIN)/dg check defs
 
 # Browser tests drive the system Chromium (Playwright's own download cannot be used here).
 browser:
