@@ -9,7 +9,8 @@ SELECT o.customer_id, o.frequency, o.avg_order_value,
        g.mean_days_between_purchases, g.std_days_between_purchases
 FROM (SELECT customer_id, count(*) AS frequency, avg(order_amount) AS avg_order_value
       FROM _features_orders GROUP BY customer_id) o
-LEFT JOIN (SELECT customer_id, avg(gap_days) AS mean_days_between_purchases,
-                  stddev_samp(gap_days) AS std_days_between_purchases
+-- Rounded like units_per_line_cv: floating-point aggregates, their last bits by thread order.
+LEFT JOIN (SELECT customer_id, round(avg(gap_days), 9) AS mean_days_between_purchases,
+                  round(stddev_samp(gap_days), 9) AS std_days_between_purchases
            FROM gaps WHERE gap_days IS NOT NULL GROUP BY customer_id) g
     USING (customer_id)
