@@ -24,8 +24,10 @@ ORDER BY customer_id
 # In steps, each into a temp table, for the reason given in pipeline.features: as one
 # statement, at 100M lines under a 4GB limit, DuckDB ran out of memory. The three quantiles
 # share one list-quantile state (median = the 0.5 quantile, interpolated).
+# ``{features}`` is the customer features table (features.customer_rfm, or a snapshot's
+# features of the same shape), filled in quoted by :func:`style_features`.
 STYLE_PARTS: tuple[tuple[str, str], ...] = (
-    ("_style_snapshot", "SELECT max(as_of) AS as_of FROM features.customer_rfm"),
+    ("_style_snapshot", "SELECT max(as_of) AS as_of FROM {features}"),
     (
         "_style_product_price",
         """
@@ -82,7 +84,7 @@ SELECT
     coalesce(p.off_price_lines / nullif(p.priced_lines, 0), 0) AS off_price_share,
     coalesce(r.max_returned_units, 0) AS max_returned_units,
     f.as_of
-FROM features.customer_rfm f
+FROM {features} f
 LEFT JOIN _style_per_customer p USING (customer_id)
 LEFT JOIN _style_returned r USING (customer_id)
 ORDER BY f.customer_id
@@ -97,11 +99,17 @@ def value_features(connection: duckdb.DuckDBPyConnection) -> pd.DataFrame:
 
 
 def style_features(
-    connection: duckdb.DuckDBPyConnection, off_price_factor: float = 2.0
+    connection: duckdb.DuckDBPyConnection,
+    off_price_factor: float = 2.0,
+    features_table: str = "features.customer_rfm",
 ) -> pd.DataFrame:
-    """Quantity and price behaviour per customer of features.customer_rfm."""
-    with temp_tables(connection, STYLE_PARTS, {"off_price_factor": off_price_factor}):
-        return connection.execute(STYLE_FEATURES_SQL).df()
+    """Quantity and price behaviour per customer of ``features_table`` (default
+    features.customer_rfm; a history snapshot passes the features of its own date), over
+    the purchases before its as_of."""
+    source = qualified(features_table)
+    parts = tuple((name, sql.format(features=source)) for name, sql in STYLE_PARTS)
+    with temp_tables(connection, parts, {"off_price_factor": off_price_factor}):
+        return connection.execute(STYLE_FEATURES_SQL.format(features=source)).df()
 
 
 def value_segments(connection: duckdb.DuckDBPyConnection) -> pd.DataFrame:
