@@ -10,17 +10,27 @@ import datetime as dt
 
 from dagster import (
     AssetExecutionContext,
+    AssetMaterialization,
     BackfillPolicy,
+    Config,
     DailyPartitionsDefinition,
     MaterializeResult,
     MetadataValue,
     multi_asset,
 )
+from pydantic import Field
 
 from assets.common import comment_and_describe, markdown_rows, table_key, table_spec
 from assets.quality import contract_checks
 from pipeline.action_rules import load_configured_plan
-from pipeline.history import HISTORY_TABLE, apply_retention, load_snapshot_models, write_snapshots
+from pipeline.history import (
+    CADENCES,
+    HISTORY_TABLE,
+    apply_retention,
+    backfill_dates,
+    load_snapshot_models,
+    write_snapshots,
+)
 from pipeline.settings import Settings
 from resources.mlflow_tracking import ModelTracking
 from resources.warehouse import WRITER_POOL, WRITER_RETRY, DuckDBWarehouse
@@ -44,8 +54,26 @@ HISTORY_INPUTS = [
 ]
 
 
+class SnapshotConfig(Config):
+    every: str = Field(
+        default="day",
+        description="Snapshot every day of the run's partitions, or only every 'week' or "
+        "'month' from its first date (the dates between stay missing, and the migration marts "
+        "and the BI snapshot follow in a run of their own).",
+    )
+
+
 @multi_asset(
-    specs=[table_spec(HISTORY_TABLE, group=GROUP, deps=HISTORY_INPUTS, kinds=("duckdb", "mlflow"))],
+    specs=[
+        # Skippable: a run thinned to weekly or monthly dates reports each date it took.
+        table_spec(
+            HISTORY_TABLE,
+            group=GROUP,
+            deps=HISTORY_INPUTS,
+            kinds=("duckdb", "mlflow"),
+            skippable=True,
+        )
+    ],
     partitions_def=HISTORY_PARTITIONS,
     backfill_policy=BackfillPolicy.single_run(),
     pool=WRITER_POOL,
@@ -53,14 +81,20 @@ HISTORY_INPUTS = [
     name="customer_snapshots",
 )
 def customer_snapshots(
-    context: AssetExecutionContext, warehouse: DuckDBWarehouse, mlflow: ModelTracking
+    context: AssetExecutionContext,
+    config: SnapshotConfig,
+    warehouse: DuckDBWarehouse,
+    mlflow: ModelTracking,
 ):
     """Every customer as of each snapshot date in the run's partitions: features, RFM segment,
     value segment, purchase style, persona, churn risk, purchase propensity and action, from
     the current champion models (their versions are on each row). Snapshots older than
     HISTORY_RETENTION_DAYS before the newest are then deleted."""
+    if config.every not in CADENCES:
+        raise ValueError(f"every must be one of {', '.join(CADENCES)}, got {config.every!r}")
     settings = Settings.from_env()
-    dates = [dt.date.fromisoformat(key) for key in context.partition_keys]
+    keys = [dt.date.fromisoformat(key) for key in context.partition_keys]
+    dates = backfill_dates(keys[0], keys[-1], config.every)
     models = load_snapshot_models(mlflow.client())
     plan = load_configured_plan(settings.action_rules_path)
 
@@ -83,7 +117,17 @@ def customer_snapshots(
     metadata["snapshot_dates_stored"] = int(stored)
     metadata["retention_days"] = settings.history_retention_days
     metadata["dates_deleted_by_retention"] = len(deleted)
-    yield MaterializeResult(asset_key=HISTORY_KEY, metadata=metadata)
+    if len(dates) == len(keys):
+        yield MaterializeResult(asset_key=HISTORY_KEY, metadata=metadata)
+        return
+    for day in dates:
+        context.log_event(
+            AssetMaterialization(
+                asset_key=HISTORY_KEY,
+                partition=day.isoformat(),
+                metadata={**metadata, "dagster/row_count": written[day]},
+            )
+        )
 
 
 gx_checks = contract_checks(customer_snapshots)

@@ -175,31 +175,25 @@ def _serve(host: str | None, port: int | None) -> int:
 
 
 def _history(start: dt.date, end: dt.date, every: str, verbose: bool) -> int:
-    """A backfill of the history: one run for consecutive days; for dates a week or a month
-    apart, one run of the snapshot per date, then one of the migration marts and the BI
-    snapshot."""
-    from orchestration.history import HISTORY_FOLLOWERS, HISTORY_KEY, backfill_run_tags
+    """A backfill of the history in one run; when it is thinned to weekly or monthly dates,
+    the migration marts and the BI snapshot follow in a second run."""
+    from orchestration.history import HISTORY_FOLLOWERS, HISTORY_KEY, backfill_run
 
-    runs = backfill_run_tags(start, end, every)
-    snapshot_only = [HISTORY_KEY] if len(runs) > 1 else None
-    for tags in runs:
+    tags, run_config = backfill_run(start, end, every)
+    tags = {"pipeline/trigger": "history", **tags}
+    thinned = every != "day"
+    result = run_job(
+        "history_snapshot",
+        tags,
+        verbose=verbose,
+        run_config=run_config,
+        asset_selection=[HISTORY_KEY] if thinned else None,
+    )
+    if thinned and result is not None and result.success:
         result = run_job(
-            "history_snapshot",
-            {"pipeline/trigger": "history", **tags},
-            verbose=verbose,
-            asset_selection=snapshot_only,
+            "history_snapshot", tags, verbose=verbose, asset_selection=list(HISTORY_FOLLOWERS)
         )
-        if result is None or not result.success:
-            return 1
-    if snapshot_only:
-        result = run_job(
-            "history_snapshot",
-            {"pipeline/trigger": "history", **runs[-1]},
-            verbose=verbose,
-            asset_selection=list(HISTORY_FOLLOWERS),
-        )
-        return 0 if result is not None and result.success else 1
-    return 0
+    return 0 if result is not None and result.success else 1
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -40,6 +40,7 @@ from assets.history import HISTORY_KEY, HISTORY_PARTITIONS
 from assets.marts_history import MOVEMENTS, TRANSITIONS
 from orchestration.automation import RUN_GUARD_TAG, RUN_GUARD_VALUE
 from orchestration.jobs import nightly_job, refresh_job
+from pipeline.history import backfill_dates
 from pipeline.settings import Settings
 
 FEATURES_KEY = AssetKey(["features", "customer_rfm"])
@@ -118,48 +119,19 @@ def history_snapshot_schedule(context: ScheduleEvaluationContext):
     return snapshot_request(context.instance, "history_schedule")
 
 
-CADENCES = ("day", "week", "month")
-
-
-def backfill_dates(start: dt.date, end: dt.date, every: str = "day") -> list[dt.date]:
-    """The snapshot dates from ``start`` to ``end`` (both included) every day, week (same
-    weekday as ``start``) or month (same day of the month as ``start``, or the month's last
-    day when it is shorter)."""
-    if end < start:
-        raise ValueError(f"the end {end} is before the start {start}")
-    if every not in CADENCES:
-        raise ValueError(f"every must be one of {', '.join(CADENCES)}, got {every!r}")
-    if every != "month":
-        step = dt.timedelta(days=1 if every == "day" else 7)
-        return [start + k * step for k in range((end - start) // step + 1)]
-    dates, month = [], 0
-    while True:
-        year, index = divmod(start.month - 1 + month, 12)
-        first = dt.date(start.year + year, index + 1, 1)
-        following = dt.date(first.year + first.month // 12, first.month % 12 + 1, 1)
-        day = min(start.day, (following - dt.timedelta(days=1)).day)
-        candidate = first.replace(day=day)
-        if candidate > end:
-            return dates
-        dates.append(candidate)
-        month += 1
-
-
-def backfill_run_tags(start: dt.date, end: dt.date, every: str = "day") -> list[dict[str, str]]:
-    """The runs of a backfill: one run for a range of consecutive days (as the UI's
-    single-run backfill), one run per date when the dates are a week or a month apart."""
+def backfill_run(start: dt.date, end: dt.date, every: str = "day") -> tuple[dict, dict]:
+    """The run tags and run config of a backfill from ``start`` to ``end``: one run over the
+    partition range (as the UI's single-run backfill), thinned to dates a week or a month
+    apart by the snapshot's ``every``."""
     for day in (start, end):
         if not HISTORY_PARTITIONS.has_partition_key(day.isoformat()):
             raise ValueError(
                 f"{day} is outside the history's partitions (HISTORY_START_DATE "
                 f"{_settings.history_start_date.isoformat()} to today)"
             )
-    dates = backfill_dates(start, end, every)
-    if every == "day":
-        return [
-            {
-                "dagster/asset_partition_range_start": dates[0].isoformat(),
-                "dagster/asset_partition_range_end": dates[-1].isoformat(),
-            }
-        ]
-    return [{"dagster/partition": day.isoformat()} for day in dates]
+    last = backfill_dates(start, end, every)[-1]
+    tags = {
+        "dagster/asset_partition_range_start": start.isoformat(),
+        "dagster/asset_partition_range_end": last.isoformat(),
+    }
+    return tags, {"ops": {"customer_snapshots": {"config": {"every": every}}}}

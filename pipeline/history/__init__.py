@@ -24,18 +24,22 @@ from pipeline.history.migrations import (
     transition_matrix,
 )
 from pipeline.history.snapshots import (
+    CADENCES,
     HISTORY_TABLE,
     SnapshotModels,
     apply_retention,
+    backfill_dates,
     load_snapshot_models,
     write_snapshots,
 )
 
 __all__ = [
+    "CADENCES",
     "DIMENSIONS",
     "HISTORY_TABLE",
     "SnapshotModels",
     "apply_retention",
+    "backfill_dates",
     "build_customer_movements",
     "build_segment_transitions",
     "default_comparison",

@@ -9,6 +9,7 @@ old one or the new one, never half of each. The champions are loaded once
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,9 +19,10 @@ import pandas as pd
 
 from pipeline.action_rules import ActionPlan, action_case_sql
 from pipeline.catalog.ddl import create_tables_sql
+from pipeline.model_registry import champion_version
 from pipeline.modelling.champion_scoring import score_frame
 from pipeline.modelling.model_runs import CHURN_MODEL, PROPENSITY_MODEL
-from pipeline.modelling.tracking import load_champion
+from pipeline.modelling.tracking import load_model
 from pipeline.modelling.training_frames import resolve_windows, scoring_frame
 from pipeline.segmentation.tracking import (
     PERSONA_MODEL,
@@ -60,18 +62,28 @@ class SnapshotModels:
 SNAPSHOT_MODELS = (VALUE_MODEL, STYLE_MODEL, PERSONA_MODEL, CHURN_MODEL, PROPENSITY_MODEL)
 
 
+@functools.lru_cache(maxsize=16)
+def _model_version(registry_uri: str, name: str, version: str):
+    """A registered version (immutable), loaded once per process: a backfill of dates a
+    month apart is one run per date, all in one process."""
+    return load_model(f"models:/{name}/{version}")
+
+
 def load_snapshot_models(client) -> SnapshotModels:
     """The current champion of every model a snapshot uses; LookupError naming the model
     when one has none yet (train the models first)."""
+    import mlflow
+
     champions = {}
     for name in SNAPSHOT_MODELS:
-        try:
-            champions[name] = load_champion(client, name)
-        except LookupError as missing:
+        current = champion_version(client, name)
+        if current is None:
             raise LookupError(
-                f"{missing}: a history snapshot needs every champion; run the job `refresh` "
-                "(or materialize the segments and models/train_models) first"
-            ) from missing
+                f"{name} has no champion: a history snapshot needs every champion; run the "
+                "job `refresh` (or materialize the segments and models/train_models) first"
+            )
+        version = str(current.version)
+        champions[name] = (_model_version(mlflow.get_registry_uri(), name, version), version)
     return SnapshotModels(champions)
 
 
@@ -246,3 +258,30 @@ def apply_retention(connection: duckdb.DuckDBPyConnection, retention_days: int) 
             {"dates": dates},
         )
     return dates
+
+
+CADENCES = ("day", "week", "month")
+
+
+def backfill_dates(start: dt.date, end: dt.date, every: str = "day") -> list[dt.date]:
+    """The snapshot dates from ``start`` to ``end`` (both included) every day, week (same
+    weekday as ``start``) or month (same day of the month as ``start``, or the month's last
+    day when it is shorter)."""
+    if end < start:
+        raise ValueError(f"the end {end} is before the start {start}")
+    if every not in CADENCES:
+        raise ValueError(f"every must be one of {', '.join(CADENCES)}, got {every!r}")
+    if every != "month":
+        step = dt.timedelta(days=1 if every == "day" else 7)
+        return [start + k * step for k in range((end - start) // step + 1)]
+    dates, month = [], 0
+    while True:
+        year, index = divmod(start.month - 1 + month, 12)
+        first = dt.date(start.year + year, index + 1, 1)
+        following = dt.date(first.year + first.month // 12, first.month % 12 + 1, 1)
+        day = min(start.day, (following - dt.timedelta(days=1)).day)
+        candidate = first.replace(day=day)
+        if candidate > end:
+            return dates
+        dates.append(candidate)
+        month += 1
