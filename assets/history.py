@@ -113,6 +113,7 @@ def customer_snapshots(
     metadata["snapshots_written"] = MetadataValue.md(
         markdown_rows([(d.isoformat(), n) for d, n in written.items()], ["date", "customers"])
     )
+    metadata["dagster/row_count"] = sum(written.values())  # this run's dates
     metadata["model_versions"] = MetadataValue.json(models.versions())
     metadata["snapshot_dates_stored"] = int(stored)
     metadata["retention_days"] = settings.history_retention_days

@@ -141,3 +141,26 @@ def test_a_backfilled_snapshot_equals_the_pipelines_snapshot_of_that_date(
     assert history["action"].notna().all()
     # Every row is a customer who had bought before the date.
     assert (history["recency_days"] >= 1).all()
+
+
+def test_writing_a_date_again_replaces_it_and_a_date_before_any_purchase_is_empty(
+    history_data_dir,
+):
+    import datetime as dt
+
+    from pipeline.action_rules import load_action_plan
+    from pipeline.history import load_snapshot_models, write_snapshots
+    from resources.mlflow_tracking import tracking_from_env
+
+    models = load_snapshot_models(tracking_from_env().client())
+    day, before_any = dt.date.fromisoformat(SNAPSHOT_DATE), dt.date(2009, 12, 1)
+    with duckdb.connect(str(history_data_dir / "warehouse.duckdb")) as connection:
+        first = write_snapshots(connection, [day], models, load_action_plan(), 90)
+        again = write_snapshots(connection, [day, before_any], models, load_action_plan(), 90)
+        rows = dict(
+            connection.execute(
+                "SELECT snapshot_date, count(*) FROM history.customer_snapshots GROUP BY 1"
+            ).fetchall()
+        )
+    assert first[day] == again[day] == rows[day] > 100
+    assert again[before_any] == 0 and before_any not in rows

@@ -121,6 +121,13 @@ def test_customer_movements_keep_each_customers_latest_move(history):
     assert ("A", "value_segment") not in moves
 
 
+def test_every_dimension_has_a_title_on_the_dashboard():
+    from dashboard.history_data import DIMENSION_TITLES
+    from pipeline.history import DIMENSIONS
+
+    assert list(DIMENSION_TITLES) == list(DIMENSIONS)
+
+
 def test_segment_sizes_and_a_customers_timeline(history):
     sizes = segment_sizes(history, "persona")
     loyal = sizes[sizes["label"] == "Loyal Customers"]
