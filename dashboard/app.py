@@ -3,7 +3,7 @@ http://127.0.0.1:8501.
 
 Reads only the published BI snapshot DATA_DIR/bi/customer_intel.duckdb (read-only, one
 short-lived connection per query: see dashboard/data.py), never the pipeline's warehouse.
-Pages: Targeting, Model, Segments, Customer.
+Pages: Targeting, Model, Segments, Customer, History.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ if str(PROJECT) not in sys.path:
 import streamlit as st  # noqa: E402
 
 from dashboard import data, ui  # noqa: E402
-from dashboard.views import customer, model, segments, targeting  # noqa: E402
+from dashboard.views import customer, history, model, segments, targeting  # noqa: E402
 
 TITLE = "Customer intelligence"
 
@@ -33,6 +33,7 @@ pages = [
     st.Page(
         customer.render, title="Customer", icon=":material/person_search:", url_path="customer"
     ),
+    st.Page(history.render, title="History", icon=":material/history:", url_path="history"),
 ]
 page = st.navigation(pages)
 

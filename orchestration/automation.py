@@ -41,6 +41,24 @@ RUN_GUARD_TAG = "pipeline/warehouse_writer"
 RUN_GUARD_VALUE = "true"
 
 EAGER = AutomationCondition.eager()
+# The history's daily partitions are snapshot dates, taken by its sensor, schedule or a
+# backfill (orchestration/history.py), never eagerly. What reads it ignores the dates never
+# taken: the migration marts follow each new snapshot, the BI snapshot does not wait for one.
+HISTORY_SNAPSHOTS = AssetKey(["history", "customer_snapshots"])
+MIGRATION_MARTS = AssetSelection.assets(
+    AssetKey(["marts", "segment_transitions"]), AssetKey(["marts", "customer_movements"])
+)
+AFTER_HISTORY = EAGER.without(~AutomationCondition.any_deps_missing()).with_label(
+    "eager, allowing snapshot dates never taken"
+)
+EAGER_BESIDE_HISTORY = (
+    EAGER.ignore(AssetSelection.assets(HISTORY_SNAPSHOTS) | MIGRATION_MARTS)
+    | (
+        AutomationCondition.any_deps_updated().allow(MIGRATION_MARTS).since_last_handled()
+        & ~AutomationCondition.any_deps_in_progress()
+        & ~AutomationCondition.in_progress()
+    ).with_label("a migration mart updated")
+).with_label("eager; after a new snapshot, once the migration marts are rebuilt")
 # The live-scoring log is appended by its sensor's job; automation only creates it (empty)
 # when it is missing, so the BI snapshot, which publishes it, is not held up on a new machine.
 CREATE_WHEN_MISSING = (
@@ -102,15 +120,21 @@ def with_automation(
 
     def apply(spec: AssetSpec) -> AssetSpec:
         path = tuple(spec.key.path)
+        history_deps = any(dep.asset_key == HISTORY_SNAPSHOTS for dep in spec.deps)
         if spec.key in training_keys:
             condition = retrain
+        elif spec.key == HISTORY_SNAPSHOTS:
+            condition = None
+        elif history_deps:
+            condition = AFTER_HISTORY if path[0] == "marts" else EAGER_BESIDE_HISTORY
         elif path in TRIGGERED_ASSETS:
             condition = CREATE_WHEN_MISSING
         elif spec.group_name in TRIGGERED_GROUPS:
             condition = None
         else:
             condition = EAGER
-        # Training outputs (marts.underperformers) follow the weekly cadence, not the day's.
+        # Training outputs (models, scores.horizon_predictions, the model report) follow the
+        # weekly cadence, not the day's.
         consumed = path[0] in CONSUMER_SCHEMAS and path not in TRIGGERED_ASSETS
         fresh = policy if consumed and spec.key not in training_keys else None
         return spec.replace_attributes(automation_condition=condition, freshness_policy=fresh)

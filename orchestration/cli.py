@@ -1,5 +1,5 @@
 """Command line: ``customer-intel demo | refresh | nightly | generate | score | retract |
-dev | serve``.
+history | dev | serve``.
 
 ``demo`` is the embedded default: it writes generated demo transactions to
 DATA_DIR/landing (only when landing holds no transaction file yet) and runs the ``refresh``
@@ -64,6 +64,7 @@ def run_job(
     verbose: bool = False,
     run_config: dict | None = None,
     emit=print,
+    asset_selection=None,
 ):
     """Execute ``job_name`` in this process, recorded in the DAGSTER_HOME instance: a line
     per step while it runs, the event log in DATA_DIR/logs/, a summary at the end. Returns
@@ -102,6 +103,7 @@ def run_job(
             tags=tags or {},
             run_config={**({} if verbose else QUIET_CONSOLE), **(run_config or {})},
             raise_on_error=False,
+            asset_selection=asset_selection,
         )
         seconds = time.perf_counter() - started
         if not verbose:
@@ -172,6 +174,28 @@ def _serve(host: str | None, port: int | None) -> int:
     return 0
 
 
+def _history(start: dt.date, end: dt.date, every: str, verbose: bool) -> int:
+    """A backfill of the history in one run; when it is thinned to weekly or monthly dates,
+    the migration marts and the BI snapshot follow in a second run."""
+    from orchestration.history import HISTORY_FOLLOWERS, HISTORY_KEY, backfill_run
+
+    tags, run_config = backfill_run(start, end, every)
+    tags = {"pipeline/trigger": "history", **tags}
+    thinned = every != "day"
+    result = run_job(
+        "history_snapshot",
+        tags,
+        verbose=verbose,
+        run_config=run_config,
+        asset_selection=[HISTORY_KEY] if thinned else None,
+    )
+    if thinned and result is not None and result.success:
+        result = run_job(
+            "history_snapshot", tags, verbose=verbose, asset_selection=list(HISTORY_FOLLOWERS)
+        )
+    return 0 if result is not None and result.success else 1
+
+
 def main(argv: list[str] | None = None) -> int:
     from pipeline.ingest import discover_files
     from pipeline.settings import Settings
@@ -200,6 +224,13 @@ def main(argv: list[str] | None = None) -> int:
     retract = commands.add_parser("retract", help="take back loaded landing files, then refresh")
     retract.add_argument("files", nargs="+", help="as in raw.file_ledger (or a path in landing)")
     retract.add_argument("--verbose", action="store_true", help="print Dagster's event log")
+    history = commands.add_parser(
+        "history", help="snapshot the customers as of past dates (job `history_snapshot`)"
+    )
+    history.add_argument("--from", dest="start", required=True, type=dt.date.fromisoformat)
+    history.add_argument("--to", dest="end", type=dt.date.fromisoformat, help="default --from")
+    history.add_argument("--every", choices=["day", "week", "month"], default="day")
+    history.add_argument("--verbose", action="store_true", help="print Dagster's event log")
     serve = commands.add_parser("serve", help="the HTTP API on 127.0.0.1:8000 (docs at /docs)")
     serve.add_argument("--host", help="address to bind (default API_HOST or 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port (default API_PORT or 8000)")
@@ -214,6 +245,8 @@ def main(argv: list[str] | None = None) -> int:
         return _score(args.file, settings)
     if args.command == "serve":
         return _serve(args.host, args.port)
+    if args.command == "history":
+        return _history(args.start, args.end or args.start, args.every, args.verbose)
     if args.command == "dev":
         ensure_dagster_home()
         workspace = str(PROJECT_ROOT / "workspace.yaml")

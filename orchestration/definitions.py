@@ -14,8 +14,23 @@ from dagster import (
     with_source_code_references,
 )
 
-from assets import bi, features, marts, models, raw, scores, segments, staging
+from assets import (
+    bi,
+    features,
+    history,
+    marts,
+    models,
+    raw,
+    scores,
+    segments,
+    staging,
+)
 from orchestration.automation import automation_sensor, with_automation
+from orchestration.history import (
+    history_after_refresh,
+    history_snapshot_job,
+    history_snapshot_schedule,
+)
 from orchestration.jobs import ingest_job, nightly_job, refresh_job, score_new_customers_job
 from orchestration.recovery import dead_runs_sensor
 from orchestration.schedules import nightly_refresh_schedule
@@ -29,7 +44,17 @@ from resources.data_quality import DataQuality
 from resources.mlflow_tracking import tracking_from_env
 from resources.warehouse import warehouse_from_env
 
-_ASSET_MODULES = [raw, staging, features, segments, models, scores, marts, bi]
+_ASSET_MODULES = [
+    raw,
+    staging,
+    features,
+    segments,
+    models,
+    scores,
+    marts,
+    history,
+    bi,
+]
 
 
 def _assets():
@@ -48,13 +73,14 @@ def _assets():
 defs = Definitions(
     assets=_assets(),
     asset_checks=load_asset_checks_from_modules(_ASSET_MODULES),
-    jobs=[refresh_job, nightly_job, ingest_job, score_new_customers_job],
-    schedules=[nightly_refresh_schedule],
+    jobs=[refresh_job, nightly_job, ingest_job, score_new_customers_job, history_snapshot_job],
+    schedules=[nightly_refresh_schedule, history_snapshot_schedule],
     sensors=[
         landing_files_sensor,
         new_customers_sensor,
         failure_alerts_sensor,
         dead_runs_sensor,
+        history_after_refresh,
         automation_sensor(),
     ],
     resources={

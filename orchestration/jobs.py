@@ -27,6 +27,9 @@ TRAINING = AssetSelection.assets(*train_models_asset.keys)
 DECAY_CHECKS = AssetSelection.checks(
     *(AssetCheckKey(model_key(name), DECAY_CHECK) for name in MONITORED_MODELS)
 )
+# The history's partitions are snapshot dates: its own job (orchestration/history.py)
+# takes them after a refresh, on its cadence, or in a backfill.
+HISTORY_SNAPSHOTS = AssetSelection.assets(AssetKey(["history", "customer_snapshots"]))
 
 
 # One process for the whole run: every writing step holds the single DuckDB writer pool
@@ -44,14 +47,14 @@ def _writer_job(name: str, selection, description: str, trigger: str):
 
 refresh_job = _writer_job(
     "refresh",
-    AssetSelection.all(),
+    AssetSelection.all() - HISTORY_SNAPSHOTS,
     "Refresh every table now: ingest new files, clean, rebuild everything downstream and "
     "retrain the models.",
     "manual",
 )
 nightly_job = _writer_job(
     "nightly",
-    (AssetSelection.all() - TRAINING) | DECAY_CHECKS,
+    (AssetSelection.all() - TRAINING - HISTORY_SNAPSHOTS) | DECAY_CHECKS,
     "Ingest new files and rebuild everything downstream with the champion models (no "
     "training); the decay checks judge the champions on the latest horizon.",
     "nightly_schedule",

@@ -101,6 +101,13 @@ class Settings:
     # DuckDB limits; empty means DuckDB's own default.
     duckdb_memory_limit: str = ""
     duckdb_threads: int = 0
+    # Customer history: snapshots older than this many days before the newest are deleted
+    # (0 keeps every one); the first date a snapshot can be taken for; when a snapshot of
+    # the current date is taken on its own (weekly by default), and after every refresh.
+    history_retention_days: int = 730
+    history_start_date: dt.date = dt.date(2009, 12, 1)
+    history_snapshot_cron: str = "0 4 * * 0"
+    history_after_refresh: bool = True
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -117,6 +124,11 @@ class Settings:
             freshness_hours=_env_float("FRESHNESS_HOURS", 26.0),
             duckdb_memory_limit=os.environ.get("DUCKDB_MEMORY_LIMIT", ""),
             duckdb_threads=_env_int("DUCKDB_THREADS", 0),
+            history_retention_days=_env_int("HISTORY_RETENTION_DAYS", 730),
+            history_start_date=_env_date("HISTORY_START_DATE") or dt.date(2009, 12, 1),
+            history_snapshot_cron=os.environ.get("HISTORY_SNAPSHOT_CRON", "0 4 * * 0"),
+            history_after_refresh=os.environ.get("HISTORY_AFTER_REFRESH", "true").strip().lower()
+            not in ("0", "false", "no", "off"),
         )
 
     @property

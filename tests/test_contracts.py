@@ -183,6 +183,7 @@ def test_tables_created_empty_are_the_ones_the_code_creates():
     created = sorted(name for name, contract in TABLES.items() if contract.created_empty)
     assert created == [
         "features.product_categories",
+        "history.customer_snapshots",
         "marts.prediction_log",
         "raw.file_ledger",
         "raw.quarantine",
@@ -194,6 +195,7 @@ def test_tables_created_empty_are_the_ones_the_code_creates():
 
 def test_derived_ddl_has_the_contract_s_columns_types_and_not_nulls():
     from pipeline.features import ensure_product_categories_table
+    from pipeline.history.snapshots import ensure_history_table
     from pipeline.ingest import ensure_raw_schema
     from pipeline.live_scoring import ensure_prediction_log
 
@@ -202,6 +204,7 @@ def test_derived_ddl_has_the_contract_s_columns_types_and_not_nulls():
         ensure_raw_schema(connection)
         ensure_prediction_log(connection)
         ensure_product_categories_table(connection)
+        ensure_history_table(connection)
     for name, contract in TABLES.items():
         if not contract.created_empty:
             continue

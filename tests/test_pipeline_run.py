@@ -60,6 +60,13 @@ def test_both_runs_succeed_with_every_check_passing(refreshed):
     assert failed <= {name for name in second_checks if name.endswith("challenger_beats_champion")}
 
 
+HISTORY_TABLES = (
+    "history.customer_snapshots",
+    "marts.segment_transitions",
+    "marts.customer_movements",
+)
+
+
 def test_every_asset_table_exists_and_is_filled(refreshed, warehouse):
     tables = {
         f"{schema}.{name}"
@@ -73,7 +80,9 @@ def test_every_asset_table_exists_and_is_filled(refreshed, warehouse):
             continue
         assert table in tables, table
         (rows,) = warehouse.execute(f"SELECT count(*) FROM {table}").fetchall()[0]
-        if table != "raw.quarantine":
+        # The history is filled by its own job (a snapshot date is a partition), so after
+        # a refresh it and the migration marts exist, empty (tests/test_history.py).
+        if table not in {"raw.quarantine", *HISTORY_TABLES}:
             assert rows > 0, f"{table} is empty"
 
 

@@ -7,6 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import ui
+from dashboard.views import history
 
 SEGMENT_FIELDS = (
     ("value_segment", "Value segment"),
@@ -112,3 +113,4 @@ def render() -> None:
             st.warning(f"No customer {customer_id!r} in this snapshot.")
             return
         _profile(profile)
+    history.customer_timeline(snapshot, customer_id)

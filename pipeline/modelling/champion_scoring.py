@@ -80,10 +80,19 @@ def score_with_champion(
             "or run the job `refresh`)"
         ) from missing
     frame = scoring_frame(connection, windows, _categories(model))
-    scores = _SCORERS[model_name](
+    scores = score_frame(model_name, model, version, frame, windows)
+    return ChampionScores(model_name, version, scores)
+
+
+def score_frame(
+    model_name: str, model, version: str, frame: pd.DataFrame, windows: ModelWindows
+) -> pd.DataFrame:
+    """The rows of ``model_name``'s score table for the customers of ``frame`` (a
+    :func:`scoring_frame` as of ``windows.snapshot``), scored by ``model`` (for a caller that
+    loaded the champion once and scores several dates with it)."""
+    return _SCORERS[model_name](
         model, frame, windows=windows, model_name=model_name, model_version=version
     )
-    return ChampionScores(model_name, version, scores)
 
 
 def truth_comparison(

@@ -13,7 +13,7 @@ SELECT
     coalesce(p.off_price_lines / nullif(p.priced_lines, 0), 0) AS off_price_share,
     coalesce(r.max_returned_units, 0) AS max_returned_units,
     f.as_of
-FROM features.customer_rfm f
+FROM {features} f
 LEFT JOIN _style_per_customer p USING (customer_id)
 LEFT JOIN _style_returned r USING (customer_id)
 ORDER BY f.customer_id

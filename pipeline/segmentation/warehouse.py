@@ -8,7 +8,7 @@ import duckdb
 import pandas as pd
 
 from pipeline.sql_files import SqlFiles
-from pipeline.sql_text import temp_tables
+from pipeline.sql_text import qualified, temp_tables
 
 SQL = SqlFiles(__package__)
 VALUE_FEATURES_SQL = SQL.read("value_features.sql")
@@ -21,6 +21,8 @@ VALUE_FEATURES_SQL = SQL.read("value_features.sql")
 # In steps, each into a temp table, for the reason given in pipeline.features: as one
 # statement, at 100M lines under a 4GB limit, DuckDB ran out of memory. The three quantiles
 # share one list-quantile state (median = the 0.5 quantile, interpolated).
+# ``{features}`` is the customer features table (features.customer_rfm, or a snapshot's
+# features of the same shape), filled in quoted by :func:`style_features`.
 STYLE_PARTS = SQL.parts("style_features_parts")
 STYLE_FEATURES_SQL = SQL.read("style_features.sql")
 
@@ -33,11 +35,17 @@ def value_features(connection: duckdb.DuckDBPyConnection) -> pd.DataFrame:
 
 
 def style_features(
-    connection: duckdb.DuckDBPyConnection, off_price_factor: float = 2.0
+    connection: duckdb.DuckDBPyConnection,
+    off_price_factor: float = 2.0,
+    features_table: str = "features.customer_rfm",
 ) -> pd.DataFrame:
-    """Quantity and price behaviour per customer of features.customer_rfm."""
-    with temp_tables(connection, STYLE_PARTS, {"off_price_factor": off_price_factor}):
-        return connection.execute(STYLE_FEATURES_SQL).df()
+    """Quantity and price behaviour per customer of ``features_table`` (default
+    features.customer_rfm; a history snapshot passes the features of its own date), over
+    the purchases before its as_of."""
+    source = qualified(features_table)
+    parts = tuple((name, sql.format(features=source)) for name, sql in STYLE_PARTS)
+    with temp_tables(connection, parts, {"off_price_factor": off_price_factor}):
+        return connection.execute(STYLE_FEATURES_SQL.format(features=source)).df()
 
 
 def value_segments(connection: duckdb.DuckDBPyConnection) -> pd.DataFrame:

@@ -1,1 +1,1 @@
-SELECT max(as_of) AS as_of FROM features.customer_rfm
+SELECT max(as_of) AS as_of FROM {features}

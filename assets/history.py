@@ -1,0 +1,134 @@
+"""History layer: one snapshot of every customer per date, partitioned by snapshot date.
+
+A partition is a snapshot date D: the features as of D (purchases before D), labelled and
+scored with the current champion models, replacing D's rows in one transaction. Backfilling a
+range of dates is one run (``BackfillPolicy.single_run``: DuckDB has one writer); the
+champions are loaded once for the whole range.
+"""
+
+import datetime as dt
+
+from dagster import (
+    AssetExecutionContext,
+    AssetMaterialization,
+    BackfillPolicy,
+    Config,
+    DailyPartitionsDefinition,
+    MaterializeResult,
+    MetadataValue,
+    multi_asset,
+)
+from pydantic import Field
+
+from assets.common import comment_and_describe, markdown_rows, table_key, table_spec
+from assets.quality import contract_checks
+from pipeline.action_rules import load_configured_plan
+from pipeline.history import (
+    CADENCES,
+    HISTORY_TABLE,
+    apply_retention,
+    backfill_dates,
+    load_snapshot_models,
+    write_snapshots,
+)
+from pipeline.settings import Settings
+from resources.mlflow_tracking import ModelTracking
+from resources.warehouse import WRITER_POOL, WRITER_RETRY, DuckDBWarehouse
+
+GROUP = "history"
+HISTORY_KEY = table_key(HISTORY_TABLE)
+# Today is a complete snapshot date (purchases before midnight), so it is a partition too.
+HISTORY_PARTITIONS = DailyPartitionsDefinition(
+    start_date=Settings.from_env().history_start_date.isoformat(), end_offset=1
+)
+HISTORY_INPUTS = [
+    "staging.transactions",
+    "staging.returns",
+    "features.product_categories",
+    # The segment champions are registered by these assets; the scoring champions by training.
+    "segments.customer_value",
+    "segments.purchase_style",
+    "segments.personas",
+    "scores.churn",
+    "scores.propensity",
+]
+
+
+class SnapshotConfig(Config):
+    every: str = Field(
+        default="day",
+        description="Snapshot every day of the run's partitions, or only every 'week' or "
+        "'month' from its first date (the dates between stay missing, and the migration marts "
+        "and the BI snapshot follow in a run of their own).",
+    )
+
+
+@multi_asset(
+    specs=[
+        # Skippable: a run thinned to weekly or monthly dates reports each date it took.
+        table_spec(
+            HISTORY_TABLE,
+            group=GROUP,
+            deps=HISTORY_INPUTS,
+            kinds=("duckdb", "mlflow"),
+            skippable=True,
+        )
+    ],
+    partitions_def=HISTORY_PARTITIONS,
+    backfill_policy=BackfillPolicy.single_run(),
+    pool=WRITER_POOL,
+    retry_policy=WRITER_RETRY,
+    name="customer_snapshots",
+)
+def customer_snapshots(
+    context: AssetExecutionContext,
+    config: SnapshotConfig,
+    warehouse: DuckDBWarehouse,
+    mlflow: ModelTracking,
+):
+    """Every customer as of each snapshot date in the run's partitions: features, RFM segment,
+    value segment, purchase style, persona, churn risk, purchase propensity and action, from
+    the current champion models (their versions are on each row). Snapshots older than
+    HISTORY_RETENTION_DAYS before the newest are then deleted."""
+    if config.every not in CADENCES:
+        raise ValueError(f"every must be one of {', '.join(CADENCES)}, got {config.every!r}")
+    settings = Settings.from_env()
+    keys = [dt.date.fromisoformat(key) for key in context.partition_keys]
+    dates = backfill_dates(keys[0], keys[-1], config.every)
+    models = load_snapshot_models(mlflow.client())
+    plan = load_configured_plan(settings.action_rules_path)
+
+    def progress(day: dt.date, customers: int) -> None:
+        context.log.info("snapshot %s: %d customers", day.isoformat(), customers)
+
+    with warehouse.writer() as connection:
+        written = write_snapshots(
+            connection, dates, models, plan, settings.horizon_days, progress=progress
+        )
+        deleted = apply_retention(connection, settings.history_retention_days)
+        metadata = comment_and_describe(connection, HISTORY_TABLE, preview=False)
+        (stored,) = connection.execute(
+            "SELECT count(DISTINCT snapshot_date) FROM history.customer_snapshots"
+        ).fetchone()
+    metadata["snapshots_written"] = MetadataValue.md(
+        markdown_rows([(d.isoformat(), n) for d, n in written.items()], ["date", "customers"])
+    )
+    metadata["dagster/row_count"] = sum(written.values())  # this run's dates
+    metadata["model_versions"] = MetadataValue.json(models.versions())
+    metadata["snapshot_dates_stored"] = int(stored)
+    metadata["retention_days"] = settings.history_retention_days
+    metadata["dates_deleted_by_retention"] = len(deleted)
+    if len(dates) == len(keys):
+        yield MaterializeResult(asset_key=HISTORY_KEY, metadata=metadata)
+        return
+    for day in dates:
+        context.log_event(
+            AssetMaterialization(
+                asset_key=HISTORY_KEY,
+                partition=day.isoformat(),
+                metadata={**metadata, "dagster/row_count": written[day]},
+            )
+        )
+
+
+gx_checks = contract_checks(customer_snapshots)

@@ -1,0 +1,287 @@
+"""Compute and store customer snapshots: ``history.customer_snapshots``, keyed by
+(snapshot_date, customer_id).
+
+Writing a date replaces that date's rows in one transaction, so a snapshot is either the
+old one or the new one, never half of each. The champions are loaded once
+(:func:`load_snapshot_models`) and every date of a backfill is computed with them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from pipeline.action_rules import ActionPlan, action_case_sql
+from pipeline.catalog.ddl import create_tables_sql
+from pipeline.model_registry import champion_version
+from pipeline.modelling.champion_scoring import score_frame
+from pipeline.modelling.model_runs import CHURN_MODEL, PROPENSITY_MODEL
+from pipeline.modelling.tracking import load_model
+from pipeline.modelling.training_frames import resolve_windows, scoring_frame
+from pipeline.segmentation.tracking import (
+    PERSONA_MODEL,
+    STYLE_MODEL,
+    VALUE_MODEL,
+    assign_segments,
+)
+from pipeline.segmentation.warehouse import style_features
+
+HISTORY_TABLE = "history.customer_snapshots"
+SNAPSHOT_ROWS_SQL = (Path(__file__).with_name("snapshot_rows.sql")).read_text(encoding="utf-8")
+# The temp views the snapshot SQL reads, and the columns each one needs.
+_FEATURES_VIEW = "_history_features"
+_LABEL_COLUMNS = ["customer_id", "value_segment", "value_score", "purchase_style"]
+_LABEL_COLUMNS += ["value_style_label", "persona"]
+_CHURN_COLUMNS = ["customer_id", "churn_probability", "churn_risk_pct", "churn_risk_band"]
+_PROPENSITY_COLUMNS = ["customer_id", "purchase_probability", "propensity_decile"]
+_PROPENSITY_COLUMNS += ["expected_orders", "predicted_spend"]
+
+
+@dataclass(frozen=True)
+class SnapshotModels:
+    """The champions a snapshot is computed with: model name -> (estimator, version)."""
+
+    champions: dict[str, tuple[object, str]]
+
+    def model(self, name: str):
+        return self.champions[name][0]
+
+    def version(self, name: str) -> str:
+        return self.champions[name][1]
+
+    def versions(self) -> dict[str, str]:
+        return {name: version for name, (_, version) in self.champions.items()}
+
+
+SNAPSHOT_MODELS = (VALUE_MODEL, STYLE_MODEL, PERSONA_MODEL, CHURN_MODEL, PROPENSITY_MODEL)
+
+
+@functools.lru_cache(maxsize=16)
+def _model_version(registry_uri: str, name: str, version: str):
+    """A registered version (immutable), loaded once per process: a backfill of dates a
+    month apart is one run per date, all in one process."""
+    return load_model(f"models:/{name}/{version}")
+
+
+def load_snapshot_models(client) -> SnapshotModels:
+    """The current champion of every model a snapshot uses; LookupError naming the model
+    when one has none yet (train the models first)."""
+    import mlflow
+
+    champions = {}
+    for name in SNAPSHOT_MODELS:
+        current = champion_version(client, name)
+        if current is None:
+            raise LookupError(
+                f"{name} has no champion: a history snapshot needs every champion; run the "
+                "job `refresh` (or materialize the segments and models/train_models) first"
+            )
+        version = str(current.version)
+        champions[name] = (_model_version(mlflow.get_registry_uri(), name, version), version)
+    return SnapshotModels(champions)
+
+
+def ensure_history_table(connection: duckdb.DuckDBPyConnection) -> None:
+    connection.execute(create_tables_sql(HISTORY_TABLE))
+
+
+def _snapshot_frames(
+    connection: duckdb.DuckDBPyConnection,
+    snapshot_date: dt.date,
+    models: SnapshotModels,
+    horizon_days: int,
+) -> dict[str, pd.DataFrame] | None:
+    """The frames of one date, each computed by the function the nightly tables use; None
+    when no customer had bought before the date."""
+    windows = resolve_windows(dt.datetime.combine(snapshot_date, dt.time()), horizon_days)
+    # customer_features plus the trading-clock columns the scoring models need.
+    features = scoring_frame(connection, windows)
+    if features.empty:
+        return None
+    connection.register(_FEATURES_VIEW, features)
+    try:
+        style = style_features(connection, features_table=_FEATURES_VIEW)
+    finally:
+        connection.unregister(_FEATURES_VIEW)
+    labels = assign_segments(
+        features.merge(style.drop(columns=["as_of"]), on="customer_id", how="left"),
+        models=(models.model(VALUE_MODEL), models.model(PERSONA_MODEL), models.model(STYLE_MODEL)),
+    )
+    scores = {
+        name: score_frame(name, models.model(name), models.version(name), features, windows)
+        for name in (CHURN_MODEL, PROPENSITY_MODEL)
+    }
+    return {
+        _FEATURES_VIEW: features,
+        "_history_labels": labels[_LABEL_COLUMNS],
+        "_history_churn": scores[CHURN_MODEL][_CHURN_COLUMNS],
+        "_history_propensity": scores[PROPENSITY_MODEL][_PROPENSITY_COLUMNS],
+    }
+
+
+def _snapshot_parameters(
+    snapshot_date: dt.date, models: SnapshotModels, horizon_days: int, computed_at: dt.datetime
+) -> dict[str, object]:
+    return {
+        "snapshot_date": snapshot_date,
+        "horizon_days": horizon_days,
+        "value_model_version": models.version(VALUE_MODEL),
+        "style_model_version": models.version(STYLE_MODEL),
+        "persona_model_version": models.version(PERSONA_MODEL),
+        "churn_model_version": models.version(CHURN_MODEL),
+        "propensity_model_version": models.version(PROPENSITY_MODEL),
+        "computed_at": computed_at,
+    }
+
+
+def _replace_date(
+    connection: duckdb.DuckDBPyConnection, snapshot_date: dt.date, plan: ActionPlan
+) -> int:
+    """Replace ``snapshot_date``'s rows with _history_rows plus the plan's action, in one
+    transaction; returns the rows written."""
+    columns = {row[0] for row in connection.execute("DESCRIBE _history_rows").fetchall()}
+    case, parameters = action_case_sql(plan, columns)
+    rules = plan.all_rules
+    parameters |= {
+        "actions": [rule.action for rule in rules],
+        "channels": [rule.channel for rule in rules],
+        "snapshot_date": snapshot_date,
+    }
+    connection.execute("BEGIN TRANSACTION")
+    try:
+        connection.execute(
+            "DELETE FROM history.customer_snapshots WHERE snapshot_date = $snapshot_date",
+            {"snapshot_date": snapshot_date},
+        )
+        connection.execute(
+            f"""
+            INSERT INTO history.customer_snapshots BY NAME
+            SELECT * EXCLUDE (rule_index),
+                   $actions[rule_index + 1] AS action,
+                   $channels[rule_index + 1] AS action_channel
+            FROM (SELECT *, {case} AS rule_index FROM _history_rows)
+            WHERE snapshot_date = $snapshot_date
+            ORDER BY customer_id
+            """,
+            parameters,
+        )
+        (written,) = connection.execute(
+            "SELECT count(*) FROM history.customer_snapshots WHERE snapshot_date = $snapshot_date",
+            {"snapshot_date": snapshot_date},
+        ).fetchone()
+        connection.execute("COMMIT")
+    except BaseException:
+        connection.execute("ROLLBACK")
+        raise
+    return int(written)
+
+
+def write_snapshot(
+    connection: duckdb.DuckDBPyConnection,
+    snapshot_date: dt.date,
+    models: SnapshotModels,
+    plan: ActionPlan,
+    horizon_days: int,
+    computed_at: dt.datetime | None = None,
+) -> int:
+    """Compute the snapshot of ``snapshot_date`` and replace that date's rows with it;
+    returns the customers written (0, and the date emptied, before the first purchase)."""
+    ensure_history_table(connection)
+    computed_at = computed_at or dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    frames = _snapshot_frames(connection, snapshot_date, models, horizon_days)
+    if frames is None:
+        connection.execute(
+            "DELETE FROM history.customer_snapshots WHERE snapshot_date = $d", {"d": snapshot_date}
+        )
+        return 0
+    for name, frame in frames.items():
+        connection.register(name, frame)
+    try:
+        connection.execute(
+            SNAPSHOT_ROWS_SQL,
+            _snapshot_parameters(snapshot_date, models, horizon_days, computed_at),
+        )
+    finally:
+        for name in frames:
+            connection.unregister(name)
+    try:
+        return _replace_date(connection, snapshot_date, plan)
+    finally:
+        connection.execute("DROP TABLE IF EXISTS _history_rows")
+
+
+def write_snapshots(
+    connection: duckdb.DuckDBPyConnection,
+    dates: Iterable[dt.date],
+    models: SnapshotModels,
+    plan: ActionPlan,
+    horizon_days: int,
+    progress: Callable[[dt.date, int], None] | None = None,
+) -> dict[dt.date, int]:
+    """Write the snapshot of each date (one transaction per date); date -> customers."""
+    computed_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    written = {}
+    for snapshot_date in sorted(set(dates)):
+        written[snapshot_date] = write_snapshot(
+            connection, snapshot_date, models, plan, horizon_days, computed_at
+        )
+        if progress is not None:
+            progress(snapshot_date, written[snapshot_date])
+    return written
+
+
+def apply_retention(connection: duckdb.DuckDBPyConnection, retention_days: int) -> list[dt.date]:
+    """Delete the snapshots older than ``retention_days`` before the newest one (0 keeps
+    every date); returns the dates deleted."""
+    ensure_history_table(connection)
+    if retention_days <= 0:
+        return []
+    rows = connection.execute(
+        """
+        SELECT DISTINCT snapshot_date FROM history.customer_snapshots
+        WHERE snapshot_date < (SELECT max(snapshot_date) FROM history.customer_snapshots)
+                              - to_days($days::INTEGER)
+        ORDER BY snapshot_date
+        """,
+        {"days": retention_days},
+    ).fetchall()
+    dates = [day for (day,) in rows]
+    if dates:
+        connection.execute(
+            "DELETE FROM history.customer_snapshots WHERE list_contains($dates, snapshot_date)",
+            {"dates": dates},
+        )
+    return dates
+
+
+CADENCES = ("day", "week", "month")
+
+
+def backfill_dates(start: dt.date, end: dt.date, every: str = "day") -> list[dt.date]:
+    """The snapshot dates from ``start`` to ``end`` (both included) every day, week (same
+    weekday as ``start``) or month (same day of the month as ``start``, or the month's last
+    day when it is shorter)."""
+    if end < start:
+        raise ValueError(f"the end {end} is before the start {start}")
+    if every not in CADENCES:
+        raise ValueError(f"every must be one of {', '.join(CADENCES)}, got {every!r}")
+    if every != "month":
+        step = dt.timedelta(days=1 if every == "day" else 7)
+        return [start + k * step for k in range((end - start) // step + 1)]
+    dates, month = [], 0
+    while True:
+        year, index = divmod(start.month - 1 + month, 12)
+        first = dt.date(start.year + year, index + 1, 1)
+        following = dt.date(first.year + first.month // 12, first.month % 12 + 1, 1)
+        day = min(start.day, (following - dt.timedelta(days=1)).day)
+        candidate = first.replace(day=day)
+        if candidate > end:
+            return dates
+        dates.append(candidate)
+        month += 1
