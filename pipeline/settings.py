@@ -101,6 +101,11 @@ class Settings:
     # DuckDB limits; empty means DuckDB's own default.
     duckdb_memory_limit: str = ""
     duckdb_threads: int = 0
+    # The running Dagster instance (webserver): the dashboard starts refreshes through its
+    # GraphQL API, and alerts link to its runs.
+    dagster_url: str = "http://127.0.0.1:3000"
+    # Largest file the dashboard accepts as an upload, in megabytes.
+    upload_max_mb: int = 200
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -117,6 +122,8 @@ class Settings:
             freshness_hours=_env_float("FRESHNESS_HOURS", 26.0),
             duckdb_memory_limit=os.environ.get("DUCKDB_MEMORY_LIMIT", ""),
             duckdb_threads=_env_int("DUCKDB_THREADS", 0),
+            dagster_url=os.environ.get("DAGSTER_UI_URL") or "http://127.0.0.1:3000",
+            upload_max_mb=_env_int("UPLOAD_MAX_MB", 200),
         )
 
     @property

@@ -7,7 +7,12 @@
 * :mod:`pipeline.serving.prediction_log` is the API's own durable, append-only log, folded by
   the refresh into marts.prediction_log;
 * :mod:`pipeline.serving.app` is the FastAPI application, :mod:`pipeline.serving.server` starts
-  it under uvicorn.
+  it under uvicorn;
+* for the dashboard: :mod:`pipeline.serving.upload_preview` checks an uploaded file with the
+  raw layer's code in a throw-away database, :mod:`pipeline.serving.landing_upload` places it
+  in landing atomically, :mod:`pipeline.serving.dagster_refresh` starts and follows the
+  refresh in the running Dagster instance over GraphQL (plain HTTP, no Dagster import), and
+  :mod:`pipeline.serving.live_scorer` scores one entry the way POST /score does.
 
 No Dagster import here: the API runs without the orchestrator.
 """
