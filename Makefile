@@ -30,7 +30,8 @@ dev: install           ## Dagster UI and daemon on http://127.0.0.1:3000
 
 dashboard: install     ## the marketing dashboard on http://127.0.0.1:8501 (reads the BI snapshot)
 	$(BIN)/streamlit run dashboard/app.py --server.address 127.0.0.1 --server.port 8501 \
-	  --server.headless true --browser.gatherUsageStats false
+	  --server.headless true --browser.gatherUsageStats false \
+	  --server.maxUploadSize $${UPLOAD_MAX_MB:-200}
 
 api: install            ## the HTTP API on http://127.0.0.1:8000 (docs at /docs; reads the BI snapshot)
 	$(BIN)/customer-intel serve

@@ -23,8 +23,9 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from pipeline.serving.snapshot import file_version
+
 SNAPSHOT_RELATIVE = Path("bi") / "customer_intel.duckdb"
-PERFORMANCE_ORDER = ("over-performer", "accurate", "under-performer")
 VALUE_ORDER = ("High", "Mid", "Low")
 STYLE_ORDER = ("Regular", "Bulk", "Anomaly")
 TARGET_COLUMNS = (
@@ -82,14 +83,10 @@ def snapshot_path(data_dir: Path | None = None) -> Path:
     return (data_dir or default_data_dir()) / SNAPSHOT_RELATIVE
 
 
-def snapshot_version(path: Path) -> tuple[int, int, int] | None:
-    """(inode, mtime ns, size) of the published file, None when there is none: a new
-    publish renames a new file over it, so the version changes with every publish."""
-    try:
-        stat = path.stat()
-    except FileNotFoundError:
-        return None
-    return stat.st_ino, stat.st_mtime_ns, stat.st_size
+# (inode, mtime ns, size) of the published file, None when there is none: a new publish
+# renames a new file over it, so the version changes with every publish. The API's snapshot
+# reader tells its generations apart by the same function.
+snapshot_version = file_version
 
 
 @contextmanager

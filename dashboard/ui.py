@@ -50,7 +50,8 @@ def no_snapshot_message(path: Path) -> None:
     st.info(str(data.SnapshotMissing(path)), icon=":material/hourglass_empty:")
     st.markdown(
         "The dashboard reads only the published BI snapshot. Set `DATA_DIR` to the pipeline's "
-        "data folder if it is elsewhere, then reload this page."
+        "data folder if it is elsewhere, then reload this page; or open **Upload** to load a "
+        "file or generate demo data."
     )
 
 

@@ -108,6 +108,11 @@ class Settings:
     history_start_date: dt.date = dt.date(2009, 12, 1)
     history_snapshot_cron: str = "0 4 * * 0"
     history_after_refresh: bool = True
+    # The running Dagster instance (webserver): the dashboard starts refreshes through its
+    # GraphQL API, and alerts link to its runs.
+    dagster_url: str = "http://127.0.0.1:3000"
+    # Largest file the dashboard accepts as an upload, in megabytes.
+    upload_max_mb: int = 200
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -129,6 +134,8 @@ class Settings:
             history_snapshot_cron=os.environ.get("HISTORY_SNAPSHOT_CRON", "0 4 * * 0"),
             history_after_refresh=os.environ.get("HISTORY_AFTER_REFRESH", "true").strip().lower()
             not in ("0", "false", "no", "off"),
+            dagster_url=os.environ.get("DAGSTER_UI_URL") or "http://127.0.0.1:3000",
+            upload_max_mb=_env_int("UPLOAD_MAX_MB", 200),
         )
 
     @property

@@ -6,8 +6,10 @@ Screenshots go to test-artifacts/ (kept by CI as the run's artifacts).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -43,3 +45,16 @@ def launch(playwright):
 def screenshot_path(name: str) -> Path:
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS / f"{name}.png"
+
+
+@contextlib.contextmanager
+def chromium_session() -> Iterator:
+    """Playwright with the system Chromium, for a module-scoped fixture."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = launch(playwright)
+        try:
+            yield browser
+        finally:
+            browser.close()

@@ -6,84 +6,44 @@ from __future__ import annotations
 
 import contextlib
 import csv
-import os
-import signal
-import socket
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 import duckdb
 import pytest
-import requests
 from playwright.sync_api import expect
 
 from tests.browser import launch, screenshot_path
+from tests.servers import free_port, serve
 from tests.test_dashboard_data import write_snapshot
 
 pytestmark = pytest.mark.slow
-PROJECT = Path(__file__).resolve().parent.parent
 TITLE = "Customer intelligence"
 TIMEOUT_MS = 30_000
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @contextlib.contextmanager
-def dashboard(data_dir: Path, log_path: Path):
-    """`streamlit run dashboard/app.py` on a free localhost port, reading ``data_dir``."""
-    port = _free_port()
-    log = log_path.open("w")
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            "dashboard/app.py",
-            "--server.address",
-            "127.0.0.1",
-            "--server.port",
-            str(port),
-            "--server.headless",
-            "true",
-            "--browser.gatherUsageStats",
-            "false",
-            "--server.fileWatcherType",
-            "none",
-        ],
-        cwd=PROJECT,
-        env=os.environ | {"DATA_DIR": str(data_dir)},
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if requests.get(f"http://127.0.0.1:{port}/_stcore/health", timeout=2).ok:
-                    break
-            except requests.ConnectionError:
-                pass
-            if process.poll() is not None:
-                pytest.fail("streamlit exited: " + log_path.read_text())
-            time.sleep(0.5)
-        else:
-            pytest.fail("streamlit did not start in 60 s: " + log_path.read_text())
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-        log.close()
+def dashboard(data_dir: Path, log_path: Path, env: dict[str, str] | None = None):
+    """`streamlit run dashboard/app.py` on a free localhost port, reading ``data_dir``
+    (``env``: more environment variables, e.g. DAGSTER_UI_URL)."""
+    port = free_port()
+    command = [sys.executable, "-m", "streamlit", "run", "dashboard/app.py"] + [
+        "--server.address=127.0.0.1",
+        f"--server.port={port}",
+        "--server.headless=true",
+        "--browser.gatherUsageStats=false",
+        "--server.fileWatcherType=none",
+    ]
+    url = f"http://127.0.0.1:{port}"
+    with serve(
+        command,
+        f"{url}/_stcore/health",
+        {"DATA_DIR": str(data_dir), **(env or {})},
+        log_path,
+        stop_seconds=20,
+    ):
+        yield url
 
 
 @pytest.fixture(scope="module")

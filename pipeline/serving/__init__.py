@@ -9,7 +9,12 @@
 * :mod:`pipeline.serving.app` is the FastAPI application: its read endpoints are in
   :mod:`.routes_customers`, scoring in :mod:`.routes_scoring`, the shared services and the
   API-key check in :mod:`.api_services`; :mod:`pipeline.serving.server` starts it under
-  uvicorn.
+  uvicorn;
+* for the dashboard: :mod:`pipeline.serving.upload_preview` checks an uploaded file with the
+  raw layer's code in a throw-away database, :mod:`pipeline.serving.landing_upload` places it
+  in landing atomically, :mod:`pipeline.serving.dagster_refresh` starts and follows the
+  refresh in the running Dagster instance over GraphQL (plain HTTP, no Dagster import), and
+  :mod:`pipeline.serving.live_scorer` scores one entry the way POST /score does.
 
 No Dagster import here: the API runs without the orchestrator.
 """

@@ -112,6 +112,16 @@ class PredictionLog:
         with closing(self._connect()) as connection:
             return connection.execute("SELECT count(*) FROM predictions").fetchone()[0]
 
+    def latest(self, limit: int) -> list[dict]:
+        """The ``limit`` most recently logged records, newest first."""
+        with closing(self._connect()) as connection:
+            return [
+                json.loads(record)
+                for (record,) in connection.execute(
+                    "SELECT record FROM predictions ORDER BY seq DESC LIMIT ?", (int(limit),)
+                )
+            ]
+
     def records(self) -> list[dict]:
         """Every logged record, oldest first."""
         with closing(self._connect()) as connection:
