@@ -59,17 +59,21 @@ class NonProductLines:
 def cancellations(
     rng: np.random.Generator, orders: Orders, lines: Lines, dirt: DirtRates
 ) -> Returns:
-    """Some lines of a share of orders, and most extreme lines within minutes."""
+    """A few lines of a share of orders, and most monster lines within minutes.
+
+    As in UCI, a cancellation invoice is small: it takes back 1 + Poisson(
+    ``cancelled_lines_extra``) of the order's lines, the largest amounts first (what a buyer
+    calls back is the big item), a quarter of them only in part.
+    """
     n_orders, n_lines = len(orders), len(lines)
     cancelled = rng.random(n_orders) < dirt.cancelled_orders
     cancelled_orders = np.flatnonzero(cancelled)
     cancel_event = np.full(n_orders, -1, np.int64)
     cancel_event[cancelled_orders] = n_orders + np.arange(len(cancelled_orders))
     cancel_u = orders.u[cancelled_orders] + rng.exponential(2.0, len(cancelled_orders))
+    back_lines = 1 + rng.poisson(dirt.cancelled_lines_extra, n_orders)
     taken_back = (
-        cancelled[lines.order]
-        & lines.keep
-        & ((lines.position == 0) | (rng.random(n_lines) < dirt.cancelled_line_share))
+        cancelled[lines.order] & lines.keep & (_rank_by_amount(lines) < back_lines[lines.order])
     )
     back_qty = lines.quantity[taken_back]
     partial = (rng.random(len(back_qty)) < 0.25) & (back_qty > 1)
@@ -86,6 +90,16 @@ def cancellations(
         event=np.concatenate((cancel_event[lines.order[back]], undo_event)),
         quantity=np.concatenate((back_qty, lines.quantity[undone])),
     )
+
+
+def _rank_by_amount(lines: Lines) -> np.ndarray:
+    """Each line's rank within its order by amount, largest first (0 = the largest)."""
+    amount = lines.quantity * lines.price
+    ordering = np.lexsort((-amount, lines.order))
+    first = np.searchsorted(lines.order, lines.order[ordering], side="left")
+    rank = np.empty(len(lines), np.int64)
+    rank[ordering] = np.arange(len(lines)) - first
+    return rank
 
 
 def non_product_lines(
