@@ -11,7 +11,7 @@ from pipeline.catalog import TABLES
 from pipeline.sql_text import qualified, quote_identifier, temp_tables
 
 VALUE_FEATURES_SQL = """
-SELECT customer_id, recency_days, frequency, monetary, avg_order_value, as_of
+SELECT customer_id, recency_days, tenure_days, frequency, monetary, avg_order_value, as_of
 FROM features.customer_rfm
 ORDER BY customer_id
 """
