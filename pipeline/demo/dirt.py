@@ -72,9 +72,7 @@ def cancellations(
     cancel_event[cancelled_orders] = n_orders + np.arange(len(cancelled_orders))
     cancel_u = orders.u[cancelled_orders] + rng.exponential(2.0, len(cancelled_orders))
     back_lines = 1 + rng.poisson(dirt.cancelled_lines_extra, n_orders)
-    taken_back = (
-        cancelled[lines.order] & lines.keep & (_rank_by_amount(lines) < back_lines[lines.order])
-    )
+    taken_back = _taken_back(lines, cancelled, back_lines)
     back_qty = lines.quantity[taken_back]
     partial = (rng.random(len(back_qty)) < 0.25) & (back_qty > 1)
     back_qty = np.where(
@@ -92,14 +90,17 @@ def cancellations(
     )
 
 
-def _rank_by_amount(lines: Lines) -> np.ndarray:
-    """Each line's rank within its order by amount, largest first (0 = the largest)."""
-    amount = lines.quantity * lines.price
-    ordering = np.lexsort((-amount, lines.order))
-    first = np.searchsorted(lines.order, lines.order[ordering], side="left")
-    rank = np.empty(len(lines), np.int64)
-    rank[ordering] = np.arange(len(lines)) - first
-    return rank
+def _taken_back(lines: Lines, cancelled: np.ndarray, back_lines: np.ndarray) -> np.ndarray:
+    """Lines of cancelled orders among their order's ``back_lines`` largest amounts."""
+    candidates = np.flatnonzero(cancelled[lines.order] & lines.keep)
+    order = lines.order[candidates]  # ascending: lines are stored order by order
+    amount = lines.quantity[candidates] * lines.price[candidates]
+    ordering = np.lexsort((-amount, order))
+    rank = np.empty(len(candidates), np.int64)
+    rank[ordering] = np.arange(len(candidates)) - np.searchsorted(order, order[ordering])
+    taken_back = np.zeros(len(lines), bool)
+    taken_back[candidates[rank < back_lines[order]]] = True
+    return taken_back
 
 
 def non_product_lines(
