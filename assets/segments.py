@@ -193,9 +193,11 @@ def purchase_style(
     name="personas",
 )
 def personas(context: AssetExecutionContext, warehouse: DuckDBWarehouse, mlflow: ModelTracking):
-    """Loyal Customers, Big Spenders, At Risk, New / Occasional: k-means (k=4) on
-    standardized log recency, frequency, monetary and average order value; each cluster
-    takes the nearest persona archetype (an assignment problem, not a fixed cluster id);
+    """Loyal Customers, Big Spenders, At Risk, New Customers, Occasional: New Customers by
+    their first purchase within 90 days; for everyone else k-means (k=3) on standardized
+    log frequency, spend and average order value names a Loyal, Big Spender or Occasional
+    profile (each cluster takes the nearest archetype, an assignment problem, not a fixed
+    cluster id), and a valuable profile without a purchase for 90 days is At Risk;
     registered in MLflow as customer_personas."""
     with warehouse.writer() as connection:
         fitted = fit_personas(connection)

@@ -22,7 +22,7 @@ CUSTOMERS = [
     ("A1", 1, 0.90, "under-performer", 500.0, "Win back", "High", "Loyal Customers"),
     ("B2", 5, 0.50, "over-performer", -200.0, "Upsell", "Mid", "Big Spenders"),
     ("C3", 2, 0.20, "accurate", 10.0, "Newsletter", "Low", "At Risk"),
-    ("D4", 1, 0.05, None, None, "Welcome", "Low", "New / Occasional"),
+    ("D4", 1, 0.05, None, None, "Welcome", "Low", "New Customers"),
     ("E5", 10, 0.60, "under-performer", 1500.0, "Account manager", "High", "Loyal Customers"),
 ]
 

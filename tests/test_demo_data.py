@@ -161,7 +161,9 @@ def test_cancellations(con: duckdb.DuckDBPyConnection) -> None:
         FROM tx""").fetchall()[0]
     assert c_rows == c_negative  # every line of a C invoice takes something back
     assert 0.003 * N_ROWS < c_rows < 0.03 * N_ROWS
-    assert 0.01 < c_invoices / invoices < 0.10
+    # UCI: 3,836 cancellation invoices to 22,064 purchase invoices (0.17), each small
+    assert 0.08 < c_invoices / invoices < 0.25
+    assert c_rows / c_invoices < 4
     # and only C invoices (and bad debt adjustments) carry negative quantities
     assert one(con, "SELECT count(*) FROM tx WHERE Quantity < 0 AND InvoiceNo NOT LIKE 'C%'") == 0
     # a cancelled product line takes back a product its customer bought earlier
@@ -181,7 +183,7 @@ def test_cancellations(con: duckdb.DuckDBPyConnection) -> None:
 
 def test_guest_rows_without_customer_id(con: duckdb.DuckDBPyConnection) -> None:
     share = one(con, "SELECT avg((CustomerID IS NULL)::INT) FROM tx")
-    assert 0.15 < share < 0.25
+    assert 0.20 < share < 0.30  # UCI: 24.9 %
 
 
 def test_zero_and_negative_prices(con: duckdb.DuckDBPyConnection) -> None:
@@ -267,7 +269,7 @@ def test_extreme_quantities_come_from_anomalous_customers(
 
 def test_anomalous_customers_buy_extreme_quantities_often_cancelled() -> None:
     data = demo_gen.generate_transactions(
-        10_000, seed=11, behaviour=demo_gen.Behaviour(anomalous_share=0.3)
+        10_000, seed=11, behaviour=demo_gen.Behaviour(anomalous_share=0.3, monster_line_rate=0.05)
     )
     con = duckdb.connect()
     con.register("tx", data.transactions)
@@ -343,7 +345,10 @@ def test_truth_agrees_with_the_transactions(con: duckdb.DuckDBPyConnection) -> N
 def test_truth_horizon_columns(demo: demo_gen.DemoData, con: duckdb.DuckDBPyConnection) -> None:
     truth = demo.truth.to_pandas()
     assert (truth["purchased_in_horizon"] == (truth["future_orders"] > 0)).all()
-    assert ((truth["future_spend"] != 0) <= truth["purchased_in_horizon"]).all()
+    # spend in the horizon needs a purchase there; without one it can only be negative (a
+    # cancellation, dated in the horizon, of an order made before it)
+    assert ((truth["future_spend"] > 0) <= truth["purchased_in_horizon"]).all()
+    assert (truth["future_spend"][~truth["purchased_in_horizon"]] <= 0).all()
     assert ((truth["future_categories"] != "") == truth["purchased_in_horizon"]).all()
     # someone who dropped out before the end buys nothing in the horizon
     dead = ~truth["alive_at_end"]

@@ -27,11 +27,11 @@ HISTORY = {
     "A": {JAN: ("High", "Loyal Customers", "Champions", "low", 100.0),
           FEB: ("High", "Loyal Customers", "Champions", "low", 150.0),
           MAR: ("High", "At Risk", "At Risk", "high", 150.0)},
-    "B": {JAN: ("Low", "New / Occasional", "New", "medium", 10.0),
+    "B": {JAN: ("Low", "New Customers", "New", "medium", 10.0),
           FEB: ("Mid", "Loyal Customers", "Loyal", "low", 60.0),
           MAR: ("Mid", "Loyal Customers", "Loyal", "low", 80.0)},
-    "C": {FEB: ("Low", "New / Occasional", "New", "medium", 5.0),
-          MAR: ("Low", "New / Occasional", "Promising", "medium", 5.0)},
+    "C": {FEB: ("Low", "New Customers", "New", "medium", 5.0),
+          MAR: ("Low", "New Customers", "Promising", "medium", 5.0)},
 }  # fmt: skip
 
 
@@ -73,8 +73,8 @@ def test_transition_matrix_counts_moves_newcomers_and_spend(history):
     matrix = transition_matrix(history, JAN, MAR)
     assert _pairs(matrix, "persona") == {
         ("Loyal Customers", "At Risk"): (1, 150.0, 50.0),
-        ("New / Occasional", "Loyal Customers"): (1, 80.0, 70.0),
-        ("(new)", "New / Occasional"): (1, 5.0, 5.0),
+        ("New Customers", "Loyal Customers"): (1, 80.0, 70.0),
+        ("(new)", "New Customers"): (1, 5.0, 5.0),
     }
     value = matrix[matrix["dimension"] == "value_segment"]
     assert set(value["share_of_from"]) == {1.0}
@@ -114,7 +114,7 @@ def test_customer_movements_keep_each_customers_latest_move(history):
         ).fetchall()
     }
     assert moves[("A", "persona")] == ("Loyal Customers", "At Risk", MAR, FEB)
-    assert moves[("B", "persona")] == ("New / Occasional", "Loyal Customers", FEB, JAN)
+    assert moves[("B", "persona")] == ("New Customers", "Loyal Customers", FEB, JAN)
     assert moves[("B", "churn_risk_band")] == ("medium", "low", FEB, JAN)
     assert moves[("C", "rfm_segment")] == ("New", "Promising", MAR, FEB)
     assert ("C", "persona") not in moves  # never moved
@@ -134,7 +134,7 @@ def test_segment_sizes_and_a_customers_timeline(history):
     assert [d.date() for d in loyal["snapshot_date"]] == [JAN, FEB, MAR]
     assert list(loyal["customers"]) == [1, 2, 1]
     timeline = customer_timeline(history, "B")
-    assert list(timeline["persona"]) == ["New / Occasional", "Loyal Customers", "Loyal Customers"]
+    assert list(timeline["persona"]) == ["New Customers", "Loyal Customers", "Loyal Customers"]
 
 
 def test_retention_deletes_dates_older_than_the_window_before_the_newest(history):

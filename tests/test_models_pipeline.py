@@ -129,9 +129,16 @@ def test_a_file_without_products_gets_churn_and_propensity_and_skips_products(
     assert "nothing to recommend" in metadata["marts/product_recommendations"]["note"].value
 
     with duckdb.connect(str(warehouse_without_products), read_only=True) as connection:
-        customers = connection.execute("SELECT count(*) FROM features.customer_rfm").fetchone()[0]
-        for table in ("scores.churn", "scores.propensity", "marts.underperformers"):
+        customers, before_cutoff = connection.execute(
+            "SELECT count(*), count(*) FILTER (WHERE first_purchase_ts < as_of - INTERVAL 90 DAY)"
+            " FROM features.customer_rfm"
+        ).fetchone()
+        for table in ("scores.churn", "scores.propensity"):
             assert connection.execute(f"SELECT count(*) FROM {table}").fetchone()[0] == customers
+        # the last complete horizon's predictions: the customers who had bought before it
+        assert 0 < before_cutoff < customers
+        underperformers = connection.execute("SELECT count(*) FROM marts.underperformers")
+        assert underperformers.fetchone()[0] == before_cutoff
         for table in ("scores.product_propensity", "marts.product_recommendations"):
             assert connection.execute(f"SELECT count(*) FROM {table}").fetchone()[0] == 0
         columns = [

@@ -15,7 +15,7 @@ from dagster import AssetSelection, DagsterInstance
 
 from pipeline.cleaning import build_staging
 from pipeline.demo import TRUTH_FILE, write_demo_data
-from pipeline.features import build_customer_rfm, default_as_of
+from pipeline.features import RFM_SEGMENTS, build_customer_rfm, default_as_of
 from pipeline.ingest import ingest_landing
 from pipeline.segmentation import (
     PERSONAS,
@@ -35,7 +35,13 @@ from pipeline.segmentation import (
     write_segments,
 )
 from pipeline.segmentation.evaluation import style_recovery, value_ordering
-from pipeline.segmentation.labels import PERSONA_ARCHETYPES
+from pipeline.segmentation.labels import PROFILE_ARCHETYPES
+from pipeline.segmentation.personas import (
+    LAPSED_AFTER_DAYS,
+    NEW_CUSTOMER_DAYS,
+    PROFILES,
+    PersonaSegmenter,
+)
 from pipeline.segmentation.value import value_labels
 from pipeline.segmentation.warehouse import style_features, value_features
 from pipeline.settings import DEFAULT_NON_PRODUCT_CODES
@@ -135,8 +141,11 @@ def test_value_segments_order_true_value_on_demo_data(demo, fitted):
     median_spend = table.groupby("value_segment")["monetary"].median()
     assert median_spend["Low"] < median_spend["Mid"] < median_spend["High"]
     ordering = value_ordering(demo.connection, demo.truth_path)
-    assert ordering.spearman_spend > 0.75  # measured 0.81 on seeds 1-8
-    assert ordering.spearman_future_spend > 0.35  # measured 0.44-0.51
+    # The value score is mostly spend (pipeline.segmentation.value): it orders true spend
+    # closely (0.98 on this demo) and future spend, which recency drives more, less (0.31;
+    # predicting the future is the propensity model's job).
+    assert ordering.spearman_spend > 0.9
+    assert ordering.spearman_future_spend > 0.25
     quality = fitted["value"].quality
     assert quality.silhouette > 0.25 and quality.davies_bouldin < 1.5
     assert sum(quality.sizes.values()) == len(table)
@@ -195,43 +204,107 @@ def test_labels_keep_their_meaning_on_other_customers(demo, fitted):
 # -- personas ----------------------------------------------------------------------------------
 
 
-def test_persona_mapping_from_synthetic_centroids():
-    archetypes = np.array([PERSONA_ARCHETYPES[name] for name in PERSONAS])
+def test_profile_mapping_from_synthetic_centroids():
+    archetypes = np.array([PROFILE_ARCHETYPES[name] for name in PROFILES])
     rng = np.random.default_rng(0)
-    order = [2, 0, 3, 1]
+    order = [2, 0, 1]
     centroids = archetypes[order] + rng.normal(0, 0.15, archetypes.shape)
-    assert map_personas(centroids) == [PERSONAS[i] for i in order]
+    assert map_personas(centroids) == [PROFILES[i] for i in order]
 
 
-def test_persona_mapping_is_an_assignment_not_a_nearest_neighbour():
+def test_profile_mapping_is_an_assignment_not_a_nearest_neighbour():
     # Both clusters sit nearest the Loyal archetype; the assignment gives one of them the
-    # next best persona instead of naming two clusters the same.
-    loyal = np.array(PERSONA_ARCHETYPES["Loyal Customers"])
-    big = np.array(PERSONA_ARCHETYPES["Big Spenders"])
+    # next best profile instead of naming two clusters the same.
+    loyal = np.array(PROFILE_ARCHETYPES["Loyal Customers"])
+    big = np.array(PROFILE_ARCHETYPES["Big Spenders"])
     centroids = np.array([loyal, loyal + 0.3 * (big - loyal)])
     assert map_personas(centroids) == ["Loyal Customers", "Big Spenders"]
-    # Realistic centres (from a demo fit), any order.
+    # Realistic centres (from a fit on the retail demo), any order.
     demo_centres = {
-        "New / Occasional": (0.55, -0.70, -1.13, -0.87),
-        "At Risk": (0.55, -0.43, -0.05, 0.19),
-        "Big Spenders": (-0.07, 0.19, 1.94, 2.45),
-        "Loyal Customers": (-1.11, 1.05, 0.48, -0.16),
+        "Big Spenders": (-0.41, 0.38, 0.85),
+        "Loyal Customers": (1.36, 0.83, -0.02),
+        "Occasional": (-0.57, -0.91, -0.74),
     }
     names = list(demo_centres)[::-1]
     assert map_personas(np.array([demo_centres[n] for n in names])) == names
-    with pytest.raises(ValueError, match="at most 4"):
-        map_personas(np.zeros((5, 4)))
+    with pytest.raises(ValueError, match="at most 3"):
+        map_personas(np.zeros((4, 3)))
 
 
-def test_personas_on_demo_data_match_their_profiles(fitted):
+def test_personas_follow_their_windows_whatever_the_cluster():
+    frame = pd.DataFrame(
+        {
+            "customer_id": [f"C{i}" for i in range(8)],
+            "recency_days": [5, 200, 10, 300, 30, 400, 20, 150],
+            "tenure_days": [400, 500, 30, 600, 90, 700, 91, 300],
+            "frequency": [12, 12, 1, 3, 2, 1, 10, 3],
+            "monetary": [2500, 2400, 40, 4000, 60, 30, 2000, 5000],
+            "avg_order_value": [210, 200, 40, 1300, 30, 30, 200, 1700],
+        }
+    )
+    model = PersonaSegmenter().fit(frame)
+    persona = dict(zip(frame["customer_id"], model.predict(frame), strict=True))
+    # first purchase within 90 days: New, whatever else
+    assert persona["C2"] == persona["C4"] == "New Customers"
+    assert persona["C6"] != "New Customers"
+    # valuable profiles that stopped buying more than 90 days ago are At Risk
+    assert persona["C0"] in ("Loyal Customers", "Big Spenders")
+    assert persona["C1"] == persona["C3"] == persona["C7"] == "At Risk"
+    assert persona["C5"] == "Occasional"
+
+
+def test_personas_on_demo_data_mean_their_names(demo, fitted):
     table = fitted["personas"].assignments
     assert set(table["persona"]) == set(PERSONAS)
-    profile = table.groupby("persona")[["recency_days", "frequency", "avg_order_value"]].median()
-    assert profile["avg_order_value"].idxmax() == "Big Spenders"
-    assert profile["recency_days"].idxmin() == "Loyal Customers"
+    truth = pd.read_parquet(demo.truth_path).set_index("customer_id")
+    as_of = table["as_of"].iloc[0]
+    joined = table.join(truth, on="customer_id")
+    profile = joined.groupby("persona").agg(
+        recency=("recency_days", "median"),
+        frequency=("frequency", "median"),
+        monetary=("monetary", "median"),
+        avg_order_value=("avg_order_value", "median"),
+        alive=("alive_at_end", "mean"),
+        true_spend=("spend_observed", "mean"),
+        buys_next=("purchased_in_horizon", "mean"),
+    )
+    # New: acquired, in the truth, within the documented window before the snapshot
+    new = joined[joined["persona"] == "New Customers"]
+    window = pd.Timedelta(days=NEW_CUSTOMER_DAYS)
+    assert (new["acquisition_ts"] >= as_of - window - pd.Timedelta(days=1)).all()
+    assert (
+        (joined["acquisition_ts"] >= as_of - window) <= (joined["persona"] == "New Customers")
+    ).all()
+    # Loyal buy most often; Big Spenders have the largest baskets; both are still active
     assert profile["frequency"].idxmax() == "Loyal Customers"
-    assert profile.loc["At Risk", "recency_days"] > profile.loc["Loyal Customers", "recency_days"]
-    assert profile["frequency"].idxmin() == "New / Occasional"
+    assert profile["avg_order_value"].idxmax() == "Big Spenders"
+    for active in ("Loyal Customers", "Big Spenders"):
+        assert profile.loc[active, "recency"] <= 45
+        assert profile.loc[active, "alive"] > 0.7
+        assert profile.loc[active, "alive"] > 2 * profile.loc["At Risk", "alive"]
+    # At Risk: valuable (true spend above the Occasional and the median customer) and lapsing
+    at_risk = joined[joined["persona"] == "At Risk"]
+    assert (at_risk["recency_days"] > LAPSED_AFTER_DAYS).all()
+    assert profile.loc["At Risk", "true_spend"] > 3 * profile.loc["Occasional", "true_spend"]
+    assert profile.loc["At Risk", "monetary"] > joined["monetary"].median()
+    assert profile.loc["At Risk", "buys_next"] < profile.loc["Loyal Customers", "buys_next"] / 3
+    # Occasional: the fewest orders (At Risk may tie), the smallest spend and baskets of the
+    # established customers
+    established = profile.drop(index="New Customers")
+    assert (established.loc["Occasional", "frequency"] <= established["frequency"]).all()
+    assert established["monetary"].idxmin() == "Occasional"
+    assert established["avg_order_value"].idxmin() == "Occasional"
+    # no persona holds nearly all the revenue
+    revenue = joined.groupby("persona")["monetary"].sum()
+    assert revenue.max() / revenue.sum() < 0.6
+
+
+def test_every_rfm_segment_and_short_tenures_on_demo_data(demo):
+    seen = demo.connection.execute(
+        "SELECT list(DISTINCT rfm_segment), min(tenure_days) FROM features.customer_rfm"
+    ).fetchall()[0]
+    assert set(seen[0]) == set(RFM_SEGMENTS)
+    assert seen[1] < 7  # customers acquired in the last days of the history
 
 
 # -- purchase style ----------------------------------------------------------------------------
@@ -315,7 +388,7 @@ def test_a_file_without_products_gets_rfm_and_value_segments(tmp_path):
         ).fetchone()[0]
     assert customers == 60 and unassessed == 60
     assert set(value.assignments["value_segment"]) == set(VALUE_SEGMENTS)
-    assert len(set(personas.assignments["persona"])) == 4
+    assert set(personas.assignments["persona"]) == set(PERSONAS)
     assert set(style.assignments["purchase_style"]) == {"Regular"}
     assert not style.assignments["style_assessed"].any()
     assert style.assignments["style_reason"].str.startswith("no quantities").all()
@@ -329,7 +402,7 @@ def test_two_customers_still_get_segments(tmp_path):
     landing.mkdir()
     write_csv(
         landing / "tiny.csv",
-        ["A,2011-01-05,10.0", "A,2011-03-01,20.0", "B,2011-02-01,5.0"],
+        ["A,2010-06-05,10.0", "A,2011-03-01,20.0", "B,2011-02-01,5.0"],
         header="customer_id,date,amount",
     )
     with duckdb.connect() as connection:
@@ -337,7 +410,9 @@ def test_two_customers_still_get_segments(tmp_path):
         value = fit_customer_value(connection).assignments
         personas = fit_personas(connection).assignments
     assert labels_of(value, "value_segment") == {"A": "High", "B": "Low"}
-    assert personas["persona"].nunique() == 2
+    # B bought first a month ago: new; A is an established customer who bought yesterday
+    assert labels_of(personas, "persona")["B"] == "New Customers"
+    assert labels_of(personas, "persona")["A"] in ("Loyal Customers", "Big Spenders")
 
 
 # -- MLflow --------------------------------------------------------------------------------------

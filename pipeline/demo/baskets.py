@@ -12,13 +12,18 @@ from pipeline.demo.population import Orders, Owners
 from pipeline.demo.sampling import cumulative, draw_from_rows
 from pipeline.demo.trading_calendar import TradingCalendar
 
+# Units per line, as in UCI: 1 and 2 most often, dozens and half dozens next (median 3).
 _REGULAR_QTY = np.array([1, 2, 3, 4, 5, 6, 8, 10, 12, 24])
-_REGULAR_QTY_P = np.array([0.24, 0.17, 0.08, 0.10, 0.03, 0.14, 0.04, 0.04, 0.13, 0.03])
-_BULK_QTY = np.array(
-    [24, 25, 36, 48, 50, 72, 96, 100, 120, 144, 192, 200, 240, 288, 300, 384, 400, 480, 576, 600]
-)
-_BULK_QTY_P = np.array([14, 3, 10, 12, 3, 9, 8, 4, 5, 7, 4, 3, 4, 3, 2, 2, 2, 2, 2, 1], dtype=float)
+_REGULAR_QTY_P = np.array([0.30, 0.17, 0.08, 0.08, 0.02, 0.12, 0.03, 0.04, 0.13, 0.03])
+# Bulk buyers (wholesalers): mostly two to four dozen, rarely hundreds.
+_BULK_QTY = np.array([24, 25, 36, 48, 50, 72, 96, 100, 120, 144, 192, 200, 240, 288, 400, 600])
+_BULK_QTY_P = np.array([26, 5, 10, 14, 3, 8, 7, 4, 4, 6, 3, 2, 2, 2, 1, 1], dtype=float)
 _BULK_QTY_P /= _BULK_QTY_P.sum()
+# Monster lines: Pareto-tailed units from 1,000 (P(> 1000 x) = x ** -1 / _MONSTER_TAIL),
+# at most UCI's largest line, and only of cheap products (UCI's: 80,995 at GBP 2.08).
+_MONSTER_MIN, _MONSTER_MAX, _MONSTER_TAIL = 1000, 80995, 1.2
+_MONSTER_MAX_PRICE = 2.5
+_ODD_PRICE_RATE = 0.15  # anomalous customers' lines at an odd unit price
 
 
 @dataclass
@@ -80,8 +85,9 @@ def price_lines(
     owners: Owners,
     cat: Catalogue,
     dirt: DirtRates,
+    monster_line_rate: float,
 ) -> None:
-    """Quantities by buyer type, list prices with tier discounts, extremes and odd prices."""
+    """Quantities by buyer type, list prices with tier discounts, monsters and odd prices."""
     n = len(lines)
     is_bulk = owners.bulk[lines.owner]
     quantity = np.where(
@@ -90,15 +96,22 @@ def price_lines(
         rng.choice(_REGULAR_QTY, n, p=_REGULAR_QTY_P),
     )
     base = cat.base_price[lines.product]
-    quantity = np.where(~is_bulk & (base >= 8.0), -(-quantity // 4), quantity)
+    # Fewer of the expensive items: a quarter for everyone above GBP 8, half for bulk above 4.
+    quantity = np.where(base >= 8.0, -(-quantity // 4), quantity)
+    quantity = np.where(is_bulk & (base >= 4.0) & (base < 8.0), -(-quantity // 2), quantity)
     is_anomalous = owners.anomalous[lines.owner]
-    extreme = is_anomalous & (rng.random(n) < 0.06)
-    quantity[extreme] = np.round(np.exp(rng.uniform(np.log(1000), np.log(80000), extreme.sum())))
+    draw = rng.random(n)
+    extreme = is_anomalous & (base <= _MONSTER_MAX_PRICE) & (draw < monster_line_rate)
+    tail = rng.pareto(1.0 / _MONSTER_TAIL, extreme.sum()) + 1.0
+    quantity[extreme] = np.minimum(np.round(_MONSTER_MIN * tail), _MONSTER_MAX)
     tier = np.where(quantity >= 100, 0.8, np.where(quantity >= 24, 0.9, 1.0))
     price_list_year = orders.minute[lines.order] // (365 * 1440)  # prices change once a year
     price = np.maximum(np.round(base * tier * 1.05**price_list_year, 2), 0.01)
-    odd = is_anomalous & (rng.random(n) < 0.12)
-    price[odd] = np.maximum(np.round(base[odd] * np.exp(rng.normal(0.0, 2.0, odd.sum())), 3), 0.001)
+    # Odd prices: far below the list price, or far above it on a single unit (a manual line).
+    odd = is_anomalous & ~extreme & (rng.random(n) < _ODD_PRICE_RATE)
+    factor = np.exp(rng.normal(0.0, 2.0, odd.sum()))
+    price[odd] = np.maximum(np.round(base[odd] * factor, 3), 0.001)
+    quantity[np.flatnonzero(odd)[factor > 1.0]] = 1
     price[rng.random(n) < dirt.zero_price_lines] = 0.0
     lines.quantity = quantity.astype(np.int32)
     lines.price = price

@@ -13,6 +13,7 @@ from pipeline.demo.parameters import (
     DEFAULT_START_DATE,
     FILE_FORMATS,
 )
+from pipeline.demo.scenarios import DEFAULT_SCENARIO, SCENARIOS
 from pipeline.demo.writers import write_demo_data
 
 
@@ -35,6 +36,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--end", default=DEFAULT_END_DATE.isoformat(), help="last day written")
     parser.add_argument("--horizon-days", type=int, default=DEFAULT_HORIZON_DAYS)
     parser.add_argument(
+        "--scenario",
+        choices=tuple(SCENARIOS),
+        default=DEFAULT_SCENARIO,
+        help="retail (default), cohort or seasonal: see pipeline/demo/scenarios.py",
+    )
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="print the written data's figures against pipeline/demo/targets.yaml",
+    )
+    parser.add_argument(
         "--progress",
         action=argparse.BooleanOptionalAction,
         default=None,
@@ -56,8 +68,33 @@ def main(argv: list[str] | None = None) -> int:
             end_date=args.end,
             horizon_days=args.horizon_days,
             progress=progress,
+            scenario=args.scenario,
         )
     except ValueError as error:
         parser.error(str(error))
     print(summary.line())
+    if args.check:
+        _print_check(summary.transactions_path)
     return 0
+
+
+def _print_check(path: Path) -> None:
+    import duckdb
+
+    from pipeline.demo.realism import compare, measure
+
+    with duckdb.connect() as con:
+        if path.suffix == ".csv":
+            relation = con.sql(
+                "SELECT * REPLACE (strptime(InvoiceDate, '%m/%d/%Y %H:%M') AS InvoiceDate) "
+                "FROM read_csv($path)",
+                params={"path": str(path)},
+            )
+        elif path.suffix == ".parquet":
+            relation = con.sql("FROM read_parquet($path)", params={"path": str(path)})
+        else:
+            print("--check reads the csv and parquet formats")
+            return
+        table = relation.arrow().read_all()
+    for comparison in compare(measure(table)):
+        print(comparison.line())

@@ -59,18 +59,20 @@ class NonProductLines:
 def cancellations(
     rng: np.random.Generator, orders: Orders, lines: Lines, dirt: DirtRates
 ) -> Returns:
-    """Some lines of a share of orders, and most extreme lines within minutes."""
+    """A few lines of a share of orders, and most monster lines within minutes.
+
+    As in UCI, a cancellation invoice is small: it takes back 1 + Poisson(
+    ``cancelled_lines_extra``) of the order's lines, the largest amounts first (what a buyer
+    calls back is the big item), a quarter of them only in part.
+    """
     n_orders, n_lines = len(orders), len(lines)
     cancelled = rng.random(n_orders) < dirt.cancelled_orders
     cancelled_orders = np.flatnonzero(cancelled)
     cancel_event = np.full(n_orders, -1, np.int64)
     cancel_event[cancelled_orders] = n_orders + np.arange(len(cancelled_orders))
     cancel_u = orders.u[cancelled_orders] + rng.exponential(2.0, len(cancelled_orders))
-    taken_back = (
-        cancelled[lines.order]
-        & lines.keep
-        & ((lines.position == 0) | (rng.random(n_lines) < dirt.cancelled_line_share))
-    )
+    back_lines = 1 + rng.poisson(dirt.cancelled_lines_extra, n_orders)
+    taken_back = _taken_back(lines, cancelled, back_lines)
     back_qty = lines.quantity[taken_back]
     partial = (rng.random(len(back_qty)) < 0.25) & (back_qty > 1)
     back_qty = np.where(
@@ -86,6 +88,19 @@ def cancellations(
         event=np.concatenate((cancel_event[lines.order[back]], undo_event)),
         quantity=np.concatenate((back_qty, lines.quantity[undone])),
     )
+
+
+def _taken_back(lines: Lines, cancelled: np.ndarray, back_lines: np.ndarray) -> np.ndarray:
+    """Lines of cancelled orders among their order's ``back_lines`` largest amounts."""
+    candidates = np.flatnonzero(cancelled[lines.order] & lines.keep)
+    order = lines.order[candidates]  # ascending: lines are stored order by order
+    amount = lines.quantity[candidates] * lines.price[candidates]
+    ordering = np.lexsort((-amount, order))
+    rank = np.empty(len(candidates), np.int64)
+    rank[ordering] = np.arange(len(candidates)) - np.searchsorted(order, order[ordering])
+    taken_back = np.zeros(len(lines), bool)
+    taken_back[candidates[rank < back_lines[order]]] = True
+    return taken_back
 
 
 def non_product_lines(

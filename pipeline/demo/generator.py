@@ -20,6 +20,7 @@ from pipeline.demo.parameters import (
     Behaviour,
     DirtRates,
 )
+from pipeline.demo.scenarios import DEFAULT_SCENARIO, Scenario, resolve_scenario
 from pipeline.demo.simulation import Chunk, simulate_chunk
 from pipeline.demo.trading_calendar import TradingCalendar
 from pipeline.demo.truth import epoch_minute, truth_table
@@ -31,7 +32,8 @@ _PRIOR_ROWS_PER_CUSTOMER = 140.0  # first guess of written rows per registered c
 class DemoData:
     """Generated data: the transactions as written, the truth per customer, the catalogue."""
 
-    transactions: pa.Table  # UCI columns; InvoiceDate timestamp[us], CustomerID int32 (nulls)
+    transactions: pa.Table  # the scenario's UCI columns; InvoiceDate timestamp[us], CustomerID
+    # int32 (nulls)
     truth: pa.Table  # one row per customer with a CustomerID (see TRUTH_COLUMNS)
     catalogue: pa.Table  # stock_code, description, category, base_price
     seed: int
@@ -39,6 +41,7 @@ class DemoData:
     end_date: date  # last day written (inclusive)
     horizon_days: int
     n_invoices: int
+    scenario: str = DEFAULT_SCENARIO
 
     @property
     def observation_end(self) -> datetime:
@@ -99,6 +102,7 @@ def generate_transactions(
     chunk_customers: int = MAX_CHUNK_CUSTOMERS,
     progress: bool = False,
     bar: Any = None,
+    scenario: str = DEFAULT_SCENARIO,
 ) -> DemoData:
     """Generate about ``n_rows`` transaction rows (within a fraction of a percent for
     n_rows in the thousands and more) with the latent truth of every customer.
@@ -107,9 +111,11 @@ def generate_transactions(
     after it that the truth's ``future_*`` columns describe. Customers are simulated in
     chunks of at most ``chunk_customers`` (a tqdm bar follows them when ``progress``, or
     the caller's ``bar``, which it keeps open); the output depends on
-    ``(n_rows, seed, parameters)`` only.
+    ``(n_rows, seed, scenario, parameters)`` only. ``scenario`` picks the behaviour,
+    dirt and columns (pipeline.demo.scenarios); ``dirt`` and ``behaviour`` replace its own.
     """
     start, end = _period(n_rows, seed, start_date, end_date, horizon_days, chunk_customers)
+    chosen = resolve_scenario(scenario, behaviour, dirt)
     own_bar = progress_bar(n_rows) if progress and bar is None else None
     try:
         return _generate(
@@ -118,8 +124,7 @@ def generate_transactions(
             start,
             end,
             horizon_days,
-            dirt or DirtRates(),
-            behaviour or Behaviour(),
+            chosen,
             chunk_customers,
             bar if bar is not None else own_bar,
         )
@@ -134,12 +139,12 @@ def _generate(
     start: date,
     end: date,
     horizon_days: int,
-    dirt: DirtRates,
-    beh: Behaviour,
+    chosen: Scenario,
     chunk_customers: int,
     bar: Any,
 ) -> DemoData:
-    cal = TradingCalendar(start, end, horizon_days)
+    dirt, beh = chosen.dirt, chosen.behaviour
+    cal = TradingCalendar(start, end, horizon_days, beh.seasonality)
     cat = build_catalogue(
         np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(0,))), beh.n_products
     )
@@ -157,15 +162,17 @@ def _generate(
     transactions, n_invoices = assemble_transactions(
         chunks, owner_cid, cal, cat, rng, n_bad_debt, dirt, start
     )
+    truth = truth_table(chunks, owner_cid, epoch_minute(start), cal.cutoff_min)
     return DemoData(
-        transactions=transactions,
-        truth=truth_table(chunks, owner_cid, epoch_minute(start), cal.cutoff_min),
+        transactions=transactions.select(list(chosen.columns)),
+        truth=truth.replace_schema_metadata({"scenario": chosen.name}),
         catalogue=cat.table(),
         seed=seed,
         start_date=start,
         end_date=end,
         horizon_days=horizon_days,
         n_invoices=n_invoices,
+        scenario=chosen.name,
     )
 
 

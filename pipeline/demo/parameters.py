@@ -32,9 +32,9 @@ MAX_CHUNK_CUSTOMERS = 4000
 class DirtRates:
     """How dirty the output is, as shares of lines (or orders) as in the real UCI files."""
 
-    guest_lines: float = 0.20  # lines from guest orders, written without CustomerID
-    cancelled_orders: float = 0.02  # orders later taken back (partly) on a "C" invoice
-    cancelled_line_share: float = 0.4  # share of a cancelled order's lines it takes back
+    guest_lines: float = 0.25  # lines from guest orders, written without CustomerID
+    cancelled_orders: float = 0.15  # orders later taken back (partly) on a "C" invoice
+    cancelled_lines_extra: float = 1.3  # a "C" invoice takes back 1 + Poisson(this) lines
     zero_price_lines: float = 0.002  # product lines with UnitPrice 0
     non_product_lines: float = 0.005  # POST, DOT, M, D, C2, BANK CHARGES, AMAZONFEE
     duplicate_lines: float = 0.01  # exact copies of a line
@@ -42,7 +42,10 @@ class DirtRates:
 
     def __post_init__(self) -> None:
         for name, value in vars(self).items():
-            if not 0.0 <= value < 1.0:
+            if name == "cancelled_lines_extra":
+                if not 0.0 <= value <= 50.0:
+                    raise ValueError(f"DirtRates.{name} must be in [0, 50], got {value!r}")
+            elif not 0.0 <= value < 1.0:
                 raise ValueError(f"DirtRates.{name} must be in [0, 1), got {value!r}")
 
 
@@ -50,7 +53,7 @@ class DirtRates:
 class Behaviour:
     """Distributions of the latent customer truth (see the package docstring)."""
 
-    orders_per_year_mean: float = 7.0  # lambda ~ Gamma(shape, mean / shape)
+    orders_per_year_mean: float = 9.0  # lambda ~ Gamma(shape, mean / shape)
     orders_per_year_shape: float = 0.9
     dropout_a: float = 0.7  # p ~ Beta(a, b): drop-out probability after each purchase
     dropout_b: float = 3.5
@@ -58,7 +61,12 @@ class Behaviour:
     extra_lines_shape: float = 1.5
     bulk_share: float = 0.08
     anomalous_share: float = 0.02
-    acquisition_share: float = 0.8  # acquisitions spread over this share of the period
+    # Customers are acquired from the first day through the last, as demand comes (more in
+    # the autumn); with acquisition_days, only in the first that many days of the period.
+    acquisition_days: int | None = None
+    seasonality: float = 1.0  # exponent on the monthly demand weights (0: none)
+    christmas_weight: float = 1.0  # weight of Christmas items in customers' preferences
+    monster_line_rate: float = 0.008  # anomalous customers' cheap lines of 1,000+ units
     preference_concentration: float = 3.0  # Dirichlet alpha = concentration * category share
     uk_share: float = 0.9
     n_products: int = 3000
@@ -72,6 +80,7 @@ class Behaviour:
             "extra_lines_mean",
             "extra_lines_shape",
             "preference_concentration",
+            "christmas_weight",
         )
         for name in positive:
             if not getattr(self, name) > 0:
@@ -79,7 +88,11 @@ class Behaviour:
         for name in ("bulk_share", "anomalous_share", "uk_share"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"Behaviour.{name} must be in [0, 1]")
-        if not 0.0 < self.acquisition_share <= 1.0:
-            raise ValueError("Behaviour.acquisition_share must be in (0, 1]")
+        if self.acquisition_days is not None and self.acquisition_days < 1:
+            raise ValueError("Behaviour.acquisition_days must be at least 1 (or None)")
+        if not 0.0 <= self.seasonality <= 5.0:
+            raise ValueError("Behaviour.seasonality must be in [0, 5]")
+        if not 0.0 <= self.monster_line_rate <= 1.0:
+            raise ValueError("Behaviour.monster_line_rate must be in [0, 1]")
         if not 100 <= self.n_products <= 60_000:
             raise ValueError("Behaviour.n_products must be between 100 and 60,000")

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pipeline.demo.catalogue import CATEGORY_SHARE
+from pipeline.demo.catalogue import CATEGORY_SHARE, XMAS
 from pipeline.demo.parameters import Behaviour, DirtRates
 from pipeline.demo.sampling import segment_cumsum
 from pipeline.demo.trading_calendar import TradingCalendar
@@ -95,14 +95,17 @@ def draw_countries(rng: np.random.Generator, n: int, uk_share: float) -> np.ndar
 
 
 def preference_alpha(beh: Behaviour) -> np.ndarray:
-    return beh.preference_concentration * CATEGORY_SHARE / CATEGORY_SHARE.sum()
+    share = CATEGORY_SHARE.copy()
+    share[XMAS] *= beh.christmas_weight
+    return beh.preference_concentration * share / share.sum()
 
 
 def draw_customers(
     rng: np.random.Generator, n: int, cal: TradingCalendar, beh: Behaviour
 ) -> Customers:
     """The BG/NBD story per customer: acquisition, lambda, p, and what follows from them."""
-    acq_u = rng.uniform(0.0, beh.acquisition_share * cal.u_obs, n)
+    last_u = cal.u_obs if beh.acquisition_days is None else cal.u_by_day(beh.acquisition_days)
+    acq_u = rng.uniform(0.0, last_u, n)
     shape = beh.orders_per_year_shape
     rate_year = rng.gamma(shape, beh.orders_per_year_mean / shape, n)
     p = np.clip(rng.beta(beh.dropout_a, beh.dropout_b, n), 1e-9, 1.0)

@@ -81,7 +81,7 @@ def simulate_chunk(
     registered, dropout_u = customer_orders(rng, customers, cal)
     owners, orders = add_guest_orders(rng, customers, registered, cal, beh, dirt)
     lines = draw_lines(rng, orders, owners, cal, cat)
-    price_lines(rng, lines, orders, owners, cat, dirt)
+    price_lines(rng, lines, orders, owners, cat, dirt, beh.monster_line_rate)
     returns = cancellations(rng, orders, lines, dirt)
     first_np_event = len(orders) + len(returns.event_u)
     extra = non_product_lines(rng, orders, owners, cal, dirt, first_np_event)

@@ -18,10 +18,12 @@ class TradingCalendar:
     """Maps operational time (days of average demand) to calendar minutes since the start.
 
     Simulating in operational time and mapping through the inverse cumulative demand puts
-    weekly, yearly and daily seasonality on a homogeneous Poisson process.
+    weekly, yearly and daily seasonality on a homogeneous Poisson process. ``seasonality``
+    raises the monthly weights to a power: 1 is the default retailer, 3 a strongly seasonal
+    one (November about twelve times February), 0 none.
     """
 
-    def __init__(self, start: date, end: date, horizon_days: int) -> None:
+    def __init__(self, start: date, end: date, horizon_days: int, seasonality: float = 1.0) -> None:
         self.n_obs_days = (end - start).days + 1
         self.n_days = self.n_obs_days + horizon_days
         day = np.arange(self.n_days).astype("timedelta64[D]") + np.datetime64(start, "D")
@@ -29,7 +31,7 @@ class TradingCalendar:
         month = day.astype("datetime64[M]").astype(np.int64) % 12  # 0 = January
         day_of_month = (day - day.astype("datetime64[M]")).astype(np.int64) + 1
         closed = ((month == 11) & (day_of_month >= 23)) | ((month == 0) & (day_of_month <= 3))
-        weight = _WEEKDAY_WEIGHT[weekday] * _MONTH_WEIGHT[month] * ~closed
+        weight = _WEEKDAY_WEIGHT[weekday] * _MONTH_WEIGHT[month] ** seasonality * ~closed
         if weight[: self.n_obs_days].sum() <= 0:
             raise ValueError("the period from start_date to end_date has no trading day")
         self.weight = weight / weight.mean()
@@ -42,6 +44,10 @@ class TradingCalendar:
         hour_cdf = np.concatenate(([0.0], np.cumsum(_HOUR_WEIGHT)))
         self._hour_cdf = hour_cdf / hour_cdf[-1]
         self._hour_min = (_FIRST_HOUR + np.arange(len(hour_cdf))) * 60.0
+
+    def u_by_day(self, days: int) -> float:
+        """Operational time at the end of the first ``days`` days (at most the observed ones)."""
+        return float(self.cum[min(max(days, 1), self.n_obs_days) - 1])
 
     def to_minutes(self, u: np.ndarray) -> np.ndarray:
         u = np.clip(u, 0.0, np.nextafter(self.u_total, 0.0))

@@ -24,10 +24,10 @@ from pipeline.demo.parameters import (
     LANDING_STEM,
     MAX_CHUNK_CUSTOMERS,
     TRUTH_FILE,
-    UCI_COLUMNS,
     Behaviour,
     DirtRates,
 )
+from pipeline.demo.scenarios import DEFAULT_SCENARIO
 
 
 @dataclass(frozen=True)
@@ -46,12 +46,13 @@ class DemoSummary:
     end_date: date
     horizon_days: int
     seconds: float
+    scenario: str = DEFAULT_SCENARIO
     removed_files: tuple[Path, ...] = field(default=())  # earlier demo files in other formats
 
     def line(self) -> str:
         return (
             f"wrote {self.n_rows:,} rows, {self.n_customers:,} customers, "
-            f"{self.n_invoices:,} invoices to {self.transactions_path} "
+            f"{self.n_invoices:,} invoices ({self.scenario}) to {self.transactions_path} "
             f"(truth: {self.truth_path}) in {self.seconds:.1f} s"
         )
 
@@ -72,11 +73,15 @@ def _write_csv(table: pa.Table, path: Path) -> None:
 
     with duckdb.connect() as con:
         con.register("demo_transactions", table)
-        con.sql(
-            "SELECT InvoiceNo, StockCode, Description, Quantity,"
-            " strftime(InvoiceDate, '%-m/%-d/%Y %-H:%M') AS InvoiceDate,"
-            " UnitPrice, CustomerID, Country FROM demo_transactions"
-        ).write_csv(str(path), header=True, sep=",")
+        columns = ", ".join(
+            "strftime(InvoiceDate, '%-m/%-d/%Y %-H:%M') AS InvoiceDate"
+            if name == "InvoiceDate"
+            else name
+            for name in table.column_names  # UCI names only: nothing to quote
+        )
+        con.sql(f"SELECT {columns} FROM demo_transactions").write_csv(
+            str(path), header=True, sep=","
+        )
 
 
 def _write_xlsx(table: pa.Table, path: Path) -> None:
@@ -84,7 +89,7 @@ def _write_xlsx(table: pa.Table, path: Path) -> None:
 
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet("Online Retail")
-    sheet.append(list(UCI_COLUMNS))
+    sheet.append(table.column_names)
     for batch in table.to_batches(max_chunksize=50_000):
         for row in zip(*(column.to_pylist() for column in batch.columns), strict=True):
             sheet.append(row)
@@ -135,10 +140,12 @@ def write_demo_data(
     behaviour: Behaviour | None = None,
     chunk_customers: int = MAX_CHUNK_CUSTOMERS,
     progress: bool = False,
+    scenario: str = DEFAULT_SCENARIO,
 ) -> DemoSummary:
     """Generate and write ``landing_dir/online_retail_demo.<format>`` plus the truth files.
 
     Writes ``truth_dir/customer_truth.parquet`` and ``truth_dir/product_catalogue.parquet``.
+    ``scenario`` is one of pipeline.demo.scenarios.SCENARIOS (``retail`` by default).
     Every file is replaced atomically; a demo landing file left in another format is removed
     so the pipeline never loads the demo twice.
     """
@@ -156,6 +163,7 @@ def write_demo_data(
             behaviour=behaviour,
             chunk_customers=chunk_customers,
             bar=bar,
+            scenario=scenario,
         )
         table = data.transactions
         if file_format == "xlsx" and table.num_rows > EXCEL_MAX_ROWS:
@@ -190,5 +198,6 @@ def write_demo_data(
         end_date=data.end_date,
         horizon_days=data.horizon_days,
         seconds=time.perf_counter() - began,
+        scenario=data.scenario,
         removed_files=tuple(removed),
     )

@@ -5,7 +5,9 @@
 | segments.customer_value   | Low / Mid / High: k-means (k=3) on standardized log R, F, M |
 | segments.purchase_style   | Regular / Bulk / Anomaly, with a reason and the value x      |
 |                           | style label (labels.VALUE_STYLE_MATRIX)                      |
-| segments.personas         | Loyal Customers, Big Spenders, At Risk, New / Occasional     |
+| segments.personas         | Loyal Customers, Big Spenders, At Risk, New Customers,       |
+|                           | Occasional: a window for New, k-means purchase profiles and  |
+|                           | a lapse window for the rest (see ``personas``)                |
 
 Modules: ``value``, ``style`` and ``personas`` hold the scikit-learn estimators (each
 carries its cluster -> label mapping, so MLflow stores both together); ``warehouse`` the SQL;

@@ -88,7 +88,7 @@ class ClusterQuality:
 
 
 def metric_key(label: str) -> str:
-    """A label as an MLflow metric name part: 'New / Occasional' -> 'new_occasional'."""
+    """A label as an MLflow metric name part: 'New Customers' -> 'new_customers'."""
     return "_".join("".join(ch if ch.isalnum() else " " for ch in label).lower().split())
 
 

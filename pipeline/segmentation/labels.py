@@ -18,7 +18,13 @@ from __future__ import annotations
 
 VALUE_SEGMENTS: tuple[str, ...] = ("Low", "Mid", "High")  # ascending value
 PURCHASE_STYLES: tuple[str, ...] = ("Regular", "Bulk", "Anomaly")
-PERSONAS: tuple[str, ...] = ("Loyal Customers", "Big Spenders", "At Risk", "New / Occasional")
+PERSONAS: tuple[str, ...] = (
+    "Loyal Customers",
+    "Big Spenders",
+    "At Risk",
+    "New Customers",
+    "Occasional",
+)
 
 VALUE_STYLE_MATRIX: dict[tuple[str, str], str] = {
     ("High", "Regular"): "VIP",
@@ -41,19 +47,20 @@ VALUE_LABELS_BY_K: dict[int, tuple[str, ...]] = {
     3: VALUE_SEGMENTS,
 }
 
-# Persona archetypes in standardized space (z-scores of the persona features, see
-# pipeline.segmentation.personas.PERSONA_FEATURES): recency (+ = long ago), frequency,
-# monetary, average order value. Each cluster centroid is matched to one archetype.
-PERSONA_ARCHETYPES: dict[str, tuple[float, float, float, float]] = {
-    # Bought recently and often; spend follows from frequency, baskets are ordinary.
-    "Loyal Customers": (-1.0, 1.0, 0.5, 0.0),
-    # Large baskets and the highest spend, whatever the rhythm.
-    "Big Spenders": (0.0, 0.0, 1.5, 1.5),
-    # Used to buy with ordinary value, but not for a long while.
-    "At Risk": (0.75, 0.0, 0.25, 0.25),
+# Purchase profiles of the persona clustering (pipeline.segmentation.personas), as
+# archetypes in its standardized space: z-scores of log frequency, log monetary and log
+# average order value. Each cluster centroid is matched to one profile; recency and tenure
+# then turn a profile into a persona (a lapsing Loyal or Big Spender profile is At Risk).
+PROFILE_ARCHETYPES: dict[str, tuple[float, float, float]] = {
+    # Buy often; spend follows from frequency, baskets are ordinary.
+    "Loyal Customers": (1.0, 0.8, -0.2),
+    # Large baskets and a high spend.
+    "Big Spenders": (0.4, 1.3, 1.5),
     # One or two small orders.
-    "New / Occasional": (0.0, -1.0, -1.0, -0.5),
+    "Occasional": (-0.9, -1.0, -0.6),
 }
+# Profiles worth keeping: lapsing, they become At Risk.
+VALUABLE_PROFILES: tuple[str, ...] = ("Loyal Customers", "Big Spenders")
 
 
 def value_style_label(value_segment: str | None, purchase_style: str | None) -> str | None:

@@ -1,10 +1,13 @@
 """Customer value: Low / Mid / High from k-means (k=3) on standardized log R, F, M.
 
 Features: log1p(recency_days), log1p(frequency), log1p(monetary clipped at 0), each
-standardized. ``value_score`` is the mean of -z(recency), z(frequency) and z(monetary): a
-continuous score (0 = the average customer) that orders customers within and across
-segments. Clusters are named by ordering their centroids on the same score, so "High" is
-always the cluster of the most valuable centre, whatever id k-means gave it.
+standardized. ``value_score`` is (8 z(monetary) + z(frequency) - z(recency)) / 10: value is
+spend; how often and how recently only break near-ties. A continuous score (0 = the average
+customer) that orders customers within and across segments. (With customers acquired up to
+the last day, weights closer to equal named a cluster of recent low-spending newcomers "Mid"
+above a cluster of lapsed customers who had spent more: recency alone lifted them.)
+Clusters are named by ordering their centroids on the same score, so "High" is always the
+cluster of the most valuable centre, whatever id k-means gave it.
 """
 
 from __future__ import annotations
@@ -16,8 +19,8 @@ from pipeline.segmentation.clustering import N_INIT, RANDOM_STATE, ClusterSegmen
 from pipeline.segmentation.labels import VALUE_LABELS_BY_K
 
 VALUE_FEATURES: tuple[str, ...] = ("recency_days", "frequency", "monetary")
-# Direction of each standardized feature in the value score: recent, frequent, big spenders.
-VALUE_WEIGHTS = np.array([-1.0, 1.0, 1.0]) / 3.0
+# Weight of each standardized feature in the value score: recent, frequent, big spenders.
+VALUE_WEIGHTS = np.array([-1.0, 1.0, 8.0]) / 10.0
 
 
 def centroid_value(centroids: np.ndarray) -> np.ndarray:
