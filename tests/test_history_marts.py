@@ -8,6 +8,7 @@ import time
 import duckdb
 import pytest
 
+from pipeline import quality
 from pipeline.history import (
     apply_retention,
     build_customer_movements,
@@ -119,6 +120,21 @@ def test_customer_movements_keep_each_customers_latest_move(history):
     assert moves[("C", "rfm_segment")] == ("New", "Promising", MAR, FEB)
     assert ("C", "persona") not in moves  # never moved
     assert ("A", "value_segment") not in moves
+
+
+@pytest.mark.parametrize("table", ["marts.segment_transitions", "marts.customer_movements"])
+def test_the_migration_marts_suites_pass_and_fail_on_a_duplicate(history, table):
+    build_segment_transitions(history, (FEB, MAR))
+    build_customer_movements(history)
+
+    def validate():
+        return quality.validate_table(history, table, quality.suite_for(table), results_dir=None)
+
+    assert validate().success
+    history.execute(f"INSERT INTO {table} SELECT * FROM {table} LIMIT 1")
+    report = validate()
+    assert not report.success
+    assert any("unique" in outcome.expectation_type for outcome in report.failures)
 
 
 def test_every_dimension_has_a_title_on_the_dashboard():

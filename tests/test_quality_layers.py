@@ -12,11 +12,15 @@ import pytest
 from pipeline import quality
 from pipeline.catalog import TABLES, published_tables
 
+MIGRATION_MARTS = ("marts.segment_transitions", "marts.customer_movements")
+
 LATER_LAYERS = [
     name
     for name in quality.suite_names()
     if name.split(".")[0] in {"features", "segments", "scores", "marts"}
-    and name != "marts.prediction_log"
+    # Filled by the API and by snapshots a refresh does not take: tested on their own rows
+    # (tests/test_live_scoring.py, tests/test_history_marts.py).
+    and name not in {"marts.prediction_log", *MIGRATION_MARTS}
 ]
 
 
