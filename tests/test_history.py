@@ -57,7 +57,7 @@ def _run_history(instance, start: str, end: str):
 def _pipeline_snapshot(connection, versions: dict[str, str]) -> pd.DataFrame:
     """What the nightly tables hold after a run with AS_OF_DATE: the features and the scores
     as written, and the labels the segment models give those features."""
-    from pipeline.modelling.tracking import load_model
+    from pipeline.model_registry import load_model
     from pipeline.segmentation.tracking import assign_segments
     from pipeline.segmentation.warehouse import style_features, value_features
 

@@ -7,11 +7,11 @@ warehouse for the marts, the published BI snapshot for the dashboard (same table
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 
 import duckdb
 import pandas as pd
 
+from pipeline.sql_files import SqlFiles
 from pipeline.sql_text import one_row
 
 # The labels whose moves are tracked (columns of history.customer_snapshots).
@@ -19,10 +19,10 @@ DIMENSIONS = ("value_segment", "persona", "rfm_segment", "churn_risk_band")
 DEFAULT_COMPARISON_DAYS = 30
 NEW_LABEL = "(new)"
 
-_HERE = Path(__file__).resolve().parent
-TRANSITIONS_SQL = (_HERE / "transitions.sql").read_text(encoding="utf-8")
-CUSTOMER_MOVEMENTS_SQL = (_HERE / "customer_movements.sql").read_text(encoding="utf-8")
-SEGMENT_SIZES_SQL = (_HERE / "segment_sizes.sql").read_text(encoding="utf-8")
+SQL = SqlFiles(__package__)
+TRANSITIONS_SQL = SQL.read("transitions.sql")
+CUSTOMER_MOVEMENTS_SQL = SQL.read("customer_movements.sql")
+SEGMENT_SIZES_SQL = SQL.read("segment_sizes.sql")
 
 
 def snapshot_dates(connection: duckdb.DuckDBPyConnection) -> list[dt.date]:

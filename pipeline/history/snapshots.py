@@ -12,17 +12,15 @@ import datetime as dt
 import functools
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from pathlib import Path
 
 import duckdb
 import pandas as pd
 
 from pipeline.action_rules import ActionPlan, action_case_sql
 from pipeline.catalog.ddl import create_tables_sql
-from pipeline.model_registry import champion_version
+from pipeline.model_registry import champion_version, load_model
 from pipeline.modelling.champion_scoring import score_frame
 from pipeline.modelling.model_runs import CHURN_MODEL, PROPENSITY_MODEL
-from pipeline.modelling.tracking import load_model
 from pipeline.modelling.training_frames import resolve_windows, scoring_frame
 from pipeline.segmentation.tracking import (
     PERSONA_MODEL,
@@ -31,9 +29,10 @@ from pipeline.segmentation.tracking import (
     assign_segments,
 )
 from pipeline.segmentation.warehouse import style_features
+from pipeline.sql_files import SqlFiles
 
 HISTORY_TABLE = "history.customer_snapshots"
-SNAPSHOT_ROWS_SQL = (Path(__file__).with_name("snapshot_rows.sql")).read_text(encoding="utf-8")
+SNAPSHOT_ROWS_SQL = SqlFiles(__package__).read("snapshot_rows.sql")
 # The temp views the snapshot SQL reads, and the columns each one needs.
 _FEATURES_VIEW = "_history_features"
 _LABEL_COLUMNS = ["customer_id", "value_segment", "value_score", "purchase_style"]

@@ -49,6 +49,7 @@ from pipeline.quality.expectations import (
 from pipeline.quality.gx_engine import validate_with_gx
 from pipeline.quality.report import ValidationReport, outcome, suite_result, write_results
 from pipeline.quality.sql_engine import sql_result
+from pipeline.sql_files import SqlFiles
 from pipeline.sql_text import qualified
 
 if TYPE_CHECKING:
@@ -60,7 +61,7 @@ if TYPE_CHECKING:
         ExpectationConfiguration,
     )
 
-COLUMNS_SQL = (Path(__file__).with_name("columns.sql")).read_text(encoding="utf-8")
+COLUMNS_SQL = SqlFiles(__package__).read("columns.sql")
 
 
 def validate_table(

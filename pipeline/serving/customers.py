@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from pathlib import Path
 
 import duckdb
 import pandas as pd
 
 from pipeline.serving.snapshot import Generation
+from pipeline.sql_files import SqlFiles
 
-PROFILE_SQL = (Path(__file__).with_name("customer_profile.sql")).read_text(encoding="utf-8")
+PROFILE_SQL = SqlFiles(__package__).read("customer_profile.sql")
 SEGMENT_TYPES = (
     "value_segment",
     "purchase_style",
