@@ -10,9 +10,9 @@ import duckdb
 import pytest
 
 from pipeline.live_scoring import LOG_TABLE
-from pipeline.serving.app import parse_reasons
 from pipeline.serving.config import ApiConfigError, ApiSettings
 from pipeline.serving.prediction_log import PredictionLog, fold_into_warehouse
+from pipeline.serving.routes_scoring import parse_reasons
 from pipeline.serving.snapshot import SnapshotMissing, SnapshotReader
 
 

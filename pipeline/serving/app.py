@@ -23,12 +23,9 @@ from fastapi.responses import JSONResponse
 from pipeline.serving import routes_customers, routes_scoring
 from pipeline.serving.api_services import Services, require_key
 from pipeline.serving.config import ApiSettings
-from pipeline.serving.routes_scoring import parse_reasons
 from pipeline.serving.schemas import ScoreRequest
 from pipeline.serving.snapshot import SnapshotMissing
 from pipeline.settings import Settings
-
-__all__ = ["create_app", "parse_reasons"]
 
 
 def create_app(settings: Settings | None = None, api: ApiSettings | None = None) -> FastAPI:

@@ -12,6 +12,9 @@ DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024
 DEFAULT_MAX_ROWS = 10_000
 DEFAULT_PAGE_SIZE = 100
 MAX_PAGE_SIZE = 10_000
+# Media types the API reads and writes besides JSON.
+CSV = "text/csv"
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 class ApiConfigError(ValueError):

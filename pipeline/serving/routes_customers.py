@@ -10,11 +10,10 @@ from fastapi.responses import JSONResponse, Response
 
 from pipeline.serving import customers
 from pipeline.serving.api_services import Services, get_services
-from pipeline.serving.config import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
+from pipeline.serving.config import CSV, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from pipeline.serving.schemas import CustomerProfile
 from pipeline.serving.snapshot import SnapshotMissing
 
-CSV = "text/csv"
 ServicesDep = Annotated[Services, Depends(get_services)]
 health_router = APIRouter()  # open to all
 router = APIRouter()  # behind the API key when one is configured

@@ -18,12 +18,10 @@ from starlette.concurrency import run_in_threadpool
 from pipeline.action_rules import load_configured_plan
 from pipeline.live_scoring import NewCustomersError
 from pipeline.serving.api_services import Services, get_services
-from pipeline.serving.config import ApiSettings
+from pipeline.serving.config import CSV, XLSX, ApiSettings
 from pipeline.serving.schemas import ScoreRequest, ScoreResponse
 from pipeline.serving.scoring import _rows_file, score_input, scoring_context, upload_file
 
-CSV = "text/csv"
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 REASON = re.compile(r"(?P<feature>\w+)=(?P<value>\S+) \((?P<contribution>[^,]+), (?P<dir>\w+)\)")
 router = APIRouter()
 
