@@ -12,6 +12,8 @@ The logic lives in :mod:`pipeline.modelling`."""
 import time
 
 from dagster import (
+    AssetCheckExecutionContext,
+    AssetCheckKey,
     AssetCheckResult,
     AssetCheckSeverity,
     AssetCheckSpec,
@@ -23,6 +25,7 @@ from dagster import (
     MetadataValue,
     asset_check,
     multi_asset,
+    multi_asset_check,
 )
 
 from assets.common import OWNERS, comment_and_describe, markdown_rows, table_key, table_spec
@@ -314,46 +317,68 @@ def train_models_asset(
 # -- the decay signal ------------------------------------------------------------------------
 
 
-def _decay_check(model_name: str):
-    @asset_check(
-        asset=model_key(model_name),
-        name=DECAY_CHECK,
-        additional_deps=[table_key("features.customer_rfm")],
-        # Blocking (with severity WARN, so it stops nothing): the training's automation
-        # condition tells it from the challenger check that way (orchestration/automation.py).
-        blocking=True,
-        # Judged again whenever the features or the champion change.
-        automation_condition=AutomationCondition.eager(),
-        # The window's features are built in temporary tables: the writer, in its pool.
-        pool=WRITER_POOL,
-        description="The champion's Brier score on the latest complete horizon is within "
-        "DECAY_TOLERANCE (default 10%) of its validation figure; a warning requests a retrain.",
-    )
-    def check(warehouse: DuckDBWarehouse, mlflow: ModelTracking) -> AssetCheckResult:
-        settings = Settings.from_env()
-        with warehouse.writer() as connection:
-            windows = scoring_windows(connection, settings.as_of, settings.horizon_days)
-            signal = champion_decay(
-                connection, windows, mlflow.client(), model_name, settings.decay_tolerance
-            )
-        metadata = {
-            "reason": signal.reason,
-            "champion_version": signal.champion_version or "none",
-            "window": f"{signal.window_start:%Y-%m-%d} .. {signal.window_end:%Y-%m-%d}",
-            "customers": signal.customers,
-            "tolerance": signal.tolerance,
-        }
-        for name in ("validation_brier", "recent_brier", "limit"):
-            if getattr(signal, name) is not None:
-                metadata[name] = round(getattr(signal, name), 6)
-        return AssetCheckResult(
-            passed=not signal.decayed, severity=AssetCheckSeverity.WARN, metadata=metadata
+def _decay_metadata(signal) -> dict:
+    metadata = {
+        "reason": signal.reason,
+        "champion_version": signal.champion_version or "none",
+        "window": f"{signal.window_start:%Y-%m-%d} .. {signal.window_end:%Y-%m-%d}",
+        "customers": signal.customers,
+        "tolerance": signal.tolerance,
+    }
+    for name in ("validation_brier", "recent_brier", "limit"):
+        if getattr(signal, name) is not None:
+            metadata[name] = round(getattr(signal, name), 6)
+    return metadata
+
+
+# One step judges every monitored champion: they share the latest horizon's frame, the
+# costliest part (a feature query over every line). Each model keeps its own check.
+@multi_asset_check(
+    name="champions_not_decayed",
+    specs=[
+        AssetCheckSpec(
+            DECAY_CHECK,
+            asset=model_key(model_name),
+            additional_deps=[table_key("features.customer_rfm")],
+            # Blocking (with severity WARN, so it stops nothing): the training's automation
+            # condition tells it from the challenger check that way
+            # (orchestration/automation.py).
+            blocking=True,
+            # Judged again whenever the features or the champion change.
+            automation_condition=AutomationCondition.eager(),
+            description="The champion's Brier score on the latest complete horizon is within "
+            "DECAY_TOLERANCE (default 10%) of its validation figure; a warning requests a "
+            "retrain.",
+        )
+        for model_name in MONITORED_MODELS
+    ],
+    can_subset=True,
+    # The window's features are built in temporary tables: the writer, in its pool.
+    pool=WRITER_POOL,
+)
+def champions_not_decayed(
+    context: AssetCheckExecutionContext, warehouse: DuckDBWarehouse, mlflow: ModelTracking
+):
+    selected = context.selected_asset_check_keys
+    models = tuple(m for m in MONITORED_MODELS if decay_check_key(m) in selected)
+    settings = Settings.from_env()
+    with warehouse.writer() as connection:
+        windows = scoring_windows(connection, settings.as_of, settings.horizon_days)
+        signals = champion_decay(
+            connection, windows, mlflow.client(), models, settings.decay_tolerance
+        )
+    for model_name, signal in signals.items():
+        yield AssetCheckResult(
+            asset_key=model_key(model_name),
+            check_name=DECAY_CHECK,
+            passed=not signal.decayed,
+            severity=AssetCheckSeverity.WARN,
+            metadata=_decay_metadata(signal),
         )
 
-    return check
 
-
-churn_not_decayed, propensity_not_decayed = (_decay_check(m) for m in MONITORED_MODELS)
+def decay_check_key(model_name: str) -> AssetCheckKey:
+    return AssetCheckKey(model_key(model_name), DECAY_CHECK)
 
 
 # -- checks ------------------------------------------------------------------------------------

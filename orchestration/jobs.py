@@ -11,22 +11,19 @@ a time), so two refreshes never interleave.
 from __future__ import annotations
 
 from dagster import (
-    AssetCheckKey,
     AssetKey,
     AssetSelection,
     define_asset_job,
     in_process_executor,
 )
 
-from assets.models import DECAY_CHECK, model_key, train_models_asset
+from assets.models import decay_check_key, train_models_asset
 from orchestration.automation import RUN_GUARD_TAG, RUN_GUARD_VALUE
 from pipeline.modelling.decay import MONITORED_MODELS
 
 WRITER_TAGS = {RUN_GUARD_TAG: RUN_GUARD_VALUE}
 TRAINING = AssetSelection.assets(*train_models_asset.keys)
-DECAY_CHECKS = AssetSelection.checks(
-    *(AssetCheckKey(model_key(name), DECAY_CHECK) for name in MONITORED_MODELS)
-)
+DECAY_CHECKS = AssetSelection.checks(*(decay_check_key(name) for name in MONITORED_MODELS))
 # The history's partitions are snapshot dates: its own job (orchestration/history.py)
 # takes them after a refresh, on its cadence, or in a backfill.
 HISTORY_SNAPSHOTS = AssetSelection.assets(AssetKey(["history", "customer_snapshots"]))

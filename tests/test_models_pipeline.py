@@ -8,6 +8,7 @@ from pathlib import Path
 
 import dagster as dg
 import duckdb
+import pandas as pd
 import pytest
 
 from assets import marts, models, scores
@@ -16,7 +17,8 @@ from pipeline.cleaning import build_staging
 from pipeline.demo import write_demo_data
 from pipeline.features import build_customer_rfm
 from pipeline.ingest import ingest_landing
-from pipeline.modelling.training_frames import resolve_snapshot
+from pipeline.modelling.champion_scoring import scoring_windows, stored_features
+from pipeline.modelling.training_frames import resolve_snapshot, scoring_frame
 from pipeline.product_categories import build_product_categories, load_rules
 from pipeline.settings import DEFAULT_NON_PRODUCT_CODES
 from resources.data_quality import DataQuality
@@ -154,13 +156,30 @@ def test_a_file_without_products_gets_churn_and_propensity_and_skips_products(
         assert not evaluation.passed and evaluation.severity == dg.AssetCheckSeverity.WARN
         assert "kept the champion" in evaluation.metadata["summary"].value
     assert warned[("models/product_category_propensity", "challenger_beats_champion")].passed
-    # The champion is judged on the latest complete horizon of the same data: no decay.
-    decay = warned[("models/purchase_propensity", "champion_not_decayed")]
-    assert decay.passed and "within tolerance" in decay.metadata["reason"].value
+    # Each champion is judged on the latest complete horizon of the same data (one step
+    # for both, with one frame): no decay.
+    for asset in ("models/customer_churn", "models/purchase_propensity"):
+        decay = warned[(asset, "champion_not_decayed")]
+        assert decay.passed and "within tolerance" in decay.metadata["reason"].value
+        assert decay.metadata["customers"].value == before_cutoff
     with duckdb.connect(str(warehouse_without_products), read_only=True) as connection:
         assert connection.execute(
             "SELECT DISTINCT model_version FROM scores.propensity"
         ).fetchall() == [("1",)]
+
+
+def test_scores_reuse_the_stored_features_of_their_date_unchanged(warehouse_without_products):
+    with duckdb.connect(str(warehouse_without_products)) as connection:
+        windows = scoring_windows(connection, None, 90)
+        stored = stored_features(connection, windows.snapshot)
+        assert stored is not None and len(stored) > 100
+        computed = scoring_frame(connection, windows)
+        reused = scoring_frame(connection, windows, features=stored)
+        pd.testing.assert_frame_equal(reused, computed)
+        # features.customer_rfm of another date is not taken for the snapshot's
+        assert stored_features(connection, windows.snapshot - dt.timedelta(days=1)) is None
+        connection.execute("DROP TABLE features.customer_rfm")
+        assert stored_features(connection, windows.snapshot) is None
 
 
 def test_refresh_trains_registers_and_scores_with_every_model_check_passing(data_dir):

@@ -79,9 +79,28 @@ def score_with_champion(
             f"{missing}: train the models first (materialize the asset models/{model_name}, "
             "or run the job `refresh`)"
         ) from missing
-    frame = scoring_frame(connection, windows, _categories(model))
+    features = stored_features(connection, windows.snapshot)
+    frame = scoring_frame(connection, windows, _categories(model), features=features)
     scores = score_frame(model_name, model, version, frame, windows)
     return ChampionScores(model_name, version, scores)
+
+
+def stored_features(
+    connection: duckdb.DuckDBPyConnection, snapshot: dt.datetime
+) -> pd.DataFrame | None:
+    """features.customer_rfm when it holds the customer features as of ``snapshot`` (it is
+    the same query, so scoring need not run it again over every line); None when the table
+    is missing or of another date."""
+    exists = connection.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'features' "
+        "AND table_name = 'customer_rfm'"
+    ).fetchone()[0]
+    if not exists:
+        return None
+    dates = connection.execute("SELECT DISTINCT as_of FROM features.customer_rfm").fetchall()
+    if dates != [(snapshot,)]:
+        return None
+    return connection.execute("SELECT * FROM features.customer_rfm ORDER BY customer_id").df()
 
 
 def score_frame(

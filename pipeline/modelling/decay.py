@@ -2,7 +2,7 @@
 
 A champion was validated out of time when it was trained: its Brier score on held-out
 customers is stored on its registry version (tag ``eval_brier``). As new days arrive, the
-latest complete horizon moves forward. :func:`champion_decay` scores the champion on that
+latest complete horizon moves forward. :func:`champion_decay` scores each champion on that
 horizon (features as of the snapshot minus the horizon, outcomes in the horizon after it,
 every customer) and compares: a Brier score worse than the validation figure by more than
 the tolerance (default 10%, ``DECAY_TOLERANCE``) plus two standard errors of the recent
@@ -99,17 +99,32 @@ def champion_decay(
     connection: duckdb.DuckDBPyConnection,
     windows: ModelWindows,
     client,
-    model_name: str,
+    model_names: tuple[str, ...] = MONITORED_MODELS,
     tolerance: float = DEFAULT_DECAY_TOLERANCE,
-) -> DecaySignal:
-    """The champion of ``model_name`` judged on the latest complete horizon of ``windows``
-    (its cutoff and the horizon after it)."""
+) -> dict[str, DecaySignal]:
+    """The champion of each of ``model_names`` judged on the latest complete horizon of
+    ``windows`` (its cutoff and the horizon after it). The horizon's frame (features as of
+    the cutoff, outcomes after it) is built once and every champion is scored on it."""
     start, end = windows.cutoff, windows.cutoff_end
-    current = champion_version(client, model_name)
-    if current is None:
-        return DecaySignal(model_name, None, None, None, start, end, 0, tolerance)
+    frame = None
+    signals = {}
+    for model_name in model_names:
+        current = champion_version(client, model_name)
+        if current is None:
+            signals[model_name] = DecaySignal(
+                model_name, None, None, None, start, end, 0, tolerance
+            )
+            continue
+        if frame is None:
+            frame = window_frame(connection, start, windows.horizon_days)
+        signals[model_name] = _judge(model_name, current, frame, windows, tolerance)
+    return signals
+
+
+def _judge(model_name: str, current, frame, windows: ModelWindows, tolerance: float) -> DecaySignal:
+    """The decay signal of the registry version ``current`` on the horizon's ``frame``."""
+    start, end = windows.cutoff, windows.cutoff_end
     version, validation = str(current.version), _validation_figure(current)
-    frame = window_frame(connection, start, windows.horizon_days)
     if frame.empty:
         return DecaySignal(model_name, version, validation, None, start, end, 0, tolerance)
     try:

@@ -240,11 +240,13 @@ def features_as_of(
     *,
     orders_per_day: pd.DataFrame | None = None,
     categories: tuple[str, ...] = (),
+    features: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """One row per customer with a purchase before ``as_of``: customer_features, the
     trading-clock columns for the horizon after ``as_of`` and, if asked, category columns.
-    Nothing at or after ``as_of`` is read."""
-    frame = customer_features(connection, as_of)
+    Nothing at or after ``as_of`` is read. ``features``: customer_features as of ``as_of``
+    already computed (features.customer_rfm of the same date), to add the columns to."""
+    frame = customer_features(connection, as_of) if features is None else features
     frame["customer_id"] = frame["customer_id"].astype(object)
     frame["window_start"] = as_of
     if orders_per_day is None:
@@ -389,6 +391,14 @@ def scoring_frame(
     connection: duckdb.DuckDBPyConnection,
     windows: ModelWindows,
     categories: tuple[str, ...] = (),
+    features: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """Features as of the snapshot, for the final scores."""
-    return features_as_of(connection, windows.snapshot, windows.horizon_days, categories=categories)
+    """Features as of the snapshot, for the final scores (``features``: see
+    :func:`features_as_of`)."""
+    return features_as_of(
+        connection,
+        windows.snapshot,
+        windows.horizon_days,
+        categories=categories,
+        features=features,
+    )
