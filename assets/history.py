@@ -11,6 +11,7 @@ import datetime as dt
 from dagster import (
     AssetExecutionContext,
     AssetMaterialization,
+    AssetObservation,
     BackfillPolicy,
     Config,
     DailyPartitionsDefinition,
@@ -29,6 +30,7 @@ from pipeline.history import (
     apply_retention,
     backfill_dates,
     load_snapshot_models,
+    retained_dates,
     write_snapshots,
 )
 from pipeline.settings import Settings
@@ -94,7 +96,7 @@ def customer_snapshots(
         raise ValueError(f"every must be one of {', '.join(CADENCES)}, got {config.every!r}")
     settings = Settings.from_env()
     keys = [dt.date.fromisoformat(key) for key in context.partition_keys]
-    dates = backfill_dates(keys[0], keys[-1], config.every)
+    requested = backfill_dates(keys[0], keys[-1], config.every)
     models = load_snapshot_models(mlflow.client())
     plan = load_configured_plan(settings.action_rules_path)
 
@@ -102,6 +104,14 @@ def customer_snapshots(
         context.log.info("snapshot %s: %d customers", day.isoformat(), customers)
 
     with warehouse.writer() as connection:
+        dates = retained_dates(connection, requested, settings.history_retention_days)
+        if len(dates) < len(requested):
+            context.log.info(
+                "%d dates before %s not taken: HISTORY_RETENTION_DAYS=%d would delete them",
+                len(requested) - len(dates),
+                dates[0].isoformat() if dates else "the newest snapshot",
+                settings.history_retention_days,
+            )
         written = write_snapshots(
             connection, dates, models, plan, settings.horizon_days, progress=progress
         )
@@ -118,6 +128,19 @@ def customer_snapshots(
     metadata["snapshot_dates_stored"] = int(stored)
     metadata["retention_days"] = settings.history_retention_days
     metadata["dates_deleted_by_retention"] = len(deleted)
+    # Dagster cannot unmark a partition on its SQL storages (wipe_asset_partitions is not
+    # implemented there): a deleted date is reported as an observation on its partition.
+    for day in deleted:
+        context.log_event(
+            AssetObservation(
+                asset_key=HISTORY_KEY,
+                partition=day.isoformat(),
+                metadata={
+                    "deleted_by_retention": True,
+                    "retention_days": metadata["retention_days"],
+                },
+            )
+        )
     if len(dates) == len(keys):
         yield MaterializeResult(asset_key=HISTORY_KEY, metadata=metadata)
         return

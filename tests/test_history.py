@@ -164,3 +164,48 @@ def test_writing_a_date_again_replaces_it_and_a_date_before_any_purchase_is_empt
         )
     assert first[day] == again[day] == rows[day] > 100
     assert again[before_any] == 0 and before_any not in rows
+
+
+def test_the_retention_skips_dates_it_would_delete_and_marks_the_deleted_partitions(
+    history_data_dir, monkeypatch
+):
+    with DagsterInstance.ephemeral() as instance:
+        assert _run_history(instance, "2011-06-01", "2011-06-01").success
+        monkeypatch.setenv("HISTORY_RETENTION_DAYS", "20")
+        # Weekly from Aug 4 to Sep 1: with 20 days kept, only Aug 18, Aug 25 and Sep 1 are
+        # taken; the stored Jun 1 is deleted.
+        run = defs_job("history_snapshot").execute_in_process(
+            instance=instance,
+            raise_on_error=False,
+            run_config={"ops": {"customer_snapshots": {"config": {"every": "week"}}}},
+            tags={
+                "dagster/asset_partition_range_start": "2011-08-04",
+                "dagster/asset_partition_range_end": SNAPSHOT_DATE,
+            },
+        )
+        assert run.success
+        taken = sorted(
+            event.partition
+            for event in run.get_asset_materialization_events()
+            if event.asset_key == HISTORY
+        )
+        observed = [
+            event.event_specific_data.asset_observation
+            for event in run.all_events
+            if event.event_type_value == "ASSET_OBSERVATION"
+        ]
+    assert taken == ["2011-08-18", "2011-08-25", SNAPSHOT_DATE]
+    assert [(o.partition, o.metadata["deleted_by_retention"].value) for o in observed] == [
+        ("2011-06-01", True)
+    ]
+    with duckdb.connect(str(history_data_dir / "warehouse.duckdb"), read_only=True) as connection:
+        stored = connection.execute(
+            "SELECT DISTINCT snapshot_date::VARCHAR FROM history.customer_snapshots ORDER BY 1"
+        ).fetchall()
+    assert [day for (day,) in stored] == taken
+
+
+def defs_job(name: str):
+    from orchestration.definitions import defs
+
+    return defs.resolve_job_def(name)

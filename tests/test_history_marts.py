@@ -14,6 +14,7 @@ from pipeline.history import (
     build_customer_movements,
     build_segment_transitions,
     default_comparison,
+    retained_dates,
     segment_sizes,
     snapshot_dates,
     transition_matrix,
@@ -158,6 +159,16 @@ def test_retention_deletes_dates_older_than_the_window_before_the_newest(history
     assert apply_retention(history, 40) == [JAN]  # Jan 1 is 59 days before Mar 1
     assert snapshot_dates(history) == [FEB, MAR]
     assert apply_retention(history, 28) == []  # Feb 1 is exactly 28 days before: kept
+
+
+def test_a_backfill_skips_the_dates_its_retention_would_delete(history):
+    assert retained_dates(history, [FEB, JAN], 0) == [JAN, FEB]  # 0 keeps every date
+    # The stored newest date (Mar 1) bounds what is kept...
+    assert retained_dates(history, [JAN, FEB], 40) == [FEB]
+    # ...and so does the newest date being written.
+    april = dt.date(2011, 4, 1)
+    assert retained_dates(history, [JAN, FEB, april], 45) == [april]
+    assert retained_dates(history, [FEB], 28) == [FEB]  # exactly the window: kept
 
 
 def test_transition_matrix_between_two_stored_dates_is_fast():

@@ -30,6 +30,7 @@ from pipeline.history.snapshots import (
     apply_retention,
     backfill_dates,
     load_snapshot_models,
+    retained_dates,
     write_snapshots,
 )
 
@@ -44,6 +45,7 @@ __all__ = [
     "build_segment_transitions",
     "default_comparison",
     "load_snapshot_models",
+    "retained_dates",
     "segment_sizes",
     "snapshot_dates",
     "transition_matrix",

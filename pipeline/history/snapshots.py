@@ -235,6 +235,23 @@ def write_snapshots(
     return written
 
 
+def retained_dates(
+    connection: duckdb.DuckDBPyConnection, dates: Iterable[dt.date], retention_days: int
+) -> list[dt.date]:
+    """The ``dates`` the retention would keep once they are written (0 keeps every date):
+    a backfill longer than the retention does not compute snapshots only to delete them."""
+    dates = sorted(set(dates))
+    if retention_days <= 0 or not dates:
+        return dates
+    ensure_history_table(connection)
+    (stored,) = connection.execute(
+        "SELECT max(snapshot_date) FROM history.customer_snapshots"
+    ).fetchone()
+    newest = max(dates[-1], stored) if stored is not None else dates[-1]
+    oldest = newest - dt.timedelta(days=retention_days)
+    return [day for day in dates if day >= oldest]
+
+
 def apply_retention(connection: duckdb.DuckDBPyConnection, retention_days: int) -> list[dt.date]:
     """Delete the snapshots older than ``retention_days`` before the newest one (0 keeps
     every date); returns the dates deleted."""
