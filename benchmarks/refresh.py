@@ -261,6 +261,56 @@ def run_refresh(
     return measured
 
 
+def copy_state(folder: Path, target: Path) -> None:
+    """A copy of ``folder``'s DATA_DIR and DAGSTER_HOME; the landing CSVs (read only) are
+    hard links, everything a run writes (the warehouse, MLflow, the instance) is copied."""
+
+    def copy(source: str, destination: str) -> None:
+        if Path(source).parent.name == "landing" and source.endswith(".csv"):
+            _link_or_copy(Path(source), Path(destination))
+        else:
+            shutil.copy2(source, destination)
+
+    shutil.rmtree(target, ignore_errors=True)
+    for part in ("data", "home"):
+        shutil.copytree(folder / part, target / part, copy_function=copy, symlinks=True)
+
+
+def compare_steps(runs: dict[str, Measured], top: int = TOP_STEPS) -> str:
+    """Seconds per step of runs of the same job side by side, the slowest (in the first
+    run) first, with each run's total and its ratio to the first."""
+    labels = list(runs)
+    first = runs[labels[0]].run
+    names = sorted(first.steps, key=lambda name: -first.steps[name])
+    rows = [
+        [name, *(fmt_seconds(runs[label].run.steps.get(name)) for label in labels)]
+        for name in names[:top]
+    ]
+    rest = names[top:]
+    rows.append(
+        [
+            f"({len(rest)} other steps)",
+            *(
+                fmt_seconds(sum(runs[label].run.steps.get(n, 0.0) for n in rest))
+                for label in labels
+            ),
+        ]
+    )
+    for title, value in (
+        ("Dagster run seconds", lambda m: m.run.run_seconds),
+        ("wall seconds (process)", lambda m: m.child.wall_seconds),
+    ):
+        rows.append([title, *(fmt_seconds(value(runs[label])) for label in labels)])
+    base = runs[labels[0]].child.wall_seconds
+    rows.append(
+        [
+            "wall, ratio to the first",
+            *(f"{runs[label].child.wall_seconds / base:.2f}" for label in labels),
+        ]
+    )
+    return markdown_table(["step", *labels], rows)
+
+
 def _has_instance(folder: Path) -> bool:
     return (folder / "home" / "dagster.yaml").exists()
 
@@ -454,6 +504,14 @@ def main(argv: list[str] | None = None) -> int:
         help="put DIR first on the runs' PYTHONPATH: a folder holding a modified copy of "
         "pipeline/ (say, with a fix) runs in place of the project's; say so when quoting",
     )
+    parser.add_argument(
+        "--nightly-overlay",
+        type=Path,
+        metavar="DIR",
+        help="with --incremental, run the nightly job a second time, on a copy of the same "
+        "state, with DIR (another checkout of the project) first on PYTHONPATH, and compare "
+        "the two step by step",
+    )
     parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR)
     parser.add_argument("--json", type=Path, help="also write every figure to this file")
     args = parser.parse_args(argv)
@@ -524,11 +582,14 @@ def main(argv: list[str] | None = None) -> int:
                     ["phase", "seconds"], [[k, fmt_seconds(v)] for k, v in phases.items()]
                 ),
             ]
-        incremental = None
+        incremental = nightly_comparison = None
         ingested = INGEST_STEP in full[-1].run.steps and INGEST_STEP not in full[-1].run.failed
         if args.incremental and ingested:
             new_file = write_next_day_file(csv, folder / "data" / "landing")
             log(f"  wrote {new_file['rows']:,} rows for {new_file['day']} to {new_file['path']}")
+            other = folder.with_name(folder.name + "-nightly-overlay")
+            if args.nightly_overlay:
+                copy_state(folder, other)
             incremental = run_refresh(
                 folder,
                 "incremental",
@@ -538,6 +599,23 @@ def main(argv: list[str] | None = None) -> int:
                 job="nightly",
             )
             summary.append(summary_row(rows, "nightly (+1 day, no training)", [incremental], 1))
+            if args.nightly_overlay:
+                overlaid = run_refresh(
+                    other,
+                    "incremental-overlay",
+                    timeout=args.timeout,
+                    memory_limit=args.duckdb_memory_limit,
+                    overlay=args.nightly_overlay.resolve(),
+                    job="nightly",
+                )
+                nightly_comparison = (
+                    f"### {rows:,} rows: the nightly run, this checkout against "
+                    f"{args.nightly_overlay} on copies of the same state (run one after the "
+                    "other)\n\n"
+                    + compare_steps(
+                        {"this checkout": incremental, str(args.nightly_overlay): overlaid}
+                    )
+                )
             full_ingest = steps.get(INGEST_STEP)
             new_ingest = incremental.run.steps.get(INGEST_STEP)
             ratio = full_ingest / new_ingest if full_ingest and new_ingest else None
@@ -598,6 +676,8 @@ def main(argv: list[str] | None = None) -> int:
             }
         else:
             figures_incremental = None
+        if nightly_comparison:
+            section += ["", nightly_comparison]
         sections.append("\n".join(section))
         all_verdicts += verdicts(rows, full)
         if incremental is not None and full_ingest and new_ingest:
