@@ -40,6 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _harness import (  # noqa: E402
     DEFAULT_DATA_DIR,
+    PROJECT_ROOT,
     ChildResult,
     fmt_bytes,
     fmt_seconds,
@@ -108,11 +109,11 @@ def pipeline_env(
     }
     if memory_limit:
         env["DUCKDB_MEMORY_LIMIT"] = memory_limit
-    if overlay:
-        # Packages in ``overlay`` (e.g. a patched copy of pipeline/) shadow the project's.
-        env["PYTHONPATH"] = os.pathsep.join(
-            p for p in (str(overlay), os.environ.get("PYTHONPATH", "")) if p
-        )
+    # This checkout's packages, also when the virtualenv's editable install points at
+    # another one; packages in ``overlay`` (e.g. a patched copy of pipeline/) shadow them.
+    env["PYTHONPATH"] = os.pathsep.join(
+        p for p in (str(overlay or ""), str(PROJECT_ROOT), os.environ.get("PYTHONPATH", "")) if p
+    )
     return env
 
 
