@@ -279,10 +279,15 @@ def copy_state(folder: Path, target: Path) -> None:
 
 def compare_steps(runs: dict[str, Measured], top: int = TOP_STEPS) -> str:
     """Seconds per step of runs of the same job side by side, the slowest (in the first
-    run) first, with each run's total and its ratio to the first."""
+    run) first, then the steps only later runs have, with each run's total and its ratio to
+    the first."""
     labels = list(runs)
     first = runs[labels[0]].run
-    names = sorted(first.steps, key=lambda name: -first.steps[name])
+    # Steps of every run: a step renamed or merged in one of them is listed too.
+    names = sorted(
+        {name for label in labels for name in runs[label].run.steps},
+        key=lambda name: (-first.steps.get(name, 0.0), name),
+    )
     rows = [
         [name, *(fmt_seconds(runs[label].run.steps.get(name)) for label in labels)]
         for name in names[:top]
