@@ -106,6 +106,8 @@ def pipeline_env(
         "DATA_DIR": str(folder / "data"),
         "DAGSTER_HOME": str(folder / "home"),
         "FRESHNESS_REFERENCE_DATE": FRESHNESS_REFERENCE_DATE,
+        # The job alone: the command line's history snapshot after it is history.py's.
+        "HISTORY_AFTER_REFRESH": "false",
     }
     if memory_limit:
         env["DUCKDB_MEMORY_LIMIT"] = memory_limit

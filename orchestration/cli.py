@@ -196,6 +196,32 @@ def _history(start: dt.date, end: dt.date, every: str, verbose: bool) -> int:
     return 0 if result is not None and result.success else 1
 
 
+DEMO_HISTORY_MONTHS = 6
+
+
+def _history_after(command: str, verbose: bool) -> int:
+    """What the sensor ``history_after_refresh`` does under the daemon, for a run made
+    here: the snapshot of the features' date (HISTORY_AFTER_REFRESH). ``demo`` also takes
+    the monthly snapshots of the half year before it, so the History page has something to
+    compare from the first run."""
+    from dagster import DagsterInstance
+
+    from orchestration.history import current_snapshot_date
+    from pipeline.history import shift_months
+    from pipeline.settings import Settings
+
+    if not Settings.from_env().history_after_refresh:
+        return 0
+    ensure_dagster_home()
+    with DagsterInstance.get() as instance:
+        day = current_snapshot_date(instance)
+    if day is None:
+        return 0
+    if command == "demo":
+        return _history(shift_months(day, -DEMO_HISTORY_MONTHS), day, "month", verbose)
+    return _history(day, day, "day", verbose)
+
+
 def main(argv: list[str] | None = None) -> int:
     from pipeline.ingest import discover_files
     from pipeline.settings import Settings
@@ -270,7 +296,9 @@ def main(argv: list[str] | None = None) -> int:
     result = run_job(
         job_name, {"pipeline/trigger": args.command}, verbose=args.verbose, run_config=run_config
     )
-    return 0 if result is not None and result.success else 1
+    if result is None or not result.success:
+        return 1
+    return _history_after(args.command, args.verbose)
 
 
 if __name__ == "__main__":

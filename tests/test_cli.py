@@ -95,3 +95,46 @@ def test_dev_without_dagster_says_what_to_do(monkeypatch, tmp_path):
     monkeypatch.setattr(cli.sys, "executable", str(tmp_path / "python"))
     with pytest.raises(SystemExit, match="make install"):
         cli.dagster_executable()
+
+
+@pytest.mark.parametrize(
+    ("argv", "after", "expected"),
+    [
+        (["refresh"], "true", [("2011-12-10", "2011-12-10", "day")]),
+        (["nightly"], "true", [("2011-12-10", "2011-12-10", "day")]),
+        (["demo"], "true", [("2011-06-10", "2011-12-10", "month")]),
+        (["refresh"], "false", []),
+    ],
+)
+def test_a_run_from_the_command_line_takes_the_snapshot_the_sensor_would(
+    argv, after, expected, monkeypatch, tmp_path
+):
+    """Without the daemon, the command line takes the history snapshot that the sensor
+    history_after_refresh takes after a refresh; demo also takes half a year of months."""
+    import datetime as dt
+    import types
+
+    import orchestration.history
+
+    monkeypatch.setenv("DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("HISTORY_AFTER_REFRESH", after)
+    (tmp_path / "landing").mkdir()
+    (tmp_path / "landing" / "sales.csv").write_text("customer_id,date,amount\n1,2011-12-09,5\n")
+    ran, snapshots = [], []
+    monkeypatch.setattr(
+        cli, "run_job", lambda job, *a, **k: ran.append(job) or types.SimpleNamespace(success=True)
+    )
+    monkeypatch.setattr(
+        orchestration.history, "current_snapshot_date", lambda instance: dt.date(2011, 12, 10)
+    )
+    monkeypatch.setattr(
+        cli,
+        "_history",
+        lambda start, end, every, verbose: (
+            snapshots.append((start.isoformat(), end.isoformat(), every)) or 0
+        ),
+    )
+    assert cli.main(argv) == 0
+    assert ran == ["nightly" if argv == ["nightly"] else "refresh"]
+    assert snapshots == expected

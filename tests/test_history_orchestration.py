@@ -16,7 +16,7 @@ from dagster import (
 
 from orchestration.definitions import defs
 from orchestration.history import backfill_run, snapshot_request
-from pipeline.history import backfill_dates
+from pipeline.history import backfill_dates, shift_months
 
 HISTORY = AssetKey(["history", "customer_snapshots"])
 FEATURES = AssetKey(["features", "customer_rfm"])
@@ -38,6 +38,13 @@ def test_backfill_dates_every_day_week_and_month():
         backfill_dates(dt.date(2011, 2, 1), dt.date(2011, 1, 1))
     with pytest.raises(ValueError, match="every must be"):
         backfill_dates(dt.date(2011, 1, 1), dt.date(2011, 2, 1), "year")
+
+
+def test_shift_months_keeps_the_day_or_takes_the_months_last():
+    assert shift_months(dt.date(2011, 12, 10), -6) == dt.date(2011, 6, 10)
+    assert shift_months(dt.date(2011, 3, 31), -1) == dt.date(2011, 2, 28)
+    assert shift_months(dt.date(2011, 11, 30), 3) == dt.date(2012, 2, 29)  # leap year
+    assert shift_months(dt.date(2011, 1, 15), -13) == dt.date(2009, 12, 15)
 
 
 def test_a_backfill_is_one_run_over_the_range():

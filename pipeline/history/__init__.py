@@ -31,6 +31,7 @@ from pipeline.history.snapshots import (
     backfill_dates,
     load_snapshot_models,
     retained_dates,
+    shift_months,
     write_snapshots,
 )
 
@@ -47,6 +48,7 @@ __all__ = [
     "load_snapshot_models",
     "retained_dates",
     "segment_sizes",
+    "shift_months",
     "snapshot_dates",
     "transition_matrix",
     "write_snapshots",

@@ -291,13 +291,16 @@ def backfill_dates(start: dt.date, end: dt.date, every: str = "day") -> list[dt.
         step = dt.timedelta(days=1 if every == "day" else 7)
         return [start + k * step for k in range((end - start) // step + 1)]
     dates, month = [], 0
-    while True:
-        year, index = divmod(start.month - 1 + month, 12)
-        first = dt.date(start.year + year, index + 1, 1)
-        following = dt.date(first.year + first.month // 12, first.month % 12 + 1, 1)
-        day = min(start.day, (following - dt.timedelta(days=1)).day)
-        candidate = first.replace(day=day)
-        if candidate > end:
-            return dates
+    while (candidate := shift_months(start, month)) <= end:
         dates.append(candidate)
         month += 1
+    return dates
+
+
+def shift_months(day: dt.date, months: int) -> dt.date:
+    """The same day of the month ``months`` later (earlier when negative), or that month's
+    last day when it is shorter."""
+    year, index = divmod(day.month - 1 + months, 12)
+    first = dt.date(day.year + year, index + 1, 1)
+    following = dt.date(first.year + first.month // 12, first.month % 12 + 1, 1)
+    return first.replace(day=min(day.day, (following - dt.timedelta(days=1)).day))
