@@ -95,3 +95,18 @@ def test_dev_without_dagster_says_what_to_do(monkeypatch, tmp_path):
     monkeypatch.setattr(cli.sys, "executable", str(tmp_path / "python"))
     with pytest.raises(SystemExit, match="make install"):
         cli.dagster_executable()
+
+
+@pytest.mark.parametrize("scenario", ["cohort", "seasonal"])
+def test_generate_writes_the_chosen_scenario(scenario, monkeypatch, tmp_path):
+    import duckdb
+
+    monkeypatch.setenv("DATA_DIR", str(tmp_path))
+    assert cli.main(["generate", "--rows", "3000", "--scenario", scenario]) == 0
+    (landing,) = (tmp_path / "landing").glob("*.csv")
+    columns = {
+        row[0] for row in duckdb.sql(f"DESCRIBE SELECT * FROM read_csv('{landing}')").fetchall()
+    }
+    # the cohort scenario has no product columns; the others keep the UCI layout
+    assert ("StockCode" in columns) is (scenario != "cohort")
+    assert (tmp_path / "demo" / "customer_truth.parquet").exists()

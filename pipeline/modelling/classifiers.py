@@ -7,11 +7,15 @@ Candidates (all take the plain feature frame; see :mod:`pipeline.modelling.model
   missing values itself): 100 trees of at most 15 leaves, learning rate 0.1, at least 40
   customers per leaf, L2 1.0; no early stopping, so a run is reproducible.
 * ``bgnbd_trading_clock``: BG/NBD alone, in trading days.
+* ``pareto_nbd_trading_clock``: Pareto/NBD alone, in trading days.
 
 :class:`CalibratedModel` is what gets registered: the selected candidate, Platt-calibrated
 (sigmoid) by cross-fitting over customers: 5 fold models, each fitted without one fifth of
 the training customers (all their windows), score the held-out rows; a logistic map from
-those out-of-fold scores to the outcome is the calibration; the candidate itself is fitted
+those out-of-fold scores to the outcome is the calibration, fitted either on every window's
+rows or on the latest labelled window's only (the share of buyers drifts from window to
+window, and the next horizon is most like the latest; the training run picks the map with
+the lower validation Brier score); the candidate itself is fitted
 on all training rows (what ``CalibratedClassifierCV(method="sigmoid", ensemble=False)``
 does, done by hand so the out-of-fold probabilities also serve predicted-vs-actual). It
 carries a logistic explainer whose contributions give the reasons; when the logistic
@@ -32,9 +36,22 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
 from pipeline.modelling.explanations import Contributions, linear_contributions
-from pipeline.modelling.model_inputs import BEHAVIOUR_FEATURES, BGNBDClassifier, ModelInputs
+from pipeline.modelling.model_inputs import (
+    BEHAVIOUR_FEATURES,
+    BGNBDClassifier,
+    ModelInputs,
+    ParetoNBDClassifier,
+)
 
-CANDIDATES: tuple[str, ...] = ("logistic", "gradient_boosting", "bgnbd_trading_clock")
+CANDIDATES: tuple[str, ...] = (
+    "logistic",
+    "gradient_boosting",
+    "bgnbd_trading_clock",
+    "pareto_nbd_trading_clock",
+)
+# The rows a Platt map is fitted on: every stacked window, or the latest labelled one.
+ALL_WINDOWS, LATEST_WINDOW = "all_windows", "latest_window"
+CALIBRATIONS: tuple[str, ...] = (ALL_WINDOWS, LATEST_WINDOW)
 
 
 def logistic_pipeline(
@@ -77,6 +94,8 @@ def candidate(kind: str, *, random_state: int = 42):
         return boosting_pipeline(random_state=random_state)
     if kind == "bgnbd_trading_clock":
         return BGNBDClassifier(trading_time=True)
+    if kind == "pareto_nbd_trading_clock":
+        return ParetoNBDClassifier(trading_time=True)
     raise ValueError(f"unknown candidate {kind!r}; expected one of {CANDIDATES}")
 
 
@@ -109,16 +128,23 @@ class CalibratedModel(ClassifierMixin, BaseEstimator):
         self.folds = folds
         self.random_state = random_state
 
-    def fit(self, X: pd.DataFrame, y, groups=None):
-        self.fit_out_of_fold(X, y, groups)
+    def fit(self, X: pd.DataFrame, y, groups=None, latest=None):
+        self.fit_out_of_fold(X, y, groups, latest=latest)
         return self
 
-    def fit_out_of_fold(self, X: pd.DataFrame, y, groups=None, *, fitted=None) -> np.ndarray:
-        """Fit, and return the calibrated out-of-fold probability of every training row.
+    def fit_out_of_fold(
+        self, X: pd.DataFrame, y, groups=None, *, fitted=None, latest=None
+    ) -> np.ndarray:
+        """Fit, and return the out-of-fold score (logit scale) of every training row
+        (:meth:`calibrate` maps them to probabilities).
 
-        Each fold's candidate is fitted without the fold's customers; the Platt map is
-        fitted on all out-of-fold scores; the candidate itself on all rows (``fitted``: an
-        already fitted candidate of this kind on the same rows, to save a fit).
+        Each fold's candidate is fitted without the fold's customers; the candidate itself
+        on all rows (``fitted``: an already fitted candidate of this kind on the same rows,
+        to save a fit). Two Platt maps are fitted on the out-of-fold scores
+        (:data:`CALIBRATIONS`): on every window's rows, and on the rows of the latest
+        window only (``latest``: a boolean mask of them; without it both maps use every
+        row), which follows the trend of the base rate where the windows' average would
+        not. The latest-window map is used until :meth:`use_calibration` picks another.
         """
         y = np.asarray(y, dtype=bool)
         base = candidate(self.kind, random_state=self.random_state)
@@ -126,21 +152,40 @@ class CalibratedModel(ClassifierMixin, BaseEstimator):
         for fit_rows, held_out in customer_folds(y, groups, self.folds, self.random_state):
             fold_model = clone(base).fit(X.iloc[fit_rows], y[fit_rows])
             scores[held_out] = decision_scores(fold_model, X.iloc[held_out])
-        self.calibrator_ = LogisticRegression(C=1e6).fit(scores[:, None], y)
+        latest = np.ones(len(y), dtype=bool) if latest is None else np.asarray(latest, bool)
+        if len(np.unique(y[latest])) < 2:
+            latest = np.ones(len(y), dtype=bool)
+        self.calibrators_ = {
+            ALL_WINDOWS: LogisticRegression(C=1e6).fit(scores[:, None], y),
+            LATEST_WINDOW: LogisticRegression(C=1e6).fit(scores[latest, None], y[latest]),
+        }
+        self.use_calibration(LATEST_WINDOW)
         self.estimator_ = fitted if fitted is not None else clone(base).fit(X, y)
         if self.kind == "logistic":
             self.explainer_ = self.estimator_
         else:
             self.explainer_ = logistic_pipeline(btyd=True).fit(X, y)
         self.classes_ = np.array([False, True])
-        return self.calibrator_.predict_proba(scores[:, None])[:, 1]
+        return scores
+
+    def calibrate(self, scores: np.ndarray) -> np.ndarray:
+        """Probabilities from uncalibrated scores, by the Platt map in use."""
+        return self.calibrator_.predict_proba(np.asarray(scores, np.float64)[:, None])[:, 1]
+
+    def use_calibration(self, name: str) -> CalibratedModel:
+        """Map scores to probabilities with the Platt map fitted on ``name``'s rows."""
+        if name not in self.calibrators_:
+            raise ValueError(f"unknown calibration {name!r}; expected one of {CALIBRATIONS}")
+        self.calibration_ = name
+        self.calibrator_ = self.calibrators_[name]
+        return self
 
     def decision_function(self, X: pd.DataFrame) -> np.ndarray:
         """The uncalibrated score (logit scale) of the selected candidate."""
         return decision_scores(self.estimator_, X)
 
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
-        p = self.calibrator_.predict_proba(self.decision_function(X)[:, None])[:, 1]
+        p = self.calibrate(self.decision_function(X))
         return np.column_stack([1 - p, p])
 
     def predict(self, X: pd.DataFrame) -> np.ndarray:
