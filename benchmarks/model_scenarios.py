@@ -23,11 +23,15 @@ from pathlib import Path
 from _harness import log, run_child
 
 
-def scenario_data(data_dir: Path, scenario: str, rows: int, seed: int, timeout: float) -> Path:
-    """The scenario's generated landing Parquet and truth (made once per generator version)."""
+def scenario_data(
+    data_dir: Path, scenario: str, rows: int, seed: int, timeout: float, horizon_days: int = 90
+) -> Path:
+    """The scenario's generated landing Parquet and truth (made once per generator version);
+    the truth covers ``horizon_days`` after the history."""
     from engine import _generator_fingerprint
 
-    folder = data_dir / f"scenario-{scenario}-{rows}-seed{seed}"
+    suffix = "" if horizon_days == 90 else f"-truth{horizon_days}d"
+    folder = data_dir / f"scenario-{scenario}-{rows}-seed{seed}{suffix}"
     marker = folder / "generator.txt"
     fingerprint = _generator_fingerprint()
     if marker.exists() and marker.read_text() == fingerprint:
@@ -36,6 +40,7 @@ def scenario_data(data_dir: Path, scenario: str, rows: int, seed: int, timeout: 
     folder.mkdir(parents=True)
     argv = [sys.executable, "-m", "pipeline.demo", "--rows", rows, "--seed", seed]
     argv += ["--scenario", scenario, "--format", "parquet", "--data-dir", folder, "--no-progress"]
+    argv += ["--horizon-days", horizon_days]
     log(f"generating {rows:,} rows of {scenario}: {' '.join(str(a) for a in argv[1:])}")
     result = run_child(argv, timeout=timeout)
     if result.returncode != 0:
@@ -110,4 +115,64 @@ def scenario_quality(folder: Path) -> dict:
         "spend": comparison.spend.reset_index().to_dict("records"),
         "validation": training.evaluation.table().reset_index(names="model").to_dict("records"),
         "seconds": seconds,
+    }
+
+
+def value_quality(folder: Path) -> dict:
+    """The 12-month value against a truth generated with ``--horizon-days 365``: the sum
+    and rank correlation of clv_12m (discounted and not) and of plain BG/NBD's 12-month
+    orders x net order value, against each customer's actual spend in the 365 days."""
+    import numpy as np
+    import pandas as pd
+
+    from pipeline.demo import TRUTH_FILE
+    from pipeline.modelling import btyd, value
+    from pipeline.modelling.model_inputs import bgnbd_inputs, model_input_frame
+    from pipeline.modelling.propensity import net_order_value, train_propensity
+    from pipeline.modelling.training_frames import (
+        build_training_data,
+        resolve_snapshot,
+        resolve_windows,
+        scoring_frame,
+    )
+
+    connection = _load_warehouse(folder)
+    windows = resolve_windows(resolve_snapshot(connection, None), 90)
+    data = build_training_data(connection, windows)
+    scoring = scoring_frame(connection, windows, ())
+    connection.close()
+    model = train_propensity(data).model
+    X = model_input_frame(scoring)
+    params = model.value_params_
+    bgnbd = btyd.BGNBDParams(**params["bgnbd_calendar"])
+    inputs = bgnbd_inputs(X, trading_time=False)
+    order_value = value.customer_value(X, params)["expected_order_value"].to_numpy()
+    predicted = pd.DataFrame(
+        {
+            "customer_id": scoring["customer_id"].to_numpy(dtype=object),
+            "clv_12m": value.customer_value(X, params)["clv_12m"].to_numpy(),
+            "clv_12m_undiscounted": value.discounted_value(
+                lambda days: btyd.expected_purchases(bgnbd, days, *inputs),
+                order_value,
+                annual_rate=0.0,
+            ),
+            "bgnbd_12m": btyd.expected_purchases(bgnbd, 365.0, *inputs) * net_order_value(X),
+        }
+    )
+    truth = pd.read_parquet(folder / "demo" / TRUTH_FILE, columns=["customer_id", "future_spend"])
+    truth["customer_id"] = truth["customer_id"].astype(str).astype(object)
+    joined = predicted.merge(truth, on="customer_id")
+    actual = joined["future_spend"]
+    return {
+        "customers": len(joined),
+        "total_actual_365d": float(actual.sum()),
+        **{
+            column: {
+                "total": float(joined[column].sum()),
+                "ratio_to_actual": float(joined[column].sum() / actual.sum()),
+                "rank_correlation": float(joined[column].corr(actual, method="spearman")),
+                "correlation": float(np.corrcoef(joined[column], actual)[0, 1]),
+            }
+            for column in ("clv_12m", "clv_12m_undiscounted", "bgnbd_12m")
+        },
     }

@@ -26,8 +26,9 @@ from pipeline.model_registry import (
     register_and_maybe_promote,
 )
 from pipeline.modelling import btyd
+from pipeline.modelling.calibration import CALIBRATIONS
 from pipeline.modelling.churn import train_churn
-from pipeline.modelling.classifiers import CALIBRATIONS, CANDIDATES, CalibratedModel
+from pipeline.modelling.classifiers import CANDIDATES, CalibratedModel
 from pipeline.modelling.demo_truth import compare_with_truth, load_truth
 from pipeline.modelling.evaluation import expected_calibration_error
 from pipeline.modelling.explanations import linear_contributions, top_reasons

@@ -12,10 +12,11 @@ Candidates (all take the plain feature frame; see :mod:`pipeline.modelling.model
 :class:`CalibratedModel` is what gets registered: the selected candidate, Platt-calibrated
 (sigmoid) by cross-fitting over customers: 5 fold models, each fitted without one fifth of
 the training customers (all their windows), score the held-out rows; a logistic map from
-those out-of-fold scores to the outcome is the calibration, fitted either on every window's
-rows or on the latest labelled window's only (the share of buyers drifts from window to
-window, and the next horizon is most like the latest; the training run picks the map with
-the lower validation Brier score); the candidate itself is fitted
+those out-of-fold scores to the outcome is the calibration, fitted on every window's rows,
+on the latest labelled window's only, or on every window with the window's date as an
+input and extrapolated one horizon (the share of buyers drifts from window to window; see
+:mod:`pipeline.modelling.calibration`, which also picks one out of time); the candidate
+itself is fitted
 on all training rows (what ``CalibratedClassifierCV(method="sigmoid", ensemble=False)``
 does, done by hand so the out-of-fold probabilities also serve predicted-vs-actual). It
 carries a logistic explainer whose contributions give the reasons; when the logistic
@@ -35,6 +36,13 @@ from sklearn.model_selection import GroupKFold, StratifiedKFold
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
+from pipeline.modelling.calibration import (
+    CALIBRATIONS,
+    LATEST_WINDOW,
+    apply_map,
+    backtest,
+    fit_maps,
+)
 from pipeline.modelling.explanations import Contributions, linear_contributions
 from pipeline.modelling.model_inputs import (
     BEHAVIOUR_FEATURES,
@@ -49,9 +57,6 @@ CANDIDATES: tuple[str, ...] = (
     "bgnbd_trading_clock",
     "pareto_nbd_trading_clock",
 )
-# The rows a Platt map is fitted on: every stacked window, or the latest labelled one.
-ALL_WINDOWS, LATEST_WINDOW = "all_windows", "latest_window"
-CALIBRATIONS: tuple[str, ...] = (ALL_WINDOWS, LATEST_WINDOW)
 
 
 def logistic_pipeline(
@@ -128,23 +133,31 @@ class CalibratedModel(ClassifierMixin, BaseEstimator):
         self.folds = folds
         self.random_state = random_state
 
-    def fit(self, X: pd.DataFrame, y, groups=None, latest=None):
-        self.fit_out_of_fold(X, y, groups, latest=latest)
+    def fit(self, X: pd.DataFrame, y, groups=None, window_days=None, ahead_days: float = 0.0):
+        self.fit_out_of_fold(X, y, groups, window_days=window_days, ahead_days=ahead_days)
         return self
 
     def fit_out_of_fold(
-        self, X: pd.DataFrame, y, groups=None, *, fitted=None, latest=None
+        self,
+        X: pd.DataFrame,
+        y,
+        groups=None,
+        *,
+        fitted=None,
+        window_days=None,
+        ahead_days: float = 0.0,
     ) -> np.ndarray:
         """Fit, and return the out-of-fold score (logit scale) of every training row
         (:meth:`calibrate` maps them to probabilities).
 
         Each fold's candidate is fitted without the fold's customers; the candidate itself
         on all rows (``fitted``: an already fitted candidate of this kind on the same rows,
-        to save a fit). Two Platt maps are fitted on the out-of-fold scores
-        (:data:`CALIBRATIONS`): on every window's rows, and on the rows of the latest
-        window only (``latest``: a boolean mask of them; without it both maps use every
-        row), which follows the trend of the base rate where the windows' average would
-        not. The latest-window map is used until :meth:`use_calibration` picks another.
+        to save a fit). The Platt maps of :mod:`pipeline.modelling.calibration` are fitted
+        on the out-of-fold scores (``window_days``: each row's window start in days from
+        the latest window; ``ahead_days``: where the scored horizon starts, from the same)
+        and the one with the best backtest is used (``calibration_backtest_`` holds the
+        figures; when there is no backtest, the latest window's map until
+        :meth:`use_calibration` picks another).
         """
         y = np.asarray(y, dtype=bool)
         base = candidate(self.kind, random_state=self.random_state)
@@ -152,14 +165,11 @@ class CalibratedModel(ClassifierMixin, BaseEstimator):
         for fit_rows, held_out in customer_folds(y, groups, self.folds, self.random_state):
             fold_model = clone(base).fit(X.iloc[fit_rows], y[fit_rows])
             scores[held_out] = decision_scores(fold_model, X.iloc[held_out])
-        latest = np.ones(len(y), dtype=bool) if latest is None else np.asarray(latest, bool)
-        if len(np.unique(y[latest])) < 2:
-            latest = np.ones(len(y), dtype=bool)
-        self.calibrators_ = {
-            ALL_WINDOWS: LogisticRegression(C=1e6).fit(scores[:, None], y),
-            LATEST_WINDOW: LogisticRegression(C=1e6).fit(scores[latest, None], y[latest]),
-        }
-        self.use_calibration(LATEST_WINDOW)
+        window_days = np.zeros(len(y)) if window_days is None else window_days
+        self.calibrators_ = fit_maps(scores, y, window_days, ahead_days)
+        self.calibration_backtest_ = backtest(scores, y, window_days, ahead_days)
+        tested = self.calibration_backtest_
+        self.use_calibration(min(tested, key=tested.get) if tested else LATEST_WINDOW)
         self.estimator_ = fitted if fitted is not None else clone(base).fit(X, y)
         if self.kind == "logistic":
             self.explainer_ = self.estimator_
@@ -170,14 +180,16 @@ class CalibratedModel(ClassifierMixin, BaseEstimator):
 
     def calibrate(self, scores: np.ndarray) -> np.ndarray:
         """Probabilities from uncalibrated scores, by the Platt map in use."""
-        return self.calibrator_.predict_proba(np.asarray(scores, np.float64)[:, None])[:, 1]
+        if not hasattr(self, "platt_"):  # a model registered before the choice of maps
+            return self.calibrator_.predict_proba(np.asarray(scores, np.float64)[:, None])[:, 1]
+        return apply_map(self.platt_, scores)
 
     def use_calibration(self, name: str) -> CalibratedModel:
-        """Map scores to probabilities with the Platt map fitted on ``name``'s rows."""
+        """Map scores to probabilities with the Platt map ``name``."""
         if name not in self.calibrators_:
             raise ValueError(f"unknown calibration {name!r}; expected one of {CALIBRATIONS}")
         self.calibration_ = name
-        self.calibrator_ = self.calibrators_[name]
+        self.platt_ = self.calibrators_[name]
         return self
 
     def decision_function(self, X: pd.DataFrame) -> np.ndarray:

@@ -8,9 +8,9 @@ Training (see :mod:`pipeline.modelling.training_frames` for the windows and the 
    customers at the evaluation cutoff (the textbook use), scored on the same validation
    customers.
 3. Select the candidate with the lowest Brier score, refit it calibrated
-   (:class:`~pipeline.modelling.classifiers.CalibratedModel`) and keep the Platt map (fitted
-   on every window, or on the latest labelled window) with the lower validation Brier
-   score: that is the final model.
+   (:class:`~pipeline.modelling.classifiers.CalibratedModel`) with the Platt map
+   (:mod:`pipeline.modelling.calibration`: every window, the latest labelled window, or the
+   base rate's trend) that does best out of time: that is the final model.
 
 Expected spend in the horizon (``predicted_spend``): expected orders x expected order
 value, where expected orders = P(purchase) x E[orders | at least one order]. The conditional
@@ -34,12 +34,8 @@ import numpy as np
 import pandas as pd
 from sklearn.inspection import permutation_importance
 
-from pipeline.modelling.classifiers import (
-    CALIBRATIONS,
-    CANDIDATES,
-    CalibratedModel,
-    uncalibrated,
-)
+from pipeline.modelling.calibration import CALIBRATIONS
+from pipeline.modelling.classifiers import CANDIDATES, CalibratedModel, uncalibrated
 from pipeline.modelling.evaluation import Evaluation, classification_metrics
 from pipeline.modelling.explanations import coefficient_table, top_reasons
 from pipeline.modelling.model_inputs import (
@@ -100,21 +96,24 @@ def train_propensity(data: TrainingData, *, random_state: int = 42) -> Propensit
     predictions[PARETO_BASELINE] = pareto.fit(X.loc[at_cutoff]).predict_proba(X_valid)[:, 1]
 
     model = CalibratedModel(kind=selected, random_state=random_state)
+    window_days = (train["window_start"] - pd.Timestamp(data.windows.cutoff)).dt.days
     out_of_fold_scores = model.fit_out_of_fold(
         X,
         y,
         groups=train["customer_id"].to_numpy(dtype=object),
         fitted=fitted[selected],
-        latest=at_cutoff,
+        window_days=window_days.to_numpy(np.float64),
+        ahead_days=float(horizon_days),
     )
     validation_scores = model.decision_function(X_valid)
-    calibration = min(
-        CALIBRATIONS,
-        key=lambda name: classification_metrics(
-            y_valid, model.use_calibration(name).calibrate(validation_scores)
-        )["brier"],
-    )
-    model.use_calibration(calibration)
+    if not model.calibration_backtest_:  # too few windows for a backtest: validation picks
+        calibration = min(
+            CALIBRATIONS,
+            key=lambda name: classification_metrics(
+                y_valid, model.use_calibration(name).calibrate(validation_scores)
+            )["brier"],
+        )
+        model.use_calibration(calibration)
     out_of_fold = model.calibrate(out_of_fold_scores)
     predictions[FINAL] = model.calibrate(validation_scores)
     model.value_params_ = fit_value_params(X.loc[at_cutoff], baseline.params_)
