@@ -126,6 +126,10 @@ def test_pareto_nbd_recovers_the_cdnow_parameters_and_predicts_the_holdout():
     # the fitted model explains its own data better than the published parameters do
     own = btyd.pareto_log_likelihood(fitted, x, t_x, T).sum()
     assert own >= btyd.pareto_log_likelihood(CDNOW_PARETO, x, t_x, T).sum()
+    # a fit on a random half of the customers predicts nearly the same
+    sampled = btyd.fit_pareto_nbd(x, t_x, T, max_rows=len(x) // 2)
+    p_sampled = btyd.pareto_probability_of_purchase(sampled, WEEKS, x, t_x, T)
+    assert np.abs(p_sampled - p).mean() < 0.01 and np.abs(p_sampled - p).max() < 0.05
 
 
 def test_bgnbd_recovers_the_cdnow_parameters_and_predicts_the_holdout():

