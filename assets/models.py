@@ -79,8 +79,9 @@ DECAY_CHECK = "champion_not_decayed"
 MODEL_DESCRIPTIONS = {
     CHURN_MODEL: "Churn model: P(no purchase in the horizon), logistic regression on "
     "standardised behaviour and BG/NBD features.",
-    PROPENSITY_MODEL: "Purchase propensity: P(a purchase in the horizon) and expected spend, "
-    "the best of logistic regression, gradient boosting and BG/NBD, calibrated.",
+    PROPENSITY_MODEL: "Purchase propensity: P(a purchase in the horizon), expected spend and "
+    "12-month value, the best of logistic regression, gradient boosting, BG/NBD and "
+    "Pareto/NBD, calibrated.",
     PRODUCT_MODEL: "Product-category propensity: P(buying each top category in the horizon), "
     "one logistic regression per category.",
 }
@@ -185,11 +186,13 @@ def _training_metadata(trained: TrainedModels, comparison) -> dict[str, dict]:
             **common,
             **_model_metadata(trained.propensity_model),
             "selected_candidate": propensity.selected,
+            "calibration": propensity.model.calibration_,
             "model_comparison": MetadataValue.md(
                 metrics_markdown(
                     propensity.evaluation.table(),
                     note={
                         "bgnbd": "baseline, calendar days",
+                        "pareto_nbd": "baseline, calendar days",
                         "final": f"{propensity.selected}, calibrated",
                     },
                 )

@@ -114,7 +114,7 @@ def run_job(
     return result
 
 
-def _generate(data_dir: Path, rows: int, seed: int, file_format: str) -> None:
+def _generate(data_dir: Path, rows: int, seed: int, file_format: str, scenario: str) -> None:
     from pipeline.demo import write_demo_data
 
     write_demo_data(
@@ -124,6 +124,7 @@ def _generate(data_dir: Path, rows: int, seed: int, file_format: str) -> None:
         seed=seed,
         file_format=file_format,
         progress=sys.stderr.isatty(),
+        scenario=scenario,
     )
 
 
@@ -223,6 +224,7 @@ def _history_after(command: str, verbose: bool) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from pipeline.demo.scenarios import DEFAULT_SCENARIO, SCENARIOS
     from pipeline.ingest import discover_files
     from pipeline.settings import Settings
 
@@ -242,6 +244,14 @@ def main(argv: list[str] | None = None) -> int:
     generate.add_argument("--rows", type=int, default=DEFAULT_DEMO_ROWS)
     generate.add_argument("--seed", type=int, default=42)
     generate.add_argument("--format", choices=["csv", "parquet", "xlsx"], default="csv")
+    for parser_with_data in (demo, generate):
+        parser_with_data.add_argument(
+            "--scenario",
+            choices=tuple(SCENARIOS),
+            default=DEFAULT_SCENARIO,
+            help="retail (default): a UCI-like retailer; cohort: one cohort acquired in a "
+            "quarter, no product columns; seasonal: a strongly seasonal retailer",
+        )
     commands.add_parser("dev", help="start `dagster dev` (UI and daemon) on DAGSTER_HOME")
     score = commands.add_parser(
         "score", help="score the new customers of one file with the champion models"
@@ -265,7 +275,7 @@ def main(argv: list[str] | None = None) -> int:
     settings = Settings.from_env()
     os.environ["DATA_DIR"] = str(settings.data_dir)
     if args.command == "generate":
-        _generate(settings.data_dir, args.rows, args.seed, args.format)
+        _generate(settings.data_dir, args.rows, args.seed, args.format, args.scenario)
         return 0
     if args.command == "score":
         return _score(args.file, settings)
@@ -282,7 +292,7 @@ def main(argv: list[str] | None = None) -> int:
         from pipeline.demo import DEFAULT_END_DATE
 
         if not discover_files(settings.landing_dir):
-            _generate(settings.data_dir, args.rows, args.seed, "csv")
+            _generate(settings.data_dir, args.rows, args.seed, "csv", args.scenario)
         # The demo's history ends in December 2011: judge freshness against that date.
         reference = DEFAULT_END_DATE + dt.timedelta(days=1)
         os.environ.setdefault("FRESHNESS_REFERENCE_DATE", reference.isoformat())

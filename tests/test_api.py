@@ -80,8 +80,9 @@ def test_customer_answer_is_the_snapshot_row(api, data_dir):
             "s.expected_spend, s.action, s.action_channel, s.action_priority, c.model_version, "
             "(SELECT any_value(published_at) FROM snapshot_info), "
             "(SELECT count(*) FROM scores.product_propensity p WHERE p.customer_id = "
-            "s.customer_id), s.recency_days "
+            "s.customer_id), s.recency_days, pr.clv_12m, CAST(pr.next_order_date AS VARCHAR) "
             "FROM marts.customer_segments s JOIN scores.churn c USING (customer_id) "
+            "JOIN scores.propensity pr USING (customer_id) "
             "WHERE s.customer_id IN (SELECT customer_id FROM marts.product_recommendations) "
             "ORDER BY s.customer_id LIMIT 1"
         ).fetchone()
@@ -97,6 +98,8 @@ def test_customer_answer_is_the_snapshot_row(api, data_dir):
     assert body["propensity"]["purchase_probability"] == pytest.approx(row[7])
     assert body["propensity"]["expected_orders"] == pytest.approx(row[8])
     assert body["propensity"]["expected_spend"] == pytest.approx(row[9])
+    assert body["propensity"]["clv_12m"] == pytest.approx(row[17])
+    assert body["propensity"]["next_order_date"] == row[18]
     assert body["action"] == {
         "action": row[10],
         "channel": row[11],

@@ -138,3 +138,18 @@ def test_a_run_from_the_command_line_takes_the_snapshot_the_sensor_would(
     assert cli.main(argv) == 0
     assert ran == ["nightly" if argv == ["nightly"] else "refresh"]
     assert snapshots == expected
+
+
+@pytest.mark.parametrize("scenario", ["cohort", "seasonal"])
+def test_generate_writes_the_chosen_scenario(scenario, monkeypatch, tmp_path):
+    import duckdb
+
+    monkeypatch.setenv("DATA_DIR", str(tmp_path))
+    assert cli.main(["generate", "--rows", "3000", "--scenario", scenario]) == 0
+    (landing,) = (tmp_path / "landing").glob("*.csv")
+    columns = {
+        row[0] for row in duckdb.sql(f"DESCRIBE SELECT * FROM read_csv('{landing}')").fetchall()
+    }
+    # the cohort scenario has no product columns; the others keep the UCI layout
+    assert ("StockCode" in columns) is (scenario != "cohort")
+    assert (tmp_path / "demo" / "customer_truth.parquet").exists()

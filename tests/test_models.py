@@ -26,8 +26,9 @@ from pipeline.model_registry import (
     register_and_maybe_promote,
 )
 from pipeline.modelling import btyd
+from pipeline.modelling.calibration import CALIBRATIONS
 from pipeline.modelling.churn import train_churn
-from pipeline.modelling.classifiers import CalibratedModel
+from pipeline.modelling.classifiers import CANDIDATES, CalibratedModel
 from pipeline.modelling.demo_truth import compare_with_truth, load_truth
 from pipeline.modelling.evaluation import expected_calibration_error
 from pipeline.modelling.explanations import linear_contributions, top_reasons
@@ -287,8 +288,9 @@ def test_propensity_is_calibrated_and_beats_plain_bgnbd_on_the_truth(
 ):
     data, scoring = training
     table = propensity_training.evaluation.table()
-    candidates = ["logistic", "gradient_boosting", "bgnbd_trading_clock"]
-    assert {*candidates, "bgnbd", "final"} <= set(table.index)
+    candidates = list(CANDIDATES)
+    assert {*candidates, "bgnbd", "pareto_nbd", "final"} <= set(table.index)
+    assert propensity_training.model.calibration_ in CALIBRATIONS
     assert table.loc["final", "ece"] < 0.1
     assert table.loc[propensity_training.selected, "brier"] == table.loc[candidates, "brier"].min()
     scores = score_propensity(
@@ -297,15 +299,23 @@ def test_propensity_is_calibrated_and_beats_plain_bgnbd_on_the_truth(
     assert scores["customer_id"].is_unique and len(scores) == len(scoring)
     assert scores["purchase_probability"].between(0, 1).all()
     assert (scores["predicted_spend"] >= 0).all()
+    # value: a positive next-order value; a lifetime value that rises with the expected
+    # orders; a next order on or after the snapshot
+    assert (scores["expected_order_value"] > 0).all() and (scores["clv_12m"] >= 0).all()
+    snapshot_day = data.windows.snapshot.date()
+    assert (scores["next_order_date"] >= snapshot_day).all()
+    assert scores["clv_12m"].corr(scores["expected_orders"], method="spearman") > 0.5
     # against what the demo customers really did in the 90 days after the snapshot
     truth, note = load_truth(demo_root / "demo", data.windows, data.windows.snapshot)
     assert truth is not None, note
     churn = scores[["customer_id"]].assign(churn_probability=1 - scores["purchase_probability"])
     comparison = compare_with_truth(truth, scoring, scores, churn, None, 90)
-    final, bgnbd = comparison.propensity.iloc[0], comparison.propensity.iloc[1]
+    final, bgnbd, pareto = (comparison.propensity.iloc[i] for i in range(3))
+    assert "pareto_nbd" in pareto.name
     assert final["ece"] < 0.1
-    assert final["brier"] < bgnbd["brier"]
-    assert final["roc_auc"] > bgnbd["roc_auc"] - 0.02
+    for baseline in (bgnbd, pareto):
+        assert final["brier"] < baseline["brier"]
+        assert final["roc_auc"] > baseline["roc_auc"] - 0.02
 
 
 # -- registry ------------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ SELECT
     p.persona,
     c.churn_probability, c.churn_risk_pct, c.churn_risk_band,
     pr.purchase_probability, pr.propensity_decile, pr.expected_orders,
-    pr.predicted_spend AS expected_spend,
+    pr.predicted_spend AS expected_spend, pr.clv_12m, pr.next_order_date,
     u.performance, u.shortfall,
     pr.top_reasons AS propensity_reasons,
     c.top_reasons AS churn_reasons,

@@ -213,3 +213,154 @@ def rfm_inputs(frequency, recency_days, tenure_days) -> tuple[np.ndarray, ...]:
     x = np.maximum(frequency - 1.0, 0.0)
     t_x = np.clip(tenure - recency, 0.0, None)
     return x, np.minimum(t_x, tenure), tenure
+
+
+# -- Pareto/NBD ---------------------------------------------------------------------------------
+#
+# Schmittlein, Morrison & Colombo (1987), in the form of Fader, Hardie & Lee, "A note on
+# implementing the Pareto/NBD model in MATLAB" (2005). Same purchase story as BG/NBD
+# (Poisson rate lambda ~ Gamma(r, alpha)), but a customer may drop out at any time, not only
+# right after a purchase: a lifetime ~ Exponential(mu), mu ~ Gamma(s, beta).
+#
+# Why not a library: ``lifetimes`` is unmaintained (last release 2020), ``btyd`` is a 2022
+# beta, ``pymc-marketing`` brings PyMC and PyTensor for what is four parameters and a few
+# closed forms. Everything below is checked against simulation and numerical integration.
+#
+# Given lambda and mu, the likelihood of (x, t_x, T) is
+#   lambda^x e^-(lambda+mu)T + lambda^x mu integral_{t_x}^{T} e^-(lambda+mu)tau dtau
+# (alive at T, or dropped out at some tau between the last purchase and T). Integrating over
+# the two gammas, with P(tau) = (alpha+tau)^-(r+x) (beta+tau)^-s,
+#   L = G(r+x) alpha^r beta^s / G(r) * [ P(T) + s (F(t_x) - F(T)) ],
+#   F(tau) = integral_tau^inf (alpha+u)^-(r+x) (beta+u)^-(s+1) du
+#          = P(tau) / (r+s+x) * 2F1(1, r+x; r+s+x+1; (alpha-beta)/(alpha+tau))
+#            when alpha >= beta, else
+#          = P(tau) (alpha+tau)/(beta+tau) / (r+s+x)
+#            * 2F1(1, s+1; r+s+x+1; (beta-alpha)/(beta+tau)):
+# FHL's 2F1(r+s+x, ...; r+s+x+1; z) after Euler's transformation, which leaves a series of
+# positive terms that converges for every z < 1 (the untransformed one overflows for large
+# x). Then
+#   P(alive | x, t_x, T) = P(T) / [ P(T) + s (F(t_x) - F(T)) ]
+#   P(no purchase in (T, T+t] | alive) = P(T+t)/P(T) + s (F(T) - F(T+t)) / P(T)
+#     (the posterior of (lambda, mu) given alive is Gamma(r+x, alpha+T) x Gamma(s, beta+T);
+#     no purchase means none before T+t, or a drop-out at some T+u before the first one)
+#   E[X(T, T+t)] = P(alive) (r+x)/(alpha+T) (beta+T)/(s-1) [1 - ((beta+T)/(beta+T+t))^(s-1)]
+
+
+@dataclass(frozen=True)
+class ParetoNBDParams:
+    r: float
+    alpha: float
+    s: float
+    beta: float
+
+    def as_dict(self) -> dict[str, float]:
+        return asdict(self)
+
+
+def _log_p(params: ParetoNBDParams, x, tau) -> np.ndarray:
+    """ln P(tau) = -(r+x) ln(alpha+tau) - s ln(beta+tau)."""
+    return -(params.r + x) * np.log(params.alpha + tau) - params.s * np.log(params.beta + tau)
+
+
+def _log_s_f(params: ParetoNBDParams, x, tau) -> np.ndarray:
+    """ln(s F(tau)) (see the notes above)."""
+    r, alpha, s, beta = params.r, params.alpha, params.s, params.beta
+    if alpha >= beta:
+        series = hyp2f1(1.0, r + x, r + s + x + 1.0, (alpha - beta) / (alpha + tau))
+    else:
+        series = hyp2f1(1.0, s + 1.0, r + s + x + 1.0, (beta - alpha) / (beta + tau))
+        series = series * (alpha + tau) / (beta + tau)
+    return np.log(s) - np.log(r + s + x) + _log_p(params, x, tau) + np.log(series)
+
+
+def _log_difference(log_a: np.ndarray, log_b: np.ndarray) -> np.ndarray:
+    """ln(e^log_a - e^log_b) for log_a >= log_b (-inf where they are equal)."""
+    with np.errstate(divide="ignore"):
+        return log_a + np.log(-np.expm1(np.minimum(log_b - log_a, 0.0)))
+
+
+def _pareto_terms(params: ParetoNBDParams, x, t_x, T) -> tuple[np.ndarray, np.ndarray]:
+    """(ln P(T), ln[s (F(t_x) - F(T))]): alive at T, dropped out between t_x and T."""
+    dropped = _log_difference(_log_s_f(params, x, t_x), _log_s_f(params, x, T))
+    return _log_p(params, x, T), dropped
+
+
+def pareto_log_likelihood(params: ParetoNBDParams, x, t_x, T) -> np.ndarray:
+    """Per-customer log-likelihood of the Pareto/NBD."""
+    x, t_x, T = _arrays(x, t_x, T)
+    r, alpha, s, beta = params.r, params.alpha, params.s, params.beta
+    alive, dropped = _pareto_terms(params, x, t_x, T)
+    common = gammaln(r + x) - gammaln(r) + r * np.log(alpha) + s * np.log(beta)
+    return common + np.logaddexp(alive, dropped)
+
+
+PARETO_FIT_ROWS = 10_000
+
+
+def fit_pareto_nbd(
+    x, t_x, T, *, penalizer: float = 0.0, max_rows: int | None = PARETO_FIT_ROWS, seed: int = 0
+) -> ParetoNBDParams:
+    """Maximum-likelihood Pareto/NBD parameters (L-BFGS-B on the log scale).
+
+    Customers with the same (x, t_x, T) are evaluated once, weighted by their count; the
+    gradient is by finite differences. Each evaluation costs two hypergeometric series per
+    customer, so the fit uses at most ``max_rows`` customers drawn at random (``seed``):
+    the four parameters describe the population (on the 200k-row demo, a fit on 3,000 of
+    its 7,322 training rows changed no customer's P(purchase) by more than 0.01; the tests
+    check the same on simulated customers). ``penalizer`` as in :func:`fit_bgnbd`.
+    """
+    x, t_x, T = _arrays(x, t_x, T)
+    if len(x) < 2:
+        raise ValueError("Pareto/NBD needs at least two customers to fit")
+    if max_rows is not None and len(x) > max_rows:
+        chosen = np.random.default_rng(seed).choice(len(x), size=max_rows, replace=False)
+        x, t_x, T = x[chosen], t_x[chosen], T[chosen]
+    rows, counts = np.unique(np.column_stack([x, t_x, T]), axis=0, return_counts=True)
+    weights = counts / counts.sum()
+    ux, ut_x, uT = rows[:, 0], rows[:, 1], rows[:, 2]
+    scale = max(float(np.mean(T)), 1.0)
+
+    def objective(log_params: np.ndarray) -> float:
+        values = np.exp(log_params)
+        ll = pareto_log_likelihood(ParetoNBDParams(*values), ux, ut_x, uT)
+        value = -float(ll @ weights) + penalizer * float(np.sum(values**2))
+        return value if np.isfinite(value) else 1e10
+
+    start = np.log([1.0, scale, 1.0, scale])
+    result = minimize(objective, start, method="L-BFGS-B", bounds=[(-10.0, 10.0)] * 4)
+    if not np.isfinite(result.fun) or result.fun >= 1e10:
+        raise ValueError(f"Pareto/NBD fit failed: {result.message}")
+    r, alpha, s, beta = np.exp(result.x)
+    return ParetoNBDParams(float(r), float(alpha), float(s), float(beta))
+
+
+def pareto_probability_alive(params: ParetoNBDParams, x, t_x, T) -> np.ndarray:
+    """P(the customer has not dropped out by T | x, t_x, T)."""
+    x, t_x, T = _arrays(x, t_x, T)
+    alive, dropped = _pareto_terms(params, x, t_x, T)
+    return np.exp(alive - np.logaddexp(alive, dropped))
+
+
+def pareto_probability_of_purchase(params: ParetoNBDParams, t, x, t_x, T) -> np.ndarray:
+    """P(at least one purchase in (T, T+t] | x, t_x, T)."""
+    x, t_x, T = _arrays(x, t_x, T)
+    end = T + np.asarray(t, dtype=np.float64)
+    log_alive_at_T = _log_p(params, x, T)
+    none_if_alive = np.exp(_log_p(params, x, end) - log_alive_at_T) + np.exp(
+        _log_difference(_log_s_f(params, x, T), _log_s_f(params, x, end)) - log_alive_at_T
+    )
+    p = pareto_probability_alive(params, x, t_x, T) * (1.0 - none_if_alive)
+    return np.clip(p, 0.0, 1.0)
+
+
+def pareto_expected_purchases(params: ParetoNBDParams, t, x, t_x, T) -> np.ndarray:
+    """E[purchases in (T, T+t] | x, t_x, T]."""
+    x, t_x, T = _arrays(x, t_x, T)
+    r, alpha, s, beta = params.r, params.alpha, params.s, params.beta
+    log_ratio = np.log(beta + T) - np.log(beta + T + np.asarray(t, dtype=np.float64))
+    if abs(s - 1.0) < 1e-9:
+        lifetime = -(beta + T) * log_ratio
+    else:
+        lifetime = (beta + T) * -np.expm1((s - 1.0) * log_ratio) / (s - 1.0)
+    rate = (r + x) / (alpha + T)
+    return pareto_probability_alive(params, x, t_x, T) * rate * lifetime

@@ -7,11 +7,16 @@ Candidates (all take the plain feature frame; see :mod:`pipeline.modelling.model
   missing values itself): 100 trees of at most 15 leaves, learning rate 0.1, at least 40
   customers per leaf, L2 1.0; no early stopping, so a run is reproducible.
 * ``bgnbd_trading_clock``: BG/NBD alone, in trading days.
+* ``pareto_nbd_trading_clock``: Pareto/NBD alone, in trading days.
 
 :class:`CalibratedModel` is what gets registered: the selected candidate, Platt-calibrated
 (sigmoid) by cross-fitting over customers: 5 fold models, each fitted without one fifth of
 the training customers (all their windows), score the held-out rows; a logistic map from
-those out-of-fold scores to the outcome is the calibration; the candidate itself is fitted
+those out-of-fold scores to the outcome is the calibration, fitted on every window's rows,
+on the latest labelled window's only, or on every window with the window's date as an
+input and extrapolated one horizon (the share of buyers drifts from window to window; see
+:mod:`pipeline.modelling.calibration`, which also picks one out of time); the candidate
+itself is fitted
 on all training rows (what ``CalibratedClassifierCV(method="sigmoid", ensemble=False)``
 does, done by hand so the out-of-fold probabilities also serve predicted-vs-actual). It
 carries a logistic explainer whose contributions give the reasons; when the logistic
@@ -31,10 +36,27 @@ from sklearn.model_selection import GroupKFold, StratifiedKFold
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
+from pipeline.modelling.calibration import (
+    CALIBRATIONS,
+    LATEST_WINDOW,
+    apply_map,
+    backtest,
+    fit_maps,
+)
 from pipeline.modelling.explanations import Contributions, linear_contributions
-from pipeline.modelling.model_inputs import BEHAVIOUR_FEATURES, BGNBDClassifier, ModelInputs
+from pipeline.modelling.model_inputs import (
+    BEHAVIOUR_FEATURES,
+    BGNBDClassifier,
+    ModelInputs,
+    ParetoNBDClassifier,
+)
 
-CANDIDATES: tuple[str, ...] = ("logistic", "gradient_boosting", "bgnbd_trading_clock")
+CANDIDATES: tuple[str, ...] = (
+    "logistic",
+    "gradient_boosting",
+    "bgnbd_trading_clock",
+    "pareto_nbd_trading_clock",
+)
 
 
 def logistic_pipeline(
@@ -77,6 +99,8 @@ def candidate(kind: str, *, random_state: int = 42):
         return boosting_pipeline(random_state=random_state)
     if kind == "bgnbd_trading_clock":
         return BGNBDClassifier(trading_time=True)
+    if kind == "pareto_nbd_trading_clock":
+        return ParetoNBDClassifier(trading_time=True)
     raise ValueError(f"unknown candidate {kind!r}; expected one of {CANDIDATES}")
 
 
@@ -109,16 +133,31 @@ class CalibratedModel(ClassifierMixin, BaseEstimator):
         self.folds = folds
         self.random_state = random_state
 
-    def fit(self, X: pd.DataFrame, y, groups=None):
-        self.fit_out_of_fold(X, y, groups)
+    def fit(self, X: pd.DataFrame, y, groups=None, window_days=None, ahead_days: float = 0.0):
+        self.fit_out_of_fold(X, y, groups, window_days=window_days, ahead_days=ahead_days)
         return self
 
-    def fit_out_of_fold(self, X: pd.DataFrame, y, groups=None, *, fitted=None) -> np.ndarray:
-        """Fit, and return the calibrated out-of-fold probability of every training row.
+    def fit_out_of_fold(
+        self,
+        X: pd.DataFrame,
+        y,
+        groups=None,
+        *,
+        fitted=None,
+        window_days=None,
+        ahead_days: float = 0.0,
+    ) -> np.ndarray:
+        """Fit, and return the out-of-fold score (logit scale) of every training row
+        (:meth:`calibrate` maps them to probabilities).
 
-        Each fold's candidate is fitted without the fold's customers; the Platt map is
-        fitted on all out-of-fold scores; the candidate itself on all rows (``fitted``: an
-        already fitted candidate of this kind on the same rows, to save a fit).
+        Each fold's candidate is fitted without the fold's customers; the candidate itself
+        on all rows (``fitted``: an already fitted candidate of this kind on the same rows,
+        to save a fit). The Platt maps of :mod:`pipeline.modelling.calibration` are fitted
+        on the out-of-fold scores (``window_days``: each row's window start in days from
+        the latest window; ``ahead_days``: where the scored horizon starts, from the same)
+        and the one with the best backtest is used (``calibration_backtest_`` holds the
+        figures; when there is no backtest, the latest window's map until
+        :meth:`use_calibration` picks another).
         """
         y = np.asarray(y, dtype=bool)
         base = candidate(self.kind, random_state=self.random_state)
@@ -126,21 +165,39 @@ class CalibratedModel(ClassifierMixin, BaseEstimator):
         for fit_rows, held_out in customer_folds(y, groups, self.folds, self.random_state):
             fold_model = clone(base).fit(X.iloc[fit_rows], y[fit_rows])
             scores[held_out] = decision_scores(fold_model, X.iloc[held_out])
-        self.calibrator_ = LogisticRegression(C=1e6).fit(scores[:, None], y)
+        window_days = np.zeros(len(y)) if window_days is None else window_days
+        self.calibrators_ = fit_maps(scores, y, window_days, ahead_days)
+        self.calibration_backtest_ = backtest(scores, y, window_days, ahead_days)
+        tested = self.calibration_backtest_
+        self.use_calibration(min(tested, key=tested.get) if tested else LATEST_WINDOW)
         self.estimator_ = fitted if fitted is not None else clone(base).fit(X, y)
         if self.kind == "logistic":
             self.explainer_ = self.estimator_
         else:
             self.explainer_ = logistic_pipeline(btyd=True).fit(X, y)
         self.classes_ = np.array([False, True])
-        return self.calibrator_.predict_proba(scores[:, None])[:, 1]
+        return scores
+
+    def calibrate(self, scores: np.ndarray) -> np.ndarray:
+        """Probabilities from uncalibrated scores, by the Platt map in use."""
+        if not hasattr(self, "platt_"):  # a model registered before the choice of maps
+            return self.calibrator_.predict_proba(np.asarray(scores, np.float64)[:, None])[:, 1]
+        return apply_map(self.platt_, scores)
+
+    def use_calibration(self, name: str) -> CalibratedModel:
+        """Map scores to probabilities with the Platt map ``name``."""
+        if name not in self.calibrators_:
+            raise ValueError(f"unknown calibration {name!r}; expected one of {CALIBRATIONS}")
+        self.calibration_ = name
+        self.platt_ = self.calibrators_[name]
+        return self
 
     def decision_function(self, X: pd.DataFrame) -> np.ndarray:
         """The uncalibrated score (logit scale) of the selected candidate."""
         return decision_scores(self.estimator_, X)
 
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
-        p = self.calibrator_.predict_proba(self.decision_function(X)[:, None])[:, 1]
+        p = self.calibrate(self.decision_function(X))
         return np.column_stack([1 - p, p])
 
     def predict(self, X: pd.DataFrame) -> np.ndarray:

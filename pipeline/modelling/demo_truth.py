@@ -4,8 +4,8 @@ The demo generator writes DATA_DIR/demo/customer_truth.parquet with each custome
 outcome in the ``horizon_days`` (90) after the last written day: purchased_in_horizon,
 future_spend and future_categories. When the snapshot is the day after that last day and
 the horizon is the generator's, the scores predict exactly that window, so we can report
-AUC and Brier of the final scores next to the plain BG/NBD baseline (fitted on the same
-snapshot histories, calendar days). On any other data the file is absent and nothing is
+AUC and Brier of the final scores next to the plain BG/NBD and Pareto/NBD baselines (fitted
+on the same snapshot histories, calendar days). On any other data the file is absent and nothing is
 reported.
 """
 
@@ -19,7 +19,11 @@ import pandas as pd
 
 from pipeline.demo import DEFAULT_HORIZON_DAYS, TRUTH_FILE
 from pipeline.modelling.evaluation import METRICS, classification_metrics
-from pipeline.modelling.model_inputs import BGNBDClassifier, model_input_frame
+from pipeline.modelling.model_inputs import (
+    BGNBDClassifier,
+    ParetoNBDClassifier,
+    model_input_frame,
+)
 from pipeline.modelling.propensity import net_order_value
 from pipeline.modelling.training_frames import ModelWindows
 from pipeline.threads import single_blas_thread
@@ -28,6 +32,8 @@ from pipeline.threads import single_blas_thread
 PROPENSITY_SCORES = "final (scores.propensity)"
 CHURN_SCORES = "churn (scores.churn)"
 PRODUCT_SCORES = "per-category logistic (cells)"
+# The textbook baselines, fitted on the snapshot's histories in calendar days.
+BASELINES = {"bgnbd": BGNBDClassifier, "pareto_nbd": ParetoNBDClassifier}
 
 
 @dataclass(frozen=True)
@@ -73,14 +79,11 @@ def compare_with_truth(
 ) -> TruthComparison:
     """Metrics of the written scores and of plain BG/NBD against the demo truth."""
     X = model_input_frame(scoring)
-    baseline = BGNBDClassifier(trading_time=False, horizon_days=horizon_days).fit(X)
-    base = pd.DataFrame(
-        {
-            "customer_id": scoring["customer_id"].to_numpy(dtype=object),
-            "bgnbd_probability": baseline.predict_proba(X)[:, 1],
-            "bgnbd_spend": baseline.expected_orders(X) * net_order_value(X),
-        }
-    )
+    base = pd.DataFrame({"customer_id": scoring["customer_id"].to_numpy(dtype=object)})
+    for name, kind in BASELINES.items():
+        baseline = kind(trading_time=False, horizon_days=horizon_days).fit(X)
+        base[f"{name}_probability"] = baseline.predict_proba(X)[:, 1]
+        base[f"{name}_spend"] = baseline.expected_orders(X) * net_order_value(X)
     joined = (
         propensity_scores[["customer_id", "purchase_probability", "predicted_spend"]]
         .merge(churn_scores[["customer_id", "churn_probability"]], on="customer_id")
@@ -91,24 +94,34 @@ def compare_with_truth(
     propensity = pd.DataFrame(
         [
             _row(PROPENSITY_SCORES, bought, joined["purchase_probability"]),
-            _row("bgnbd (calendar days)", bought, joined["bgnbd_probability"]),
+            *(
+                _row(f"{name} (calendar days)", bought, joined[f"{name}_probability"])
+                for name in BASELINES
+            ),
         ]
     ).set_index("model")
     churn = pd.DataFrame(
         [
             _row(CHURN_SCORES, ~bought, joined["churn_probability"]),
-            _row("bgnbd (calendar days)", ~bought, 1 - joined["bgnbd_probability"]),
+            *(
+                _row(f"{name} (calendar days)", ~bought, 1 - joined[f"{name}_probability"])
+                for name in BASELINES
+            ),
         ]
     ).set_index("model")
     actual = joined["future_spend"].to_numpy(np.float64)
     spend_rows = []
-    for name, column in (("final", "predicted_spend"), ("bgnbd", "bgnbd_spend")):
+    spend_columns = [("final", "predicted_spend"), *((n, f"{n}_spend") for n in BASELINES)]
+    for name, column in spend_columns:
         predicted = joined[column].to_numpy(np.float64)
         spend_rows.append(
             {
                 "model": name,
                 "mae": float(np.mean(np.abs(predicted - actual))),
                 "correlation": float(np.corrcoef(predicted, actual)[0, 1]),
+                "rank_correlation": float(
+                    pd.Series(predicted).corr(pd.Series(actual), method="spearman")
+                ),
                 "total_predicted": float(predicted.sum()),
                 "total_actual": float(actual.sum()),
             }

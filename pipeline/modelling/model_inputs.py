@@ -9,13 +9,17 @@ trading-clock columns) and does its own preparation; scoring needs no other code
   log(1 + value) (negative net spend as 0). Columns that are empty in the training data
   (distinct_products without stock codes) are dropped at fit time.
 * ``horizon_trading_days``: how busy the coming horizon is on the trading clock (the season).
+* Rhythm features (when ``rhythm=True``): recency measured in the customer's own mean gap
+  between orders, the gaps' variation and recency as a share of tenure
+  (:func:`rhythm_features`): a weekly buyer silent for a month is late, a quarterly one is
+  not.
 * BG/NBD features (when ``btyd=True``): the model of :mod:`pipeline.modelling.btyd` fitted
   on the training rows in trading time, then per customer P(alive), P(purchase in the
   horizon) (as a logit) and expected orders in the horizon (as a log).
 
 :class:`BGNBDClassifier` is BG/NBD alone as a classifier: P(at least one purchase in the
 horizon). In calendar days it is the textbook baseline every run reports; in trading days it
-is a candidate model.
+is a candidate model. :class:`ParetoNBDClassifier` is the same for the Pareto/NBD.
 """
 
 from __future__ import annotations
@@ -43,6 +47,12 @@ BEHAVIOUR_FEATURES: tuple[str, ...] = (
     "units_per_line_cv",
 )
 SEASON_FEATURES: tuple[str, ...] = ("horizon_trading_days",)
+# The customer's own purchase rhythm, derived from the behaviour columns (see rhythm_features).
+RHYTHM_FEATURES: tuple[str, ...] = (
+    "recency_over_mean_gap",
+    "gap_variation",
+    "recency_share_of_tenure",
+)
 TRADING_TIME_COLUMNS: tuple[str, ...] = (
     "trading_recency_days",
     "trading_tenure_days",
@@ -64,6 +74,7 @@ LOG_SCALED = frozenset(
         "std_days_between_purchases",
         "trading_recency_days",
         "trading_tenure_days",
+        "recency_over_mean_gap",
     }
 )
 BTYD_FEATURES: tuple[str, ...] = ("bgnbd_p_alive", "bgnbd_p_purchase", "bgnbd_expected_orders")
@@ -88,6 +99,26 @@ def model_input_frame(frame: pd.DataFrame, extra: tuple[str, ...] = ()) -> pd.Da
     return pd.DataFrame(values, index=frame.index)
 
 
+def rhythm_features(X: pd.DataFrame) -> pd.DataFrame:
+    """The customer's own rhythm, NaN for customers with a single order (no gap yet):
+
+    * ``recency_over_mean_gap``: days since the last order / the customer's mean days
+      between orders (1: an order is due now; 3: three usual gaps have passed in silence);
+    * ``gap_variation``: std / mean of the days between orders (0: clockwork);
+    * ``recency_share_of_tenure``: days since the last order / days since the first.
+    """
+    gap = X["mean_days_between_purchases"].where(X["mean_days_between_purchases"] > 0)
+    tenure = X["tenure_days"].where(X["tenure_days"] > 0)
+    return pd.DataFrame(
+        {
+            "recency_over_mean_gap": X["recency_days"] / gap,
+            "gap_variation": X["std_days_between_purchases"] / gap,
+            "recency_share_of_tenure": (X["recency_days"] / tenure).clip(upper=1.0),
+        },
+        index=X.index,
+    )
+
+
 def bgnbd_inputs(X: pd.DataFrame, *, trading_time: bool) -> tuple[np.ndarray, ...]:
     """(x, t_x, T) for BG/NBD from the input columns, in trading or calendar days."""
     if trading_time:
@@ -105,13 +136,23 @@ def _logit(p: np.ndarray) -> np.ndarray:
 class ModelInputs(TransformerMixin, BaseEstimator):
     """Select and scale the input columns; add BG/NBD features fitted on the training rows."""
 
-    def __init__(self, features: tuple[str, ...] = BEHAVIOUR_FEATURES, btyd: bool = True):
+    def __init__(
+        self,
+        features: tuple[str, ...] = BEHAVIOUR_FEATURES,
+        btyd: bool = True,
+        rhythm: bool = True,
+    ):
         self.features = features
         self.btyd = btyd
+        self.rhythm = rhythm
+
+    def _with_rhythm(self, X: pd.DataFrame) -> pd.DataFrame:
+        return pd.concat([X, rhythm_features(X)], axis=1)
 
     def fit(self, X: pd.DataFrame, y=None):
-        X = model_input_frame(X)
-        usable = [c for c in (*self.features, *SEASON_FEATURES) if X[c].notna().any()]
+        X = self._with_rhythm(model_input_frame(X))
+        wanted = (*self.features, *SEASON_FEATURES, *(RHYTHM_FEATURES if self.rhythm else ()))
+        usable = [c for c in wanted if X[c].notna().any()]
         self.columns_ = [*usable, *(BTYD_FEATURES if self.btyd else ())]
         if self.btyd:
             params = btyd.fit_bgnbd(*bgnbd_inputs(X, trading_time=True))
@@ -136,7 +177,7 @@ class ModelInputs(TransformerMixin, BaseEstimator):
     def readable(self, X: pd.DataFrame) -> pd.DataFrame:
         """The values behind each model column as a person reads them (before scaling)."""
         X = model_input_frame(X)
-        values = X[[c for c in self.columns_ if c not in BTYD_FEATURES]].copy()
+        values = self._with_rhythm(X)[[c for c in self.columns_ if c not in BTYD_FEATURES]]
         if self.btyd:
             values = pd.concat([values, self.bgnbd_outputs(X)], axis=1)
         return values[self.columns_]
@@ -196,3 +237,29 @@ class BGNBDClassifier(ClassifierMixin, BaseEstimator):
         params = btyd.BGNBDParams(**self.params_)
         inputs = bgnbd_inputs(X, trading_time=self.trading_time)
         return btyd.expected_purchases(params, self._horizon(X), *inputs)
+
+
+class ParetoNBDClassifier(BGNBDClassifier):
+    """Pareto/NBD alone, on the same (x, t_x, T) and horizon as :class:`BGNBDClassifier`:
+    the same purchase story, but customers may drop out at any time, not only right after
+    a purchase (:mod:`pipeline.modelling.btyd`)."""
+
+    def fit(self, X: pd.DataFrame, y=None):
+        X = model_input_frame(X)
+        inputs = bgnbd_inputs(X, trading_time=self.trading_time)
+        self.params_ = btyd.fit_pareto_nbd(*inputs).as_dict()
+        self.classes_ = np.array([False, True])
+        return self
+
+    def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
+        X = model_input_frame(X)
+        params = btyd.ParetoNBDParams(**self.params_)
+        inputs = bgnbd_inputs(X, trading_time=self.trading_time)
+        p = btyd.pareto_probability_of_purchase(params, self._horizon(X), *inputs)
+        return np.column_stack([1 - p, p])
+
+    def expected_orders(self, X: pd.DataFrame) -> np.ndarray:
+        X = model_input_frame(X)
+        params = btyd.ParetoNBDParams(**self.params_)
+        inputs = bgnbd_inputs(X, trading_time=self.trading_time)
+        return btyd.pareto_expected_purchases(params, self._horizon(X), *inputs)

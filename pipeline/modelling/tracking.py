@@ -44,6 +44,7 @@ TRUSTED_TYPES: tuple[str, ...] = (
     "pipeline.modelling.classifiers.CalibratedModel",
     "pipeline.modelling.model_inputs.ModelInputs",
     "pipeline.modelling.model_inputs.BGNBDClassifier",
+    "pipeline.modelling.model_inputs.ParetoNBDClassifier",
     "pipeline.modelling.product_propensity.CategoryPropensityModel",
 )
 METRIC_DECIMALS = 6

@@ -55,6 +55,9 @@ SELECT
             propensity_decile := propensity.propensity_decile,
             expected_orders := propensity.expected_orders,
             expected_spend := propensity.predicted_spend,
+            expected_order_value := propensity.expected_order_value,
+            clv_12m := propensity.clv_12m,
+            next_order_date := propensity.next_order_date,
             horizon_days := propensity.horizon_days,
             horizon_end := propensity.horizon_end,
             reasons := propensity.reasons
