@@ -4,6 +4,7 @@ models) and the API-key check, as FastAPI dependencies."""
 from __future__ import annotations
 
 import hmac
+import threading
 from typing import Annotated
 
 from fastapi import HTTPException, Request, Security
@@ -12,7 +13,7 @@ from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBea
 from pipeline.serving import customers
 from pipeline.serving.config import ApiSettings
 from pipeline.serving.prediction_log import PredictionLog, log_path
-from pipeline.serving.scoring import ChampionModels, tracking_uri
+from pipeline.serving.scoring import ActionPlans, ChampionModels, tracking_uri
 from pipeline.serving.snapshot import SnapshotReader
 from pipeline.settings import Settings
 
@@ -21,33 +22,48 @@ _bearer = HTTPBearer(auto_error=False)
 
 
 class Services:
-    """The snapshot reader, the log and the champion models (loaded on first use)."""
+    """The snapshot reader, the log, the action plan and the champion models (loaded on
+    first use, or ahead of it by :meth:`preload_models`)."""
 
     def __init__(self, settings: Settings, api: ApiSettings):
         self.settings, self.api = settings, api
         self.reader = SnapshotReader(settings.bi_snapshot_path, customers.load_customers)
         self.log = PredictionLog(log_path(settings.data_dir))
+        self.plans = ActionPlans(settings.action_rules_path)
         self._models: ChampionModels | None = None
+        self._models_lock = threading.Lock()
 
     @property
     def models(self) -> ChampionModels:
-        if self._models is None:
-            self._models = ChampionModels(tracking_uri(self.settings))
-        return self._models
+        with self._models_lock:
+            if self._models is None:
+                self._models = ChampionModels(tracking_uri(self.settings))
+            return self._models
+
+    def preload_models(self) -> None:
+        """Load the champions now (the server starts this in a thread), so that the first
+        POST /score does not wait for MLflow; without champions yet, the first POST says
+        so."""
+        try:
+            self.models.get()
+        except LookupError:
+            pass
 
 
-def get_services(request: Request) -> Services:
-    """The application's services (a dependency of every endpoint)."""
+async def get_services(request: Request) -> Services:
+    """The application's services (a dependency of every endpoint). A coroutine, as every
+    dependency on the request path: FastAPI runs a plain ``def`` dependency in its thread
+    pool, a hand-off between threads that cost more than the rest of a lookup."""
     return request.app.state.services
 
 
-def require_key(
+async def require_key(
     request: Request,
     key: Annotated[str | None, Security(_key_header)],
     bearer: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
 ) -> None:
     """401 unless the request carries API_KEY (as X-API-Key or a bearer token)."""
-    expected = get_services(request).api.api_key
+    expected = request.app.state.services.api.api_key
     if not expected:
         return
     given = key or (bearer.credentials if bearer else "")

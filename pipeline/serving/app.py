@@ -15,6 +15,7 @@ With API_KEY set, every endpoint but /health, /docs and /openapi.json needs it.
 
 from __future__ import annotations
 
+import threading
 from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI, Request
@@ -23,6 +24,7 @@ from fastapi.responses import JSONResponse
 from pipeline.serving import routes_customers, routes_scoring
 from pipeline.serving.api_services import Services, require_key
 from pipeline.serving.config import ApiSettings
+from pipeline.serving.lookups import CustomerLookups
 from pipeline.serving.schemas import ScoreRequest
 from pipeline.serving.snapshot import SnapshotMissing
 from pipeline.settings import Settings
@@ -38,6 +40,8 @@ def create_app(settings: Settings | None = None, api: ApiSettings | None = None)
                 pass  # open and load the snapshot before the first request
         except SnapshotMissing:
             pass  # /health says so; requests get 503 until one is published
+        else:  # a published snapshot: a refresh has registered models to load
+            threading.Thread(target=services.preload_models, daemon=True).start()
         yield
         services.reader.close()
 
@@ -58,6 +62,8 @@ def create_app(settings: Settings | None = None, api: ApiSettings | None = None)
     app.include_router(routes_customers.health_router)
     app.include_router(routes_customers.router, dependencies=protected)
     app.include_router(routes_scoring.router, dependencies=protected)
+    # Known customers' lookups are answered below the routing (see pipeline.serving.lookups).
+    app.add_middleware(CustomerLookups, services=services)
     _register_schema(app)
     return app
 
