@@ -56,6 +56,18 @@ def row_records(rows: pd.DataFrame) -> list[dict]:
     return json.loads(rows.to_json(orient="records", date_format="iso", date_unit="us"))
 
 
+def stored_record(record: dict) -> dict:
+    """A record of :func:`row_records` as :meth:`PredictionLog.logged` returns it once
+    appended, without reading it back: the log keeps its JSON with sorted keys, and its
+    values are JSON's own already (flat: strings, numbers, null, lists of strings), so
+    reading that JSON gives the same values in key order."""
+    return dict(sorted(record.items()))
+
+
+def _record_json(record: dict) -> str:
+    return json.dumps(record, sort_keys=True)
+
+
 class PredictionLog:
     """Append-only prediction log in one SQLite file (see the module docstring)."""
 
@@ -101,7 +113,7 @@ class PredictionLog:
                         r["prediction_id"],
                         r["customer_id"],
                         r["predicted_at"],
-                        json.dumps(r, sort_keys=True),
+                        _record_json(r),
                     )
                     for r in records
                 ],
