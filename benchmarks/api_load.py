@@ -256,7 +256,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--score-rows", type=int, default=1000)
     parser.add_argument(
-        "--workers", type=int, help="API_WORKERS of the servers (default: the API's default)"
+        "--workers", type=int, help="API_WORKERS of this checkout's server (default: the API's)"
     )
     parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR)
     parser.add_argument("--timeout", type=float, default=1800.0, help="refresh time limit")
@@ -276,14 +276,13 @@ def main() -> None:
     env = pipeline_env(folder)
     env["MLFLOW_TRACKING_URI"] = f"sqlite:///{folder / 'data' / 'mlflow' / 'mlflow.db'}"
     env["API_MAX_ROWS"] = str(max(args.score_rows, 10_000))
-    if args.workers:
-        env["API_WORKERS"] = str(args.workers)
     variants: dict[str, tuple[dict, Path | None]] = {}
     for spec in args.server_at:
         label, _, directory = spec.partition("=")
         other = Path(directory).resolve()
         variants[f"server@{label}"] = ({**env, "PYTHONPATH": str(other)}, other)
-    variants["server"] = (env, None)
+    # API_WORKERS for this checkout's server only: another copy may not know it.
+    variants["server"] = ({**env, "API_WORKERS": str(args.workers)} if args.workers else env, None)
     results = {}
     for label, (variant_env, cwd) in variants.items():
         log(f"measuring {label}")

@@ -168,3 +168,19 @@ def test_the_lookup_answers_as_the_route_on_a_real_server(refreshed, workers):
         status, _, body = raw_get(server.port, "/customers/NO-SUCH-CUSTOMER", key)
         assert status == 404 and b"NO-SUCH-CUSTOMER" in body
         assert raw_get(server.port, f"/customers/{ids[0]}")[0] == 401
+
+
+@pytest.mark.slow
+def test_the_champions_are_loaded_before_the_first_request(refreshed_env):
+    from fastapi.testclient import TestClient
+
+    from pipeline.serving.app import create_app
+
+    app = create_app()
+    with TestClient(app) as client:
+        models = app.state.services._models
+        assert models is not None and models.loads == 1  # loaded at start-up
+        row = {"customer_id": "PRELOAD-1", "recency_days": 9, "frequency": 3, "monetary": 90.0}
+        reply = client.post("/score", json={"customers": [row]})
+        assert reply.status_code == 200 and reply.json()["scored"] == 1
+        assert app.state.services._models is models and models.loads == 1

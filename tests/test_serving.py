@@ -3,6 +3,7 @@ settings."""
 
 from __future__ import annotations
 
+import gc
 import os
 import threading
 import time
@@ -218,3 +219,26 @@ def test_concurrent_action_rules_do_not_see_each_others_rows():
         thread.join()
     for index, frame in enumerate(expected):
         pd.testing.assert_frame_equal(results[index], frame)
+
+
+def test_each_thread_keeps_one_connection_to_the_log_until_it_ends(tmp_path):
+    log = PredictionLog(tmp_path / "log.sqlite")
+    assert log._connection() is log._connection()
+    seen = []
+
+    def append(key: str) -> None:
+        assert log.append([prediction(key, key)]) == 1
+        seen.append(log._connection())
+
+    for key in ("t1", "t2"):
+        thread = threading.Thread(target=append, args=(key,))
+        thread.start()
+        thread.join()
+    assert seen[0] is not seen[1] and set(log.logged(["t1", "t2"])) == {"t1", "t2"}
+    seen.clear()
+    gc.collect()  # a connection refers to itself through its statement cache
+    assert len(log._opened) == 1  # the threads' connections were closed once they ended
+    log.close()
+    assert len(log._opened) == 0
+    assert log.count() == 2  # a closed log opens again on use
+    log.close()

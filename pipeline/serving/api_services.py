@@ -4,6 +4,7 @@ models) and the API-key check, as FastAPI dependencies."""
 from __future__ import annotations
 
 import hmac
+import logging
 import threading
 from typing import Annotated
 
@@ -17,6 +18,7 @@ from pipeline.serving.scoring import ActionPlans, ChampionModels, tracking_uri
 from pipeline.serving.snapshot import SnapshotReader
 from pipeline.settings import Settings
 
+logger = logging.getLogger(__name__)
 _key_header = APIKeyHeader(name="X-API-Key", auto_error=False)
 _bearer = HTTPBearer(auto_error=False)
 
@@ -41,13 +43,17 @@ class Services:
             return self._models
 
     def preload_models(self) -> None:
-        """Load the champions now (the server starts this in a thread), so that the first
-        POST /score does not wait for MLflow; without champions yet, the first POST says
-        so."""
+        """Load the champions before the server starts answering, so that the first POST
+        /score does not wait for MLflow and no request waits for the interpreter while
+        they load. Without champions yet, or with a registry that cannot be reached, the
+        server starts anyway: the lookups do not need the models, and the first POST /score
+        loads them or says what is wrong."""
         try:
             self.models.get()
         except LookupError:
-            pass
+            pass  # no champion yet: POST /score answers 503 saying so
+        except Exception as error:  # the registry is down: lookups are served regardless
+            logger.warning("the champion models did not load at start-up: %s", error)
 
 
 async def get_services(request: Request) -> Services:

@@ -15,7 +15,6 @@ With API_KEY set, every endpoint but /health, /docs and /openapi.json needs it.
 
 from __future__ import annotations
 
-import threading
 from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI, Request
@@ -41,9 +40,10 @@ def create_app(settings: Settings | None = None, api: ApiSettings | None = None)
         except SnapshotMissing:
             pass  # /health says so; requests get 503 until one is published
         else:  # a published snapshot: a refresh has registered models to load
-            threading.Thread(target=services.preload_models, daemon=True).start()
+            services.preload_models()  # before serving: loading them later holds the GIL
         yield
         services.reader.close()
+        services.log.close()
 
     app = FastAPI(
         title="Customer intelligence API",

@@ -155,3 +155,4 @@ class LiveScorer:
 
     def close(self) -> None:
         self.reader.close()
+        self.log.close()
