@@ -4,6 +4,7 @@ itself, what it leaves to the FastAPI routes, and that its answers are the route
 from __future__ import annotations
 
 import asyncio
+import gc
 import http.client
 import urllib.parse
 from types import SimpleNamespace
@@ -180,6 +181,7 @@ def test_the_champions_are_loaded_before_the_first_request(refreshed_env):
     with TestClient(app) as client:
         models = app.state.services._models
         assert models is not None and models.loads == 1  # loaded at start-up
+        assert gc.get_freeze_count() > 100_000  # and kept out of the collector's walks
         row = {"customer_id": "PRELOAD-1", "recency_days": 9, "frequency": 3, "monetary": 90.0}
         reply = client.post("/score", json={"customers": [row]})
         assert reply.status_code == 200 and reply.json()["scored"] == 1
