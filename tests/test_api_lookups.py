@@ -186,3 +186,4 @@ def test_the_champions_are_loaded_before_the_first_request(refreshed_env):
         reply = client.post("/score", json={"customers": [row]})
         assert reply.status_code == 200 and reply.json()["scored"] == 1
         assert app.state.services._models is models and models.loads == 1
+    assert gc.get_freeze_count() == 0  # released at shutdown

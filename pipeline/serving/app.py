@@ -50,6 +50,7 @@ def create_app(settings: Settings | None = None, api: ApiSettings | None = None)
         gc.collect()
         gc.freeze()
         yield
+        gc.unfreeze()  # collectable again, so that what the process exits with is released
         services.reader.close()
         services.log.close()
 
