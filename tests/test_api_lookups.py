@@ -53,7 +53,13 @@ def request(app, path: str, method: str = "GET", headers=()) -> tuple[int, dict,
         "path": path,
         "root_path": "",
         "query_string": b"",
-        "headers": [(k.encode(), v.encode()) for k, v in headers],
+        "headers": [  # as a server hands them over: bytes, text read as Latin-1
+            (
+                k if isinstance(k, bytes) else k.encode("latin-1"),
+                v if isinstance(v, bytes) else v.encode("latin-1"),
+            )
+            for k, v in headers
+        ],
     }
     sent = []
 
@@ -112,6 +118,17 @@ def test_with_a_key_only_the_right_x_api_key_is_answered_here(tmp_path):
     ):
         assert request(app, "/customers/C1", headers=headers)[0] == 418
     assert len(downstream.paths) == 4
+
+
+def test_a_key_is_compared_as_the_route_compares_it(tmp_path):
+    app, downstream = lookups(tmp_path, key="clé")
+    # Starlette reads header bytes as Latin-1: UTF-8 bytes of the key read as "clÃ©" (401 from
+    # the route), the Latin-1 byte of "é" reads as the key.
+    as_utf8 = [(b"x-api-key", "clé".encode())]
+    assert request(app, "/customers/C1", headers=as_utf8)[0] == 418
+    as_latin1 = [(b"x-api-key", "clé".encode("latin-1"))]
+    assert request(app, "/customers/C1", headers=as_latin1)[0] == 200
+    assert downstream.paths == ["/customers/C1"]
 
 
 def test_several_workers_build_the_app_in_each_process():

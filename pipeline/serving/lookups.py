@@ -41,7 +41,9 @@ class CustomerLookups:
             return True
         for name, value in scope["headers"]:
             if name.lower() == b"x-api-key":  # the route reads the first such header
-                return bool(value) and hmac.compare_digest(value, self.key)
+                # as the route compares it: the header read as Latin-1, encoded as UTF-8
+                given = value.decode("latin-1").encode()
+                return bool(given) and hmac.compare_digest(given, self.key)
         return False
 
     def _profile(self, scope) -> bytes | None:
