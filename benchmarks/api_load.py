@@ -3,22 +3,26 @@ one POST /score of 1,000 RFM rows.
 
     python benchmarks/api_load.py                          # 100k demo rows, 50 clients, 30 s
     python benchmarks/api_load.py --rows 1000000 --clients 50 --seconds 30 --score-rows 1000
+    python benchmarks/api_load.py --server-at before=/tmp/before   # + the code in /tmp/before
 
 Needs a refreshed DATA_DIR: live_scoring.py's BENCH_DATA_DIR/refresh-<rows>/, refreshed here
-first when it is missing or its snapshot lacks features.daily_orders (not timed). Then:
+first when it is missing or its snapshot lacks features.daily_orders (not timed). Then, for
+each server measured (``--server-at`` ones first, then this checkout's):
 
 1. ``customer-intel serve`` starts in a child process on 127.0.0.1 and a free port;
-2. ``--clients`` threads, each with one keep-alive ``http.client`` connection, send
-   ``GET /customers/{id}`` for random ids of the snapshot for ``--seconds`` (loopback only,
-   every request bounded by a 30 s timeout); half-way through, the snapshot is published
-   again from the warehouse (pipeline.publish, as the refresh does) and the script checks
-   that the server moved to it. Measured: requests per second, p50 / p99 / max latency,
-   errors (any status but 200, or a failed connection);
-3. ``POST /score`` with ``--score-rows`` new RFM rows (after one small warm-up request that
-   loads the champion models), then the same rows again (all already logged).
+2. the load generator, _load_client.py, runs in a process of its own: ``--clients``
+   keep-alive connections on one asyncio event loop, ``GET /customers/{id}`` for random ids
+   of the snapshot for ``--seconds`` (every request bounded by a 30 s timeout). Half-way
+   through, this process publishes the snapshot again from the warehouse (pipeline.publish,
+   as the refresh does) and then checks that the server moved to it. Measured: requests per
+   second, p50 / p99 / max latency, errors (any status but 200, or a failed connection),
+   and the CPU seconds of the server's processes and of the load generator over the load;
+3. ``POST /score`` with ``--score-rows`` new RFM rows (after one small warm-up request), then
+   the same rows again (all already logged), ``--score-repeat`` times: the median and
+   min-max seconds, and the server's CPU seconds per POST.
 
-The load generator runs on the same machine as the server and competes with it for the
-cores: the figures are a lower bound of what the server alone would do.
+The load generator shares the machine's cores with the server; its CPU seconds are printed
+beside the server's so the reader can see what share it took.
 """
 
 from __future__ import annotations
@@ -26,10 +30,12 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
+import os
 import random
 import statistics
+import subprocess
 import sys
-import threading
+import tempfile
 import time
 from pathlib import Path
 
@@ -96,54 +102,51 @@ def republish(folder: Path) -> float:
     return time.perf_counter() - started
 
 
-def run_load(port: int, ids: list[str], clients: int, seconds: float, on_half) -> dict:
-    latencies: list[list[float]] = [[] for _ in range(clients)]
-    errors: list[str] = []
-    deadline = time.monotonic() + seconds
+def process_tree_cpu(pid: int) -> float:
+    """User + system CPU seconds of ``pid`` and its live children (uvicorn's workers), from
+    /proc (Linux); 0.0 elsewhere."""
+    ticks = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(stat.parent.name) == pid or int(fields[1]) == pid:
+            total += (int(fields[11]) + int(fields[12])) / ticks
+    return total
 
-    def client(index: int) -> None:
-        chooser = random.Random(index)
-        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=REQUEST_TIMEOUT)
-        own = latencies[index]
-        while time.monotonic() < deadline:
-            path = f"/customers/{chooser.choice(ids)}"
-            started = time.perf_counter()
-            try:
-                connection.request("GET", path)
-                response = connection.getresponse()
-                response.read()
-                if response.status != 200:
-                    errors.append(f"{response.status} {path}")
-            except (OSError, http.client.HTTPException) as error:
-                errors.append(f"{type(error).__name__}: {error}")
-                connection.close()
-                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=REQUEST_TIMEOUT)
-                continue
-            own.append(time.perf_counter() - started)
-        connection.close()
 
-    threads = [threading.Thread(target=client, args=(i,), daemon=True) for i in range(clients)]
-    started = time.monotonic()
-    for thread in threads:
-        thread.start()
-    time.sleep(seconds / 2)
-    publish_seconds = on_half()
-    for thread in threads:
-        thread.join(seconds + REQUEST_TIMEOUT)
-    elapsed = time.monotonic() - started
-    every = sorted(x for own in latencies for x in own)
-    quantile = statistics.quantiles(every, n=100) if len(every) > 1 else [0.0] * 99
-    return {
-        "requests": len(every),
-        "seconds": round(elapsed, 2),
-        "requests_per_second": round(len(every) / elapsed, 1),
-        "p50_ms": round(quantile[49] * 1000, 2),
-        "p99_ms": round(quantile[98] * 1000, 2),
-        "max_ms": round(every[-1] * 1000, 2) if every else None,
-        "errors": len(errors),
-        "first_errors": errors[:5],
-        "publish_seconds": round(publish_seconds, 2),
-    }
+def run_load(server: ServerProcess, ids: list[str], clients: int, seconds: float, on_half) -> dict:
+    """_load_client.py in its own process against ``server``; ``on_half()`` runs half-way
+    through (in this process, so the republish does not share the client's interpreter)."""
+    with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as listing:
+        listing.write("\n".join(ids))
+    command = [
+        sys.executable,
+        str(Path(__file__).resolve().parent / "_load_client.py"),
+        *("--port", str(server.port), "--ids", listing.name),
+        *("--clients", str(clients), "--seconds", str(seconds)),
+    ]
+    client = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+    try:
+        if client.stdout.readline().strip() != "ready":
+            raise SystemExit("the load client did not start")
+        server_cpu = process_tree_cpu(server.process.pid)
+        time.sleep(seconds / 2)
+        publish_seconds = on_half()
+        output, _ = client.communicate(timeout=seconds + REQUEST_TIMEOUT + 60)
+        server_cpu = process_tree_cpu(server.process.pid) - server_cpu
+    finally:
+        if client.poll() is None:
+            client.kill()
+        os.unlink(listing.name)
+    if client.returncode != 0:
+        raise SystemExit(f"the load client failed ({client.returncode})")
+    load = json.loads(output.strip().splitlines()[-1])
+    load["server_cpu_seconds"] = round(server_cpu, 2)
+    load["publish_seconds"] = round(publish_seconds, 2)
+    return load
 
 
 def post_score(port: int, rows: list[dict]) -> tuple[float, dict]:
@@ -173,14 +176,124 @@ def rfm_rows(count: int, tag: str) -> list[dict]:
     ]
 
 
+def health(port: int) -> dict:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    connection.request("GET", "/health")
+    reply = json.loads(connection.getresponse().read())
+    connection.close()
+    return reply
+
+
+def moved(port: int, before, wait: float = 60.0) -> bool:
+    """Whether the server serves a snapshot published after ``before`` (it loads a new one
+    in the background after its first request that sees it, so ask again for a while)."""
+    deadline = time.monotonic() + wait
+    while health(port)["snapshot_published_at"] == before:
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.2)
+    return True
+
+
+def measure_server(env: dict, cwd: Path | None, folder: Path, ids: list[str], args) -> dict:
+    """One server (one code variant, imported from ``cwd``): the lookups under load with a
+    republish, then the POSTs."""
+    load_average = os.getloadavg()[0]
+    with ServerProcess(env, cwd=str(cwd) if cwd else None) as server:
+        log(f"server on {server.url}; {len(ids):,} customers; {args.clients} clients")
+        before = health(server.port)["snapshot_published_at"]
+        load = run_load(server, ids, args.clients, args.seconds, lambda: republish(folder))
+        load["snapshot_moved"] = moved(server.port, before)
+        post_score(server.port, rfm_rows(5, f"warm{time.time_ns()}"))  # first use
+        score = measure_posts(server, args.score_rows, args.score_repeat)
+    return {"load_average": round(load_average, 2), "load": load, "score": score}
+
+
+def measure_posts(server: ServerProcess, rows: int, repeat: int) -> dict:
+    """``repeat`` POSTs of ``rows`` new RFM rows, each followed by the same rows again:
+    median and min-max seconds, and the server's CPU seconds per POST of new rows."""
+    new, again, cpu = [], [], []
+    for _ in range(repeat):
+        batch = rfm_rows(rows, str(time.time_ns()))
+        before = process_tree_cpu(server.process.pid)
+        seconds, first = post_score(server.port, batch)
+        cpu.append(process_tree_cpu(server.process.pid) - before)
+        if first["scored"] != rows:
+            raise SystemExit(f"POST /score scored {first['scored']} of {rows} new rows")
+        new.append(seconds)
+        seconds, repeated = post_score(server.port, batch)
+        if repeated["already_logged"] != rows:
+            raise SystemExit("POST /score of logged rows scored some of them again")
+        again.append(seconds)
+    return {
+        "rows": rows,
+        "new_seconds": round(statistics.median(new), 3),
+        "new_range": [round(min(new), 3), round(max(new), 3)],
+        "new_server_cpu_seconds": round(statistics.median(cpu), 3),
+        "repeat_seconds": round(statistics.median(again), 3),
+        "all_new_seconds": [round(x, 3) for x in new],
+    }
+
+
+def figures_table(results: dict[str, dict], args) -> str:
+    def row(label, pick):
+        return [label, *(pick(r) for r in results.values())]
+
+    return markdown_table(
+        ["measure", *results],
+        [
+            row("load average (1 min) at the start", lambda r: r["load_average"]),
+            row("GET requests", lambda r: f"{r['load']['requests']:,}"),
+            row("GET requests/s", lambda r: r["load"]["requests_per_second"]),
+            row(
+                "GET p50 / p99 / max ms",
+                lambda r: f"{r['load']['p50_ms']} / {r['load']['p99_ms']} / {r['load']['max_ms']}",
+            ),
+            row("GET errors", lambda r: r["load"]["errors"]),
+            row(
+                "CPU s: server / load client",
+                lambda r: f"{r['load']['server_cpu_seconds']} / {r['load']['client_cpu_seconds']}",
+            ),
+            row("snapshot republished during load (s)", lambda r: r["load"]["publish_seconds"]),
+            row("server moved to the new snapshot", lambda r: r["load"]["snapshot_moved"]),
+            row(
+                f"POST /score {args.score_rows} new RFM rows: median (min-max) s",
+                lambda r: (
+                    f"{r['score']['new_seconds']} ({r['score']['new_range'][0]}-"
+                    f"{r['score']['new_range'][1]})"
+                ),
+            ),
+            row(
+                "server CPU s per POST of new rows", lambda r: r["score"]["new_server_cpu_seconds"]
+            ),
+            row(
+                f"POST /score the same {args.score_rows} again: median s",
+                lambda r: r["score"]["repeat_seconds"],
+            ),
+        ],
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=100_000, help="demo rows refreshed")
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--score-rows", type=int, default=1000)
+    parser.add_argument("--score-repeat", type=int, default=3, help="timed POSTs of new rows")
+    parser.add_argument(
+        "--workers", type=int, help="API_WORKERS of this checkout's server (default: the API's)"
+    )
     parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR)
     parser.add_argument("--timeout", type=float, default=1800.0, help="refresh time limit")
+    parser.add_argument(
+        "--server-at",
+        action="append",
+        default=[],
+        metavar="LABEL=DIR",
+        help="also measure a server importing pipeline/ and orchestration/ from DIR (another "
+        "copy of the repository, e.g. the code before a change), first, in the same run",
+    )
     args = parser.parse_args()
 
     info = machine_info()
@@ -189,57 +302,28 @@ def main() -> None:
     env = pipeline_env(folder)
     env["MLFLOW_TRACKING_URI"] = f"sqlite:///{folder / 'data' / 'mlflow' / 'mlflow.db'}"
     env["API_MAX_ROWS"] = str(max(args.score_rows, 10_000))
-    with ServerProcess(env) as server:
-        log(f"server on {server.url}; {len(ids):,} customers; {args.clients} clients")
-
-        def health() -> dict:
-            connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
-            connection.request("GET", "/health")
-            reply = json.loads(connection.getresponse().read())
-            connection.close()
-            return reply
-
-        before = health()["snapshot_published_at"]
-        load = run_load(server.port, ids, args.clients, args.seconds, lambda: republish(folder))
-        after = health()["snapshot_published_at"]
-        load["snapshot_moved"] = after != before
-
-        post_score(server.port, rfm_rows(5, f"warm{time.time_ns()}"))  # loads the champions
-        tag = str(time.time_ns())
-        rows = rfm_rows(args.score_rows, tag)
-        first_seconds, first = post_score(server.port, rows)
-        again_seconds, again = post_score(server.port, rows)
-    score = {
-        "rows": args.score_rows,
-        "new_seconds": round(first_seconds, 3),
-        "new_scored": first["scored"],
-        "repeat_seconds": round(again_seconds, 3),
-        "repeat_already_logged": again["already_logged"],
-    }
+    variants: dict[str, tuple[dict, Path | None]] = {}
+    for spec in args.server_at:
+        label, _, directory = spec.partition("=")
+        other = Path(directory).resolve()
+        variants[f"server@{label}"] = ({**env, "PYTHONPATH": str(other)}, other)
+    # API_WORKERS for this checkout's server only: another copy may not know it.
+    variants["server"] = ({**env, "API_WORKERS": str(args.workers)} if args.workers else env, None)
+    results = {}
+    for label, (variant_env, cwd) in variants.items():
+        log(f"measuring {label}")
+        results[label] = measure_server(variant_env, cwd, folder, ids, args)
     print_machine(info)
-    print(
-        markdown_table(
-            ["measure", "value"],
-            [
-                ["customers in the snapshot", f"{len(ids):,}"],
-                ["GET clients x seconds", f"{args.clients} x {args.seconds:g}"],
-                ["GET requests", f"{load['requests']:,}"],
-                ["GET requests/s", load["requests_per_second"]],
-                [
-                    "GET p50 / p99 / max ms",
-                    f"{load['p50_ms']} / {load['p99_ms']} / {load['max_ms']}",
-                ],
-                ["GET errors", load["errors"]],
-                ["snapshot republished during load (s)", load["publish_seconds"]],
-                ["server moved to the new snapshot", load["snapshot_moved"]],
-                [f"POST /score {args.score_rows} new RFM rows (s)", score["new_seconds"]],
-                [f"POST /score the same {args.score_rows} again (s)", score["repeat_seconds"]],
-            ],
-        )
-    )
-    print(json.dumps({"machine": info, "load": load, "score": score}, default=str))
-    if load["errors"] or not load["snapshot_moved"] or score["new_scored"] != args.score_rows:
-        raise SystemExit("errors during the load, or the snapshot did not move")
+    print(f"customers in the snapshot: {len(ids):,}; {args.clients} clients x {args.seconds:g} s\n")
+    print(figures_table(results, args))
+    print(json.dumps({"machine": info, "results": results}, default=str))
+    failed = [
+        label
+        for label, r in results.items()
+        if r["load"]["errors"] or not r["load"]["snapshot_moved"]
+    ]
+    if failed:
+        raise SystemExit(f"errors during the load, or the snapshot did not move: {failed}")
 
 
 if __name__ == "__main__":

@@ -24,6 +24,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -202,12 +203,30 @@ def _transaction_inputs(
     return CustomerInputs(path.name, "transactions", frame, keys, inputs), as_of
 
 
+_SCRATCH: duckdb.DuckDBPyConnection | None = None
+_SCRATCH_LOCK = threading.Lock()
+
+
+def _scratch_cursor() -> duckdb.DuckDBPyConnection:
+    """A connection of its own (a cursor) to one in-memory database per process, for
+    queries over registered frames: opening a DuckDB database costs about 0.1 s, which a
+    live request scoring a few customers would pay on every call; a cursor costs
+    microseconds, and what one registers is seen by it alone."""
+    global _SCRATCH
+    with _SCRATCH_LOCK:
+        if _SCRATCH is None:
+            _SCRATCH = duckdb.connect(":memory:")
+        return _SCRATCH.cursor()
+
+
 def _actions(scored: pd.DataFrame, plan: ActionPlan) -> pd.DataFrame:
-    memory = duckdb.connect()
-    memory.register("scored", scored)
-    case, parameters = action_case_sql(plan, set(scored.columns))
-    index = memory.execute(f"SELECT {case} FROM scored", parameters).fetchall()
-    memory.close()
+    memory = _scratch_cursor()
+    try:
+        memory.register("scored", scored)
+        case, parameters = action_case_sql(plan, set(scored.columns))
+        index = memory.execute(f"SELECT {case} FROM scored", parameters).fetchall()
+    finally:
+        memory.close()
     rules = plan.all_rules
     return pd.DataFrame(
         {

@@ -3,16 +3,26 @@ settings."""
 
 from __future__ import annotations
 
+import gc
 import os
 import threading
+import time
 
 import duckdb
+import pandas as pd
 import pytest
 
+from pipeline.action_rules import DEFAULT_RULES_PATH, load_action_plan
 from pipeline.live_scoring import LOG_TABLE
 from pipeline.serving.config import ApiConfigError, ApiSettings
-from pipeline.serving.prediction_log import PredictionLog, fold_into_warehouse
+from pipeline.serving.prediction_log import (
+    PredictionLog,
+    fold_into_warehouse,
+    row_records,
+    stored_record,
+)
 from pipeline.serving.routes_scoring import parse_reasons
+from pipeline.serving.scoring import ActionPlans
 from pipeline.serving.snapshot import SnapshotMissing, SnapshotReader
 
 
@@ -126,3 +136,109 @@ def test_reasons_are_parsed_with_direction_and_contribution():
         },
         {"feature": "frequency", "value": 10.0, "contribution": 0.29, "direction": "up"},
     ]
+
+
+def test_the_published_file_is_looked_at_once_per_check_interval(tmp_path, monkeypatch):
+    from pipeline.serving import snapshot
+
+    looks, original = [], snapshot.file_version
+
+    def counted(path):
+        looks.append(path)
+        return original(path)
+
+    path = tmp_path / "snapshot.duckdb"
+    publish(path, "first")
+    reader = SnapshotReader(path, read_label, check_seconds=2.0)
+    monkeypatch.setattr(snapshot, "file_version", counted)
+    started = time.monotonic()
+    for _ in range(50):
+        with reader.generation() as current:
+            assert current.loaded["label"] == "first"
+    if time.monotonic() - started < 2.0:
+        assert len(looks) == 1  # the first request looked; the next 49 trusted it
+    publish(path, "second")
+    deadline = time.monotonic() + 10
+    while True:  # noticed after at most one interval, then loaded in the background
+        with reader.generation() as current:
+            if current.loaded["label"] == "second":
+                break
+        assert time.monotonic() < deadline, "the new file was never served"
+        time.sleep(0.05)
+    assert 2 <= len(looks) < 50
+    reader.close()
+
+
+def test_a_logged_record_is_what_the_log_gives_back(tmp_path):
+    log = PredictionLog(tmp_path / "log.sqlite")
+    records = row_records(pd.DataFrame.from_records([prediction("k1", "A")]))
+    assert log.append(records) == 1
+    stored = log.logged(["k1"])["k1"]
+    assert stored_record(records[0]) == stored
+    assert list(stored_record(records[0])) == list(stored)  # the same keys in the same order
+
+
+def test_the_action_plan_is_read_again_only_when_its_file_changes(tmp_path):
+    user_rules = tmp_path / "action_rules.yaml"
+    plans = ActionPlans(user_rules)
+    shipped = plans.get()
+    assert plans.get() is shipped and shipped == load_action_plan(DEFAULT_RULES_PATH)
+    text = DEFAULT_RULES_PATH.read_text()
+    user_rules.write_text(text.replace("priority: 1", "priority: 9", 1))
+    edited = plans.get()
+    assert edited is not shipped and edited == load_action_plan(user_rules)
+    assert plans.get() is edited
+
+
+def test_concurrent_action_rules_do_not_see_each_others_rows():
+    from pipeline.live_scoring import _actions
+
+    plan = load_action_plan(DEFAULT_RULES_PATH)
+    frames = [
+        pd.DataFrame(
+            {
+                "customer_id": [f"{n}-{i}" for i in range(n)],
+                "churn_risk_pct": [90.0] * n,
+                "value_segment": ["High"] * n,
+                "persona": ["Loyal Customers"] * n,
+            }
+        )
+        for n in (1, 7, 30, 200)
+    ]
+    expected = [_actions(frame, plan) for frame in frames]
+    results: dict[int, pd.DataFrame] = {}
+
+    def run(index: int) -> None:
+        for _ in range(5):
+            results[index] = _actions(frames[index], plan)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(frames))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for index, frame in enumerate(expected):
+        pd.testing.assert_frame_equal(results[index], frame)
+
+
+def test_each_thread_keeps_one_connection_to_the_log_until_it_ends(tmp_path):
+    log = PredictionLog(tmp_path / "log.sqlite")
+    assert log._connection() is log._connection()
+    seen = []
+
+    def append(key: str) -> None:
+        assert log.append([prediction(key, key)]) == 1
+        seen.append(log._connection())
+
+    for key in ("t1", "t2"):
+        thread = threading.Thread(target=append, args=(key,))
+        thread.start()
+        thread.join()
+    assert seen[0] is not seen[1] and set(log.logged(["t1", "t2"])) == {"t1", "t2"}
+    seen.clear()
+    gc.collect()  # a connection refers to itself through its statement cache
+    assert len(log._opened) == 1  # the threads' connections were closed once they ended
+    log.close()
+    assert len(log._opened) == 0
+    assert log.count() == 2  # a closed log opens again on use
+    log.close()

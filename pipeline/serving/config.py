@@ -10,6 +10,7 @@ DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
 DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024
 DEFAULT_MAX_ROWS = 10_000
+DEFAULT_WORKERS = 1
 DEFAULT_PAGE_SIZE = 100
 MAX_PAGE_SIZE = 10_000
 # Media types the API reads and writes besides JSON.
@@ -54,6 +55,7 @@ class ApiSettings:
     api_key: str = ""  # empty: no key required (only allowed on a loopback address)
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     max_rows: int = DEFAULT_MAX_ROWS
+    workers: int = DEFAULT_WORKERS  # uvicorn worker processes
 
     @classmethod
     def from_env(cls, host: str | None = None, port: int | None = None) -> ApiSettings:
@@ -63,6 +65,7 @@ class ApiSettings:
             api_key=os.environ.get("API_KEY", ""),
             max_body_bytes=_int("API_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES),
             max_rows=_int("API_MAX_ROWS", DEFAULT_MAX_ROWS),
+            workers=_int("API_WORKERS", DEFAULT_WORKERS),
         )
 
     def check(self) -> None:

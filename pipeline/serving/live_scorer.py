@@ -17,11 +17,11 @@ from dataclasses import dataclass
 import pandas as pd
 from pydantic import ValidationError
 
-from pipeline.action_rules import load_configured_plan
 from pipeline.serving.prediction_log import PredictionLog, log_path, records_frame
 from pipeline.serving.routes_scoring import parse_reasons
 from pipeline.serving.schemas import RfmRow
 from pipeline.serving.scoring import (
+    ActionPlans,
     ChampionModels,
     _rows_file,
     score_input,
@@ -107,6 +107,7 @@ class LiveScorer:
         self.reader = reader or SnapshotReader(settings.bi_snapshot_path)
         self._models = models
         self.log = log or PredictionLog(log_path(settings.data_dir))
+        self.plans = ActionPlans(settings.action_rules_path)
         self.max_customers = max_customers
 
     @property
@@ -133,7 +134,7 @@ class LiveScorer:
                 write_input,
                 context=scoring_context(generation),
                 models=self.models,
-                plan=load_configured_plan(self.settings.action_rules_path),
+                plan=self.plans.get(),
                 log=self.log,
                 settings=self.settings,
                 max_customers=self.max_customers,
@@ -154,3 +155,4 @@ class LiveScorer:
 
     def close(self) -> None:
         self.reader.close()
+        self.log.close()

@@ -21,8 +21,9 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import threading
+import weakref
 from collections.abc import Iterable
-from contextlib import closing
 from pathlib import Path
 
 import duckdb
@@ -56,40 +57,84 @@ def row_records(rows: pd.DataFrame) -> list[dict]:
     return json.loads(rows.to_json(orient="records", date_format="iso", date_unit="us"))
 
 
+def stored_record(record: dict) -> dict:
+    """A record of :func:`row_records` as :meth:`PredictionLog.logged` returns it once
+    appended, without reading it back: the log keeps its JSON with sorted keys, and its
+    values are JSON's own already (flat: strings, numbers, null, lists of strings), so
+    reading that JSON gives the same values in key order."""
+    return dict(sorted(record.items()))
+
+
+def _record_json(record: dict) -> str:
+    return json.dumps(record, sort_keys=True)
+
+
+class _Connection(sqlite3.Connection):
+    """A connection that can be referenced weakly: the log closes the ones still open at
+    :meth:`PredictionLog.close`, and a thread's connection is closed by the garbage
+    collector once the thread has ended (no connection outlives its thread for long)."""
+
+
 class PredictionLog:
-    """Append-only prediction log in one SQLite file (see the module docstring)."""
+    """Append-only prediction log in one SQLite file (see the module docstring).
+
+    Each thread keeps one connection to it, opened on first use: closing the last
+    connection of a WAL database checkpoints it (copies the WAL back and syncs the file),
+    which cost more than a request's appends when every call opened and closed its own.
+    :meth:`close` closes them all (the API does at shutdown)."""
 
     def __init__(self, path: Path):
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
-        with closing(self._connect()) as connection, connection:
+        self._local = threading.local()
+        self._opened: weakref.WeakSet[_Connection] = weakref.WeakSet()
+        self._lock = threading.Lock()
+        connection = self._connection()
+        with connection:
             connection.execute("PRAGMA journal_mode=WAL")
             connection.execute(SCHEMA_SQL)
 
-    def _connect(self) -> sqlite3.Connection:
-        connection = sqlite3.connect(self.path, timeout=30)
-        connection.execute("PRAGMA synchronous=FULL")
+    def _connection(self) -> sqlite3.Connection:
+        """This thread's connection (used by this thread only; ``check_same_thread`` is
+        off so that :meth:`close` can close it from another)."""
+        connection = getattr(self._local, "connection", None)
+        if connection is None:
+            connection = sqlite3.connect(
+                self.path, timeout=30, check_same_thread=False, factory=_Connection
+            )
+            connection.execute("PRAGMA synchronous=FULL")
+            self._local.connection = connection
+            with self._lock:
+                self._opened.add(connection)
         return connection
+
+    def close(self) -> None:
+        with self._lock:
+            opened, self._opened = list(self._opened), weakref.WeakSet()
+        for connection in opened:
+            connection.close()
+        self._local = threading.local()
 
     def logged(self, input_keys: Iterable[str]) -> dict[str, dict]:
         """input_key -> logged record, for the keys already in the log."""
         keys = list(dict.fromkeys(input_keys))
         found: dict[str, dict] = {}
-        with closing(self._connect()) as connection:
-            for start in range(0, len(keys), 500):
-                chunk = keys[start : start + 500]
-                marks = ",".join("?" * len(chunk))
-                for key, record in connection.execute(
-                    f"SELECT input_key, record FROM predictions WHERE input_key IN ({marks})",
-                    chunk,
-                ):
-                    found[key] = json.loads(record)
+        connection = self._connection()
+        for start in range(0, len(keys), 500):
+            chunk = keys[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            for key, record in connection.execute(
+                f"SELECT input_key, record FROM predictions WHERE input_key IN ({marks})",
+                chunk,
+            ):
+                found[key] = json.loads(record)
         return found
 
     def append(self, records: list[dict]) -> int:
         """Append the records whose input_key is not logged yet; returns how many were new.
         One transaction: all of them are on disk, or none."""
-        with closing(self._connect()) as connection, connection:
+        connection = self._connection()
+        with connection:
             before = connection.total_changes
             connection.executemany(
                 "INSERT OR IGNORE INTO predictions "
@@ -101,7 +146,7 @@ class PredictionLog:
                         r["prediction_id"],
                         r["customer_id"],
                         r["predicted_at"],
-                        json.dumps(r, sort_keys=True),
+                        _record_json(r),
                     )
                     for r in records
                 ],
@@ -109,26 +154,25 @@ class PredictionLog:
             return connection.total_changes - before
 
     def count(self) -> int:
-        with closing(self._connect()) as connection:
-            return connection.execute("SELECT count(*) FROM predictions").fetchone()[0]
+        return self._connection().execute("SELECT count(*) FROM predictions").fetchone()[0]
 
     def latest(self, limit: int) -> list[dict]:
         """The ``limit`` most recently logged records, newest first."""
-        with closing(self._connect()) as connection:
-            return [
-                json.loads(record)
-                for (record,) in connection.execute(
-                    "SELECT record FROM predictions ORDER BY seq DESC LIMIT ?", (int(limit),)
-                )
-            ]
+        return [
+            json.loads(record)
+            for (record,) in self._connection().execute(
+                "SELECT record FROM predictions ORDER BY seq DESC LIMIT ?", (int(limit),)
+            )
+        ]
 
     def records(self) -> list[dict]:
         """Every logged record, oldest first."""
-        with closing(self._connect()) as connection:
-            return [
-                json.loads(record)
-                for (record,) in connection.execute("SELECT record FROM predictions ORDER BY seq")
-            ]
+        return [
+            json.loads(record)
+            for (record,) in self._connection().execute(
+                "SELECT record FROM predictions ORDER BY seq"
+            )
+        ]
 
 
 def records_frame(records: list[dict]) -> pd.DataFrame:
@@ -146,7 +190,11 @@ def fold_into_warehouse(connection: duckdb.DuckDBPyConnection, path: Path) -> in
     ensure_prediction_log(connection)
     if not path.exists():
         return 0
-    records = PredictionLog(path).records()
+    log = PredictionLog(path)
+    try:
+        records = log.records()
+    finally:
+        log.close()
     if not records:
         return 0
     return append_predictions(connection, records_frame(records))

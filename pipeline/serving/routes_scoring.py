@@ -15,7 +15,6 @@ from fastapi.responses import Response
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
-from pipeline.action_rules import load_configured_plan
 from pipeline.live_scoring import NewCustomersError
 from pipeline.serving.api_services import Services, get_services
 from pipeline.serving.config import CSV, XLSX, ApiSettings
@@ -126,7 +125,7 @@ async def score(services: Annotated[Services, Depends(get_services)], request: R
                 write_input,
                 context=scoring_context(generation),
                 models=services.models,
-                plan=load_configured_plan(settings.action_rules_path),
+                plan=services.plans.get(),
                 log=services.log,
                 settings=settings,
                 max_customers=api.max_rows,

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from pipeline.action_rules import ActionPlan
+from pipeline.action_rules import DEFAULT_RULES_PATH, ActionPlan, load_action_plan
 from pipeline.live_scoring import (
     Champions,
     CustomerInputs,
@@ -40,7 +40,7 @@ from pipeline.modelling.model_runs import CHURN_MODEL, PROPENSITY_MODEL
 from pipeline.modelling.tracking import point_mlflow_at
 from pipeline.segmentation.tracking import PERSONA_MODEL, STYLE_MODEL, VALUE_MODEL
 from pipeline.serving.daily_orders import read_daily_orders
-from pipeline.serving.prediction_log import PredictionLog, row_records
+from pipeline.serving.prediction_log import PredictionLog, row_records, stored_record
 from pipeline.serving.snapshot import Generation
 from pipeline.settings import Settings
 
@@ -93,6 +93,27 @@ class ChampionModels:
                     self.loads += 1
                 self._checked = now
             return self._champions
+
+
+class ActionPlans:
+    """The configured action plan (``load_configured_plan``: the marketer's file if present,
+    else the shipped defaults), read again only when that file changes: reading and checking
+    the YAML costs tens of milliseconds, more than scoring a few customers."""
+
+    def __init__(self, user_rules_path: Path):
+        self.user_rules_path = user_rules_path
+        self._lock = threading.Lock()
+        self._plan: ActionPlan | None = None
+        self._version: tuple | None = None
+
+    def get(self) -> ActionPlan:
+        path = self.user_rules_path if self.user_rules_path.exists() else DEFAULT_RULES_PATH
+        stat = path.stat()
+        version = (str(path), stat.st_ino, stat.st_mtime_ns, stat.st_size)
+        with self._lock:
+            if self._plan is None or version != self._version:
+                self._plan, self._version = load_action_plan(path), version
+            return self._plan
 
 
 @dataclass(frozen=True)
@@ -222,8 +243,12 @@ def score_input(
             timezone=settings.timezone,
             tracking_uri=models.uri,
         )
-        appended = log.append(row_records(rows))
-        logged = log.logged(customers.input_keys.values())  # another request may have won
+        records = row_records(rows)
+        appended = log.append(records)
+        if appended == len(records):  # all of them are ours: the log holds what we wrote
+            logged.update((r["input_key"], stored_record(r)) for r in records)
+        else:  # another request logged some of them first: answer with what it logged
+            logged = log.logged(customers.input_keys.values())
     records = [
         {**logged[customers.input_keys[cid]], "already_logged": cid not in new} for cid in order
     ]

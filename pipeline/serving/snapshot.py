@@ -2,10 +2,13 @@
 
 The refresh publishes DATA_DIR/bi/customer_intel.duckdb by renaming a new file over the old
 one (pipeline.publish). A *generation* is one published file, told apart by (inode, mtime,
-size). The reader checks that triple on every request (one ``stat``) and, when it changed,
-opens the new file in a background thread while requests go on being answered from the
-previous generation; the new one takes over once it is open and loaded. A generation that
-was replaced is closed when its last request has finished, so no request in flight fails.
+size). The reader checks that triple (one ``stat``) at most every ``check_seconds`` (0.25 s
+by default: a ``stat`` costs more than the lookup it guards, and a request a quarter of a
+second after a publish may still get the previous snapshot, as it may anyway while the new
+file loads) and, when it changed, opens the new file in a background thread while requests
+go on being answered from the previous generation; the new one takes over once it is open
+and loaded. A generation that was replaced is closed when its last request has finished, so
+no request in flight fails.
 
 Each generation is its own in-memory DuckDB database with the file attached read-only:
 DuckDB shares one database instance between connections to the same path in a process, so
@@ -15,6 +18,7 @@ connecting by path again would hand back the old file's instance.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -25,6 +29,7 @@ import duckdb
 from pipeline.sql_text import quote_literal
 
 ALIAS = "snapshot"
+CHECK_SECONDS = 0.25
 
 
 class SnapshotMissing(LookupError):
@@ -98,9 +103,13 @@ class SnapshotReader:
     """The current generation of the snapshot at ``path``; ``loader`` fills a new
     generation's ``loaded`` before it serves requests."""
 
-    def __init__(self, path: Path, loader: Loader | None = None):
+    def __init__(
+        self, path: Path, loader: Loader | None = None, check_seconds: float = CHECK_SECONDS
+    ):
         self.path = path
         self.loader = loader or (lambda generation: None)
+        self.check_seconds = check_seconds
+        self._next_check = 0.0  # time.monotonic() of the next stat of the published file
         self._current: Generation | None = None
         self._lock = threading.Lock()
         self._opening: tuple[int, int, int] | None = None
@@ -132,8 +141,13 @@ class SnapshotReader:
                 self._opening = None
 
     def _current_generation(self) -> Generation:
+        now = time.monotonic()
+        current = self._current
+        if current is not None and now < self._next_check:
+            return current
         version = file_version(self.path)
         with self._lock:
+            self._next_check = now + self.check_seconds
             current = self._current
             if current is not None and (version is None or version == current.version):
                 return current
