@@ -28,8 +28,11 @@ segments map (R, F) as in the widely used RFM grid, first match wins:
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 import duckdb
+import pandas as pd
 
 from pipeline.catalog.ddl import create_tables_sql
 from pipeline.sql_files import SqlFiles
@@ -49,19 +52,52 @@ RFM_SEGMENTS = (
 )
 
 
-# $as_of: features use purchases and returns strictly before it.
+# Features as of several cutoffs are computed in one pass over the lines, not one query per
+# cutoff. The cutoffs cut time into segments (segment k: the lines from the k-th cutoff to
+# the next, oldest first; segment 0 before the first); the lines before the k-th cutoff are
+# those of segments 0 .. k-1. Each part groups the lines once per customer and segment, with
+# exact sums and counts and, for the averages and spreads, DuckDB's aggregate states
+# (EXPORT_STATE); a running window over the segments and combine() / finalize() give each
+# cutoff's values, identical to aggregating the lines before it (DECIMAL sums are exact, so
+# the averages of DECIMALs are too; the floating-point spreads are rounded, as ever). The
+# distinct counts come from the segment each product or category first appears in, the
+# median from the customer's prices listed in segment order (those before a cutoff are a
+# prefix), the main country from running counts per country. So N cutoffs cost one scan of
+# the lines plus N rows per customer; one cutoff (features.customer_rfm) is the same SQL.
 #
 # Sums of amounts and units are exact (DECIMAL, to a millionth): a DOUBLE sum's last bits
 # depend on the order DuckDB's threads add the rows, and those bits moved the bins of the
 # gradient-boosted models, so retraining on the same data gave other scores.
 #
 # The per-customer parts are separate statements into temp tables, each grouped to one row
-# per customer (or per order), and only then joined. As one statement, DuckDB 2.0 splits the
-# DISTINCT, median and mode aggregates into sub-aggregates joined back together and spills
-# far more than the parts do at 100M lines (benchmarks/RESULTS.md); each part alone does not.
+# per customer and segment (or per order), and only then joined. As one statement, DuckDB
+# 2.0 splits the DISTINCT, median and mode aggregates into sub-aggregates joined back
+# together and spills far more than the parts do at 100M lines (benchmarks/RESULTS.md).
 SQL = SqlFiles(__package__)
+CUTOFF_PARTS = SQL.parts("cutoff_parts")
+CUTOFF_VIEWS = SQL.parts("cutoff_views")
 FEATURE_PARTS = SQL.parts("customer_rfm_parts")
 CUSTOMER_FEATURES_SQL = SQL.read("customer_features.sql")
+
+
+@contextmanager
+def cutoff_segments(
+    connection: duckdb.DuckDBPyConnection, cutoffs: Sequence[dt.datetime]
+) -> Iterator[None]:
+    """Within the block: ``_features_cutoffs`` (as_of, cutoff_index: 1 for the oldest),
+    ``_features_days`` and the views ``_features_lines`` and ``_features_return_lines``
+    (staging.transactions and staging.returns before the last cutoff, with each line's
+    ``segment``: the number of cutoffs at or before it)."""
+    if not cutoffs:
+        raise ValueError("at least one cutoff date is needed")
+    with temp_tables(connection, CUTOFF_PARTS, {"as_of_dates": list(cutoffs)}):
+        try:
+            for name, sql in CUTOFF_VIEWS:
+                connection.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS {sql}")
+            yield
+        finally:
+            for name, _ in reversed(CUTOFF_VIEWS):
+                connection.execute(f"DROP VIEW IF EXISTS {name}")
 
 
 def default_as_of(connection: duckdb.DuckDBPyConnection) -> dt.datetime:
@@ -78,20 +114,35 @@ def ensure_product_categories_table(connection: duckdb.DuckDBPyConnection) -> No
     connection.execute(create_tables_sql("features.product_categories"))
 
 
-def customer_features(connection: duckdb.DuckDBPyConnection, as_of: dt.datetime):
-    """Customer features as of ``as_of`` as a pandas DataFrame (for modelling)."""
+@contextmanager
+def _feature_parts(
+    connection: duckdb.DuckDBPyConnection, cutoffs: Sequence[dt.datetime]
+) -> Iterator[None]:
     ensure_product_categories_table(connection)
-    with temp_tables(connection, FEATURE_PARTS, {"as_of": as_of}):
-        return connection.execute(CUSTOMER_FEATURES_SQL, {"as_of": as_of}).df()
+    with cutoff_segments(connection, cutoffs), temp_tables(connection, FEATURE_PARTS, {}):
+        yield
+
+
+def customer_features_at(
+    connection: duckdb.DuckDBPyConnection, cutoffs: Sequence[dt.datetime]
+) -> pd.DataFrame:
+    """Customer features as of each of ``cutoffs`` in one pass over the lines: one row per
+    cutoff (column ``as_of``) and customer with a purchase before it, ordered by as_of and
+    customer_id; the rows of one cutoff are what :func:`customer_features` gives for it."""
+    with _feature_parts(connection, cutoffs):
+        return connection.execute(CUSTOMER_FEATURES_SQL).df()
+
+
+def customer_features(connection: duckdb.DuckDBPyConnection, as_of: dt.datetime) -> pd.DataFrame:
+    """Customer features as of ``as_of`` as a pandas DataFrame (for modelling)."""
+    return customer_features_at(connection, [as_of])
 
 
 def build_customer_rfm(connection: duckdb.DuckDBPyConnection, as_of: dt.datetime) -> int:
     """Write features.customer_rfm as of ``as_of``; returns the number of customers."""
-    ensure_product_categories_table(connection)
-    with temp_tables(connection, FEATURE_PARTS, {"as_of": as_of}):
+    with _feature_parts(connection, [as_of]):
         connection.execute(
-            f"CREATE OR REPLACE TABLE features.customer_rfm AS {CUSTOMER_FEATURES_SQL}",
-            {"as_of": as_of},
+            f"CREATE OR REPLACE TABLE features.customer_rfm AS {CUSTOMER_FEATURES_SQL}"
         )
     (count,) = one_row(connection, "SELECT count(*) FROM features.customer_rfm")
     return int(count)

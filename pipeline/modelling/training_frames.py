@@ -29,6 +29,7 @@ cutoff.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import duckdb
@@ -36,25 +37,19 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import train_test_split
 
-from pipeline.features import customer_features, default_as_of
+from pipeline.features import customer_features_at, default_as_of
 from pipeline.modelling.trading_clock import TradingClock, daily_orders, fit_trading_clock
+from pipeline.modelling.window_queries import (
+    CategoryCounts,
+    window_categories_bought,
+    window_outcomes,
+)
 from pipeline.product_categories import OTHER
 from pipeline.sql_files import SqlFiles
 from pipeline.threads import single_blas_thread
 
 SQL = SqlFiles(__package__)
-
-
-OUTCOMES_SQL = SQL.read("outcomes.sql")
-
-
-CATEGORY_LINES_SQL = SQL.read("category_lines.sql")
-
-
 TOP_CATEGORIES_SQL = SQL.read("top_categories.sql")
-
-
-STORE_CATEGORY_LINES_SQL = SQL.read("store_category_lines.sql")
 
 SHARE_PREFIX = "share:"
 SEASON_PREFIX = "season:"
@@ -168,69 +163,59 @@ def add_trading_columns(
     return _trading_columns(frame, clock), clock
 
 
+def _with_columns(frame: pd.DataFrame, columns: dict) -> pd.DataFrame:
+    return pd.concat([frame, pd.DataFrame(columns, index=frame.index)], axis=1)
+
+
 def _category_columns(
-    connection: duckdb.DuckDBPyConnection,
     frame: pd.DataFrame,
+    counts: CategoryCounts,
     start: dt.datetime,
     horizon_days: int,
     categories: tuple[str, ...],
     first_day: dt.datetime,
 ) -> pd.DataFrame:
-    """Share of each customer's lines per category before ``start``, and each category's
-    seasonal index for the window (from the store's lines a year earlier)."""
-    history = connection.execute(
-        CATEGORY_LINES_SQL,
-        {"window_start": first_day, "window_end": start, "categories": list(categories)},
-    ).df()
-    lines = history.pivot_table(
-        index="customer_id", columns="category", values="lines", aggfunc="sum", fill_value=0
-    )
-    lines = lines.reindex(index=frame["customer_id"], columns=list(categories), fill_value=0)
-    shares = lines.to_numpy(np.float64) / np.maximum(frame["purchase_lines"].to_numpy(), 1)[:, None]
-    year_ago = start - dt.timedelta(days=365)
-    season = np.zeros(len(categories))
-    if year_ago >= first_day:
-        params = {"other": OTHER}
-        window = connection.execute(
-            STORE_CATEGORY_LINES_SQL,
-            {
-                **params,
-                "window_start": year_ago,
-                "window_end": year_ago + dt.timedelta(horizon_days),
-            },
-        ).df()
-        year = connection.execute(
-            STORE_CATEGORY_LINES_SQL, {**params, "window_start": year_ago, "window_end": start}
-        ).df()
-        window_share = window.set_index("category")["lines"] / max(window["lines"].sum(), 1)
-        year_share = year.set_index("category")["lines"] / max(year["lines"].sum(), 1)
-        for i, category in enumerate(categories):
-            w, y = window_share.get(category, 0.0), year_share.get(category, 0.0)
-            season[i] = np.log((w + 1e-3) / (y + 1e-3)) if y > 0 else 0.0
+    """share:<category> and season:<category> for the window starting at ``start``."""
+    shares = counts.shares(frame, start, categories)
+    season = counts.season_index(start, horizon_days, categories, first_day)
     columns = {}
     for i, category in enumerate(categories):
         columns[share_column(category)] = shares[:, i]
         columns[season_column(category)] = season[i]
-    return pd.concat([frame, pd.DataFrame(columns, index=frame.index)], axis=1)
+    return _with_columns(frame, columns)
 
 
-def _category_outcomes(
+def features_at(
     connection: duckdb.DuckDBPyConnection,
-    frame: pd.DataFrame,
-    start: dt.datetime,
-    end: dt.datetime,
-    categories: tuple[str, ...],
-) -> pd.DataFrame:
-    bought = connection.execute(
-        CATEGORY_LINES_SQL,
-        {"window_start": start, "window_end": end, "categories": list(categories)},
-    ).df()
-    pairs = set(zip(bought["customer_id"], bought["category"], strict=True))
-    columns = {
-        bought_column(category): [(c, category) in pairs for c in frame["customer_id"]]
-        for category in categories
-    }
-    return pd.concat([frame, pd.DataFrame(columns, index=frame.index)], axis=1)
+    starts: Sequence[dt.datetime],
+    horizon_days: int,
+    *,
+    orders_per_day: pd.DataFrame | None = None,
+    categories: tuple[str, ...] = (),
+) -> list[pd.DataFrame]:
+    """For each of ``starts``, one row per customer with a purchase before it:
+    customer_features, the trading-clock columns for the horizon after the start and, if
+    asked, category columns; nothing at or after the start is read for it. Every window is
+    computed in one pass over the lines (:func:`pipeline.features.customer_features_at`).
+    A window without customers gives an empty frame of the feature columns."""
+    features = customer_features_at(connection, starts)
+    features["customer_id"] = features["customer_id"].astype(object)
+    if orders_per_day is None:
+        orders_per_day = daily_orders(connection, max(starts))
+    counts = (
+        CategoryCounts.read(connection, starts, horizon_days, categories) if categories else None
+    )
+    frames = []
+    for start in starts:
+        frame = features.loc[features["as_of"] == start].reset_index(drop=True)
+        frame["window_start"] = start
+        if not frame.empty:
+            frame, clock = add_trading_columns(frame, orders_per_day, start, horizon_days)
+            if counts is not None:
+                first_day = dt.datetime.combine(clock.first_day, dt.time())
+                frame = _category_columns(frame, counts, start, horizon_days, categories, first_day)
+        frames.append(frame)
+    return frames
 
 
 def features_as_of(
@@ -244,18 +229,67 @@ def features_as_of(
     """One row per customer with a purchase before ``as_of``: customer_features, the
     trading-clock columns for the horizon after ``as_of`` and, if asked, category columns.
     Nothing at or after ``as_of`` is read."""
-    frame = customer_features(connection, as_of)
-    frame["customer_id"] = frame["customer_id"].astype(object)
-    frame["window_start"] = as_of
-    if orders_per_day is None:
-        orders_per_day = daily_orders(connection, as_of)
-    if frame.empty:
-        return frame
-    frame, clock = add_trading_columns(frame, orders_per_day, as_of, horizon_days)
-    if categories:
-        first_day = dt.datetime.combine(clock.first_day, dt.time())
-        frame = _category_columns(connection, frame, as_of, horizon_days, categories, first_day)
+    (frame,) = features_at(
+        connection, [as_of], horizon_days, orders_per_day=orders_per_day, categories=categories
+    )
     return frame
+
+
+def _with_outcomes(
+    frame: pd.DataFrame,
+    outcomes: pd.DataFrame,
+    bought: pd.DataFrame | None,
+    categories: tuple[str, ...],
+) -> pd.DataFrame:
+    """actual_orders, actual_spend, purchased and bought:<category> of one window's rows
+    (``outcomes``, ``bought``: that window's rows of the one-pass queries)."""
+    outcomes = outcomes[["customer_id", "actual_orders", "actual_spend"]]
+    frame = frame.merge(outcomes, on="customer_id", how="left")
+    frame["actual_orders"] = frame["actual_orders"].fillna(0).astype(np.int64)
+    frame["actual_spend"] = frame["actual_spend"].fillna(0.0).astype(np.float64)
+    frame["purchased"] = frame["actual_orders"] > 0
+    if categories:
+        columns = {
+            bought_column(category): frame["customer_id"]
+            .isin(bought.loc[bought["category"] == category, "customer_id"])
+            .to_numpy()
+            for category in categories
+        }
+        frame = _with_columns(frame, columns)
+    return frame
+
+
+def window_frames(
+    connection: duckdb.DuckDBPyConnection,
+    starts: Sequence[dt.datetime],
+    horizon_days: int,
+    *,
+    orders_per_day: pd.DataFrame | None = None,
+    categories: tuple[str, ...] = (),
+) -> list[pd.DataFrame]:
+    """For each of ``starts``, the features as of the start (:func:`features_at`) and the
+    outcomes in [start, start + horizon): actual_orders, actual_spend, purchased and, with
+    categories, one bought:<category> column each. One pass over the lines for all windows.
+    Windows without customers are left out."""
+    frames = features_at(
+        connection, starts, horizon_days, orders_per_day=orders_per_day, categories=categories
+    )
+    outcomes = window_outcomes(connection, starts, horizon_days)
+    bought = (
+        window_categories_bought(connection, starts, horizon_days, categories)
+        if categories
+        else None
+    )
+    return [
+        _with_outcomes(
+            frame,
+            outcomes.loc[outcomes["window_start"] == start],
+            None if bought is None else bought.loc[bought["window_start"] == start],
+            categories,
+        )
+        for start, frame in zip(starts, frames, strict=True)
+        if not frame.empty
+    ]
 
 
 def window_frame(
@@ -266,21 +300,14 @@ def window_frame(
     orders_per_day: pd.DataFrame | None = None,
     categories: tuple[str, ...] = (),
 ) -> pd.DataFrame:
-    """Features as of ``start`` and the outcomes in [start, start + horizon): actual_orders,
-    actual_spend, purchased and, with categories, one bought:<category> column each."""
-    frame = features_as_of(
-        connection, start, horizon_days, orders_per_day=orders_per_day, categories=categories
+    """Features as of ``start`` and the outcomes in [start, start + horizon), as
+    :func:`window_frames` for one window (an empty frame without customers)."""
+    frames = window_frames(
+        connection, [start], horizon_days, orders_per_day=orders_per_day, categories=categories
     )
-    end = start + dt.timedelta(days=horizon_days)
-    outcomes = connection.execute(OUTCOMES_SQL, {"window_start": start, "window_end": end}).df()
-    outcomes["customer_id"] = outcomes["customer_id"].astype(object)
-    frame = frame.merge(outcomes, on="customer_id", how="left")
-    frame["actual_orders"] = frame["actual_orders"].fillna(0).astype(np.int64)
-    frame["actual_spend"] = frame["actual_spend"].fillna(0.0).astype(np.float64)
-    frame["purchased"] = frame["actual_orders"] > 0
-    if categories:
-        frame = _category_outcomes(connection, frame, start, end, categories)
-    return frame
+    if frames:
+        return frames[0]
+    return features_as_of(connection, start, horizon_days, orders_per_day=orders_per_day)
 
 
 class NotEnoughHistoryError(ValueError):
@@ -347,17 +374,14 @@ def build_training_data(
     categories = top_categories(connection, windows.cutoff, limit=max_categories)
     categories = categories if with_categories else ()
     starts = windows.window_starts(first_purchase)
-    frames = [
-        window_frame(
-            connection,
-            start,
-            windows.horizon_days,
-            orders_per_day=orders_per_day,
-            categories=categories,
-        )
-        for start in starts
-    ]
-    rows = pd.concat([f for f in frames if not f.empty], ignore_index=True)
+    frames = window_frames(
+        connection,
+        starts,
+        windows.horizon_days,
+        orders_per_day=orders_per_day,
+        categories=categories,
+    )
+    rows = pd.concat(frames, ignore_index=True)
     latest = rows.loc[rows["window_start"] == windows.cutoff]
     outcome_counts = latest["purchased"].value_counts()
     fewest = min(outcome_counts.get(True, 0), outcome_counts.get(False, 0))
