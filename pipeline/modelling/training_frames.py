@@ -168,21 +168,20 @@ def _with_columns(frame: pd.DataFrame, columns: dict) -> pd.DataFrame:
 
 
 def _category_columns(
-    frame: pd.DataFrame,
-    counts: CategoryCounts,
-    start: dt.datetime,
-    horizon_days: int,
-    categories: tuple[str, ...],
-    first_day: dt.datetime,
+    frame: pd.DataFrame, shares: np.ndarray, season: np.ndarray, categories: tuple[str, ...]
 ) -> pd.DataFrame:
-    """share:<category> and season:<category> for the window starting at ``start``."""
-    shares = counts.shares(frame, start, categories)
-    season = counts.season_index(start, horizon_days, categories, first_day)
+    """share:<category> (``shares``: the frame's rows, one column per category) and
+    season:<category> (one value per category) of one window."""
     columns = {}
     for i, category in enumerate(categories):
         columns[share_column(category)] = shares[:, i]
         columns[season_column(category)] = season[i]
     return _with_columns(frame, columns)
+
+
+def _window_keys(frame: pd.DataFrame) -> pd.MultiIndex:
+    """(as_of, customer_id) of the rows: the keys of the one-pass queries' rows."""
+    return pd.MultiIndex.from_arrays([frame["as_of"], frame["customer_id"]])
 
 
 def features_at(
@@ -202,18 +201,21 @@ def features_at(
     features["customer_id"] = features["customer_id"].astype(object)
     if orders_per_day is None:
         orders_per_day = daily_orders(connection, max(starts))
-    counts = (
-        CategoryCounts.read(connection, starts, horizon_days, categories) if categories else None
-    )
+    counts = shares = None
+    if categories:
+        counts = CategoryCounts.read(connection, starts, horizon_days, categories)
+        shares = counts.shares(_window_keys(features), features["purchase_lines"], categories)
     frames = []
     for start in starts:
-        frame = features.loc[features["as_of"] == start].reset_index(drop=True)
+        in_window = (features["as_of"] == start).to_numpy()
+        frame = features.loc[in_window].reset_index(drop=True)
         frame["window_start"] = start
         if not frame.empty:
             frame, clock = add_trading_columns(frame, orders_per_day, start, horizon_days)
             if counts is not None:
                 first_day = dt.datetime.combine(clock.first_day, dt.time())
-                frame = _category_columns(frame, counts, start, horizon_days, categories, first_day)
+                season = counts.season_index(start, horizon_days, categories, first_day)
+                frame = _category_columns(frame, shares[in_window], season, categories)
         frames.append(frame)
     return frames
 
@@ -242,21 +244,26 @@ def _with_outcomes(
     categories: tuple[str, ...],
 ) -> pd.DataFrame:
     """actual_orders, actual_spend, purchased and bought:<category> of one window's rows
-    (``outcomes``, ``bought``: that window's rows of the one-pass queries)."""
-    outcomes = outcomes[["customer_id", "actual_orders", "actual_spend"]]
-    frame = frame.merge(outcomes, on="customer_id", how="left")
-    frame["actual_orders"] = frame["actual_orders"].fillna(0).astype(np.int64)
-    frame["actual_spend"] = frame["actual_spend"].fillna(0.0).astype(np.float64)
+    (``outcomes`` and ``bought``: the one-pass queries' rows, indexed by (as_of,
+    customer_id); ``bought`` one boolean column per category)."""
+    keys = _window_keys(frame)
+    found = outcomes.reindex(keys)
+    frame["actual_orders"] = found["actual_orders"].fillna(0).astype(np.int64).to_numpy()
+    frame["actual_spend"] = found["actual_spend"].fillna(0.0).astype(np.float64).to_numpy()
     frame["purchased"] = frame["actual_orders"] > 0
     if categories:
-        columns = {
-            bought_column(category): frame["customer_id"]
-            .isin(bought.loc[bought["category"] == category, "customer_id"])
-            .to_numpy()
-            for category in categories
-        }
+        flags = bought.reindex(index=keys, columns=list(categories), fill_value=False)
+        flags = flags.to_numpy(dtype=bool)
+        columns = {bought_column(c): flags[:, i] for i, c in enumerate(categories)}
         frame = _with_columns(frame, columns)
     return frame
+
+
+def _bought_flags(bought: pd.DataFrame, categories: tuple[str, ...]) -> pd.DataFrame:
+    """One row per (window start, customer) who bought a category, one column per category."""
+    flags = bought.assign(bought=True).set_index(["window_start", "customer_id", "category"])
+    flags = flags["bought"].unstack("category", fill_value=False)
+    return flags.reindex(columns=list(categories), fill_value=False)
 
 
 def window_frames(
@@ -274,21 +281,16 @@ def window_frames(
     frames = features_at(
         connection, starts, horizon_days, orders_per_day=orders_per_day, categories=categories
     )
-    outcomes = window_outcomes(connection, starts, horizon_days)
-    bought = (
-        window_categories_bought(connection, starts, horizon_days, categories)
-        if categories
-        else None
+    outcomes = window_outcomes(connection, starts, horizon_days).set_index(
+        ["window_start", "customer_id"]
     )
-    return [
-        _with_outcomes(
-            frame,
-            outcomes.loc[outcomes["window_start"] == start],
-            None if bought is None else bought.loc[bought["window_start"] == start],
-            categories,
+    bought = None
+    if categories:
+        bought = _bought_flags(
+            window_categories_bought(connection, starts, horizon_days, categories), categories
         )
-        for start, frame in zip(starts, frames, strict=True)
-        if not frame.empty
+    return [
+        _with_outcomes(frame, outcomes, bought, categories) for frame in frames if not frame.empty
     ]
 
 

@@ -92,16 +92,15 @@ def store_category_lines_before(
         return connection.execute(STORE_CATEGORY_LINES_BEFORE_SQL, {"other": OTHER}).df()
 
 
-def _category_shares(
-    frame: pd.DataFrame, lines_before: pd.DataFrame, categories: tuple[str, ...]
-) -> np.ndarray:
-    """Share of each customer's purchase lines in each category before the window start
-    (``lines_before``: that window's rows of :func:`category_lines_before`)."""
-    lines = lines_before.pivot_table(
-        index="customer_id", columns="category", values="lines", aggfunc="sum", fill_value=0
-    )
-    lines = lines.reindex(index=frame["customer_id"], columns=list(categories), fill_value=0)
-    return lines.to_numpy(np.float64) / np.maximum(frame["purchase_lines"].to_numpy(), 1)[:, None]
+def _store_lines(store_wide: pd.DataFrame, since: dt.datetime, until: dt.datetime) -> pd.Series:
+    """The store's lines per category in [since, until), categories with lines only
+    (``store_wide``: lines before each cutoff, one row per cutoff, one column per category)."""
+    if pd.Timestamp(until) not in store_wide.index:
+        return pd.Series(dtype=np.int64)
+    counts = store_wide.loc[pd.Timestamp(until)]
+    if pd.Timestamp(since) in store_wide.index:
+        counts = counts - store_wide.loc[pd.Timestamp(since)]
+    return counts.loc[counts > 0]
 
 
 def _season_boundaries(start: dt.datetime, horizon_days: int) -> tuple[dt.datetime, ...]:
@@ -111,50 +110,12 @@ def _season_boundaries(start: dt.datetime, horizon_days: int) -> tuple[dt.dateti
     return year_ago, year_ago + dt.timedelta(horizon_days), start
 
 
-def _store_lines(store_lines_before: pd.DataFrame, since: dt.datetime, until: dt.datetime):
-    """The store's lines per category in [since, until), categories with lines only."""
-    before = store_lines_before.groupby("as_of")
-    counts = (
-        before.get_group(pd.Timestamp(until)).set_index("category")["lines"]
-        if pd.Timestamp(until) in before.groups
-        else pd.Series(dtype=np.int64)
-    )
-    if pd.Timestamp(since) in before.groups:
-        earlier = before.get_group(pd.Timestamp(since)).set_index("category")["lines"]
-        counts = counts.sub(earlier.reindex(counts.index, fill_value=0))
-    return counts.loc[counts > 0].rename_axis("category").reset_index(name="lines")
-
-
-def _season_index(
-    store_lines_before: pd.DataFrame,
-    start: dt.datetime,
-    horizon_days: int,
-    categories: tuple[str, ...],
-    first_day: dt.datetime,
-) -> np.ndarray:
-    """Each category's seasonal index for the window starting at ``start``: log(its share of
-    the store's lines in the same window a year earlier / its share in the year before the
-    window); 0 without a year of history."""
-    year_ago, year_ago_end, _ = _season_boundaries(start, horizon_days)
-    season = np.zeros(len(categories))
-    if year_ago < first_day:
-        return season
-    window = _store_lines(store_lines_before, year_ago, year_ago_end)
-    year = _store_lines(store_lines_before, year_ago, start)
-    window_share = window.set_index("category")["lines"] / max(window["lines"].sum(), 1)
-    year_share = year.set_index("category")["lines"] / max(year["lines"].sum(), 1)
-    for i, category in enumerate(categories):
-        w, y = window_share.get(category, 0.0), year_share.get(category, 0.0)
-        season[i] = np.log((w + 1e-3) / (y + 1e-3)) if y > 0 else 0.0
-    return season
-
-
 @dataclass(frozen=True)
 class CategoryCounts:
     """The category counts of every window, each read in one pass over the lines."""
 
     lines_before: pd.DataFrame  # category_lines_before
-    store_lines_before: pd.DataFrame  # store_category_lines_before
+    store_wide: pd.DataFrame  # store_category_lines_before: one row per cutoff
 
     @classmethod
     def read(
@@ -165,18 +126,20 @@ class CategoryCounts:
         categories: tuple[str, ...],
     ) -> CategoryCounts:
         boundaries = {b for start in starts for b in _season_boundaries(start, horizon_days)}
-        return cls(
-            category_lines_before(connection, starts, categories),
-            store_category_lines_before(connection, sorted(boundaries)),
-        )
+        store = store_category_lines_before(connection, sorted(boundaries))
+        store_wide = store.set_index(["as_of", "category"])["lines"].unstack(fill_value=0)
+        return cls(category_lines_before(connection, starts, categories), store_wide)
 
     def shares(
-        self, frame: pd.DataFrame, start: dt.datetime, categories: tuple[str, ...]
+        self, keys: pd.MultiIndex, purchase_lines: pd.Series, categories: tuple[str, ...]
     ) -> np.ndarray:
-        """Share of each customer's (``frame``'s rows') purchase lines in each category
-        before ``start``: one row per customer, one column per category."""
-        window_lines = self.lines_before.loc[self.lines_before["window_start"] == start]
-        return _category_shares(frame, window_lines, categories)
+        """Share of each row's customer's purchase lines in each category before the row's
+        window start (``keys``: (window start, customer_id) per row; one column per
+        category)."""
+        lines = self.lines_before.set_index(["window_start", "customer_id", "category"])
+        lines = lines["lines"].unstack("category", fill_value=0)
+        lines = lines.reindex(index=keys, columns=list(categories), fill_value=0)
+        return lines.to_numpy(np.float64) / np.maximum(purchase_lines.to_numpy(), 1)[:, None]
 
     def season_index(
         self,
@@ -185,5 +148,18 @@ class CategoryCounts:
         categories: tuple[str, ...],
         first_day: dt.datetime,
     ) -> np.ndarray:
-        """Each category's seasonal index for the window starting at ``start``."""
-        return _season_index(self.store_lines_before, start, horizon_days, categories, first_day)
+        """Each category's seasonal index for the window starting at ``start``: log(its
+        share of the store's lines in the same window a year earlier / its share in the year
+        before the window); 0 without a year of history."""
+        year_ago, year_ago_end, _ = _season_boundaries(start, horizon_days)
+        season = np.zeros(len(categories))
+        if year_ago < first_day:
+            return season
+        window = _store_lines(self.store_wide, year_ago, year_ago_end)
+        year = _store_lines(self.store_wide, year_ago, start)
+        window_share = window / max(window.sum(), 1)
+        year_share = year / max(year.sum(), 1)
+        for i, category in enumerate(categories):
+            w, y = window_share.get(category, 0.0), year_share.get(category, 0.0)
+            season[i] = np.log((w + 1e-3) / (y + 1e-3)) if y > 0 else 0.0
+        return season
