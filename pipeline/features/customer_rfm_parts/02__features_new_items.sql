@@ -1,6 +1,7 @@
 -- Per customer and segment, the products and the categories first bought in it: the
--- distinct products before a cutoff are those first bought in an earlier segment.
-WITH products AS (
+-- distinct products before a cutoff are those first bought in an earlier segment. A
+-- category first appears where one of its products does.
+WITH products AS MATERIALIZED (
     SELECT customer_id, stock_code, min(segment) AS segment
     FROM _features_lines
     WHERE stock_code IS NOT NULL
@@ -11,11 +12,13 @@ WITH products AS (
     JOIN features.product_categories c USING (stock_code)
     WHERE c.category IS NOT NULL
     GROUP BY p.customer_id, c.category
+), new_categories AS (
+    SELECT customer_id, segment, count(*) AS new_categories
+    FROM categories
+    GROUP BY customer_id, segment
 )
-SELECT customer_id, segment, sum(products) AS new_products, sum(categories) AS new_categories
-FROM (
-    SELECT customer_id, segment, 1 AS products, 0 AS categories FROM products
-    UNION ALL
-    SELECT customer_id, segment, 0 AS products, 1 AS categories FROM categories
-)
-GROUP BY customer_id, segment
+SELECT p.customer_id, p.segment, p.new_products, coalesce(c.new_categories, 0) AS new_categories
+FROM (SELECT customer_id, segment, count(*) AS new_products
+      FROM products
+      GROUP BY customer_id, segment) p
+LEFT JOIN new_categories c USING (customer_id, segment)
