@@ -11,9 +11,10 @@ apart, as in the models step's run config; ``12x30`` is the default, ``25x15`` t
 windows over the same year) and each variant (the project, and with ``--project-at
 LABEL=DIR`` another copy of the repository, say the code before a change), a child process
 copies the warehouse, then times ``build_training_data`` (what the models step reports as
-"read training frames") and the nightly ``scoring_frame``. Variants run interleaved within a
-repetition. With ``--check`` every variant's stacked rows are compared with the first
-variant's, column by column (exactly, floats bit for bit; the mismatches are listed).
+"read training frames": wall and CPU seconds of the process, DuckDB's threads included)
+and the nightly ``scoring_frame``. Variants run interleaved within a repetition. With
+``--check`` every variant's stacked rows are compared with the first variant's, column by
+column (exactly, floats bit for bit; the mismatches are listed).
 
 The warehouse is ``refresh.py``'s state for ``--rows`` (``BENCH_DATA_DIR/refresh-<rows>/``;
 run refresh.py first), or any file given with ``--warehouse``; it is copied, never opened.
@@ -73,9 +74,10 @@ def worker(warehouse: Path, layout: str, horizon_days: int, frames_out: Path | N
         windows = resolve_windows(
             snapshot, horizon_days, training_windows=training_windows, window_step_days=step_days
         )
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         data = build_training_data(connection, windows)
         frames_seconds = time.perf_counter() - started
+        frames_cpu = time.process_time() - cpu_started
         started = time.perf_counter()
         scoring = scoring_frame(connection, windows, data.categories)
         scoring_seconds = time.perf_counter() - started
@@ -84,6 +86,7 @@ def worker(warehouse: Path, layout: str, horizon_days: int, frames_out: Path | N
     emit_result(
         {
             "seconds": frames_seconds,
+            "cpu_seconds": frames_cpu,
             "steps": {"training frames": frames_seconds, "scoring frame": scoring_seconds},
             "windows": len(data.window_starts),
             "rows": len(data.rows),
@@ -172,7 +175,10 @@ def main(argv: list[str] | None = None) -> int:
                         continue
                     payload = child.payload
                     samples[layout, variant].add(
-                        payload["seconds"], child.max_rss_bytes, payload["steps"]
+                        payload["seconds"],
+                        child.max_rss_bytes,
+                        payload["steps"],
+                        cpu_seconds=payload["cpu_seconds"],
                     )
                     samples[layout, variant].facts = payload
             if args.check:
@@ -199,16 +205,19 @@ def print_tables(args, roots, samples) -> None:
         for variant in roots:
             s = samples[layout, variant]
             facts, steps = s.facts, s.step_medians()
-            base = samples[layout, first].median
+            base, base_cpu = samples[layout, first].median, samples[layout, first].cpu_median
             rows.append([
                 layout, variant, facts.get("windows", "-"), f"{facts.get('rows', 0):,}",
                 fmt_seconds(s.median), s.spread(),
                 fmt_ratio(s.median / base) if s.median and base else "-",
+                fmt_seconds(s.cpu_median),
+                fmt_ratio(s.cpu_median / base_cpu) if s.cpu_median and base_cpu else "-",
                 fmt_seconds(steps.get("scoring frame")), fmt_bytes(s.peak_rss),
                 f"{len(s.seconds)}/{len(s.seconds) + len(s.failures)}",
             ])  # fmt: skip
     headers = ["layout", "variant", "windows", "rows", "training frames s", "min-max s",
-               f"vs {first}", "scoring frame s", "peak RSS", "runs ok"]  # fmt: skip
+               f"vs {first}", "CPU s", f"CPU vs {first}", "scoring frame s", "peak RSS",
+               "runs ok"]  # fmt: skip
     print(markdown_table(headers, rows))
 
 
