@@ -12,9 +12,10 @@ windows over the same year) and each variant (the project, and with ``--project-
 LABEL=DIR`` another copy of the repository, say the code before a change), a child process
 copies the warehouse, then times ``build_training_data`` (what the models step reports as
 "read training frames": wall and CPU seconds of the process, DuckDB's threads included)
-and the nightly ``scoring_frame``. Variants run interleaved within a repetition. With
-``--check`` every variant's stacked rows are compared with the first variant's, column by
-column (exactly, floats bit for bit; the mismatches are listed).
+and the nightly ``scoring_frame`` and ``features.customer_rfm`` (one cutoff: wall and CPU).
+Variants run interleaved within a repetition. With ``--check`` every variant's stacked rows
+are compared with the first variant's, column by column (exactly, floats bit for bit; the
+mismatches are listed).
 
 The warehouse is ``refresh.py``'s state for ``--rows`` (``BENCH_DATA_DIR/refresh-<rows>/``;
 run refresh.py first), or any file given with ``--warehouse``; it is copied, never opened.
@@ -61,6 +62,7 @@ def worker(warehouse: Path, layout: str, horizon_days: int, frames_out: Path | N
     """In the child: time the training frames and the scoring frame on ``warehouse``."""
     import duckdb
 
+    from pipeline.features import build_customer_rfm
     from pipeline.modelling.training_frames import (
         build_training_data,
         resolve_snapshot,
@@ -81,13 +83,21 @@ def worker(warehouse: Path, layout: str, horizon_days: int, frames_out: Path | N
         started = time.perf_counter()
         scoring = scoring_frame(connection, windows, data.categories)
         scoring_seconds = time.perf_counter() - started
+        started, cpu_started = time.perf_counter(), time.process_time()
+        build_customer_rfm(connection, snapshot)
+        rfm_seconds, rfm_cpu = time.perf_counter() - started, time.process_time() - cpu_started
     if frames_out is not None:
         data.rows.to_pickle(frames_out)
     emit_result(
         {
             "seconds": frames_seconds,
             "cpu_seconds": frames_cpu,
-            "steps": {"training frames": frames_seconds, "scoring frame": scoring_seconds},
+            "steps": {
+                "training frames": frames_seconds,
+                "scoring frame": scoring_seconds,
+                "customer_rfm": rfm_seconds,
+                "customer_rfm CPU": rfm_cpu,
+            },
             "windows": len(data.window_starts),
             "rows": len(data.rows),
             "scoring_rows": len(scoring),
@@ -212,12 +222,13 @@ def print_tables(args, roots, samples) -> None:
                 fmt_ratio(s.median / base) if s.median and base else "-",
                 fmt_seconds(s.cpu_median),
                 fmt_ratio(s.cpu_median / base_cpu) if s.cpu_median and base_cpu else "-",
-                fmt_seconds(steps.get("scoring frame")), fmt_bytes(s.peak_rss),
+                fmt_seconds(steps.get("scoring frame")), fmt_seconds(steps.get("customer_rfm")),
+                fmt_seconds(steps.get("customer_rfm CPU")), fmt_bytes(s.peak_rss),
                 f"{len(s.seconds)}/{len(s.seconds) + len(s.failures)}",
             ])  # fmt: skip
     headers = ["layout", "variant", "windows", "rows", "training frames s", "min-max s",
-               f"vs {first}", "CPU s", f"CPU vs {first}", "scoring frame s", "peak RSS",
-               "runs ok"]  # fmt: skip
+               f"vs {first}", "CPU s", f"CPU vs {first}", "scoring frame s", "customer_rfm s",
+               "customer_rfm CPU s", "peak RSS", "runs ok"]  # fmt: skip
     print(markdown_table(headers, rows))
 
 

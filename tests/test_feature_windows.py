@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import duckdb
 import numpy as np
 import pandas as pd
 import pytest
@@ -30,6 +31,7 @@ from pipeline.product_categories import OTHER
 from pipeline.settings import DEFAULT_NON_PRODUCT_CODES
 from pipeline.sql_files import SqlFiles
 from pipeline.sql_text import temp_tables
+from tests.test_models import build_demo_warehouse
 
 REFERENCE = SqlFiles("tests")
 REFERENCE_PARTS = REFERENCE.parts("reference/customer_rfm_parts")
@@ -251,28 +253,10 @@ def test_outcomes_and_category_columns_of_every_window_equal_a_plain_computation
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
     """Two years of demo data (30,000 rows in short baskets: ~900 customers) through the real
-    ingestion and cleaning."""
-    import duckdb
-
-    from pipeline.demo import Behaviour, write_demo_data
-    from pipeline.ingest import ingest_landing
-    from pipeline.product_categories import build_product_categories, load_rules
-
-    root = tmp_path_factory.mktemp("feature_windows")
-    write_demo_data(
-        root / "landing", root / "demo", n_rows=30_000, seed=11, file_format="parquet",
-        behaviour=Behaviour(extra_lines_mean=4.0),
-    )  # fmt: skip
-    connection = duckdb.connect(str(root / "warehouse.duckdb"))
-    ingest_landing(connection, root / "landing", root / "column_mappings.yaml")
-    build_staging(
-        connection,
-        non_product_codes=DEFAULT_NON_PRODUCT_CODES,
-        latest_valid_ts=dt.datetime(2030, 1, 1),
-    )
-    build_product_categories(connection, None, load_rules())
-    yield connection
-    connection.close()
+    ingestion, cleaning and categories (the models' test warehouse, another seed)."""
+    path = build_demo_warehouse(tmp_path_factory.mktemp("feature_windows"), seed=11)
+    with duckdb.connect(str(path)) as connection:
+        yield connection
 
 
 def test_demo_windows_two_weeks_apart_equal_their_own_queries(demo):
