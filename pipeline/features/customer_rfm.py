@@ -55,15 +55,16 @@ RFM_SEGMENTS = (
 # Features as of several cutoffs are computed in one pass over the lines, not one query per
 # cutoff. The cutoffs cut time into segments (segment k: the lines from the k-th cutoff to
 # the next, oldest first; segment 0 before the first); the lines before the k-th cutoff are
-# those of segments 0 .. k-1. Each part groups the lines once per customer and segment, with
-# exact sums and counts and, for the averages and spreads, DuckDB's aggregate states
-# (EXPORT_STATE); a running window over the segments and combine() / finalize() give each
-# cutoff's values, identical to aggregating the lines before it (DECIMAL sums are exact, so
-# the averages of DECIMALs are too; the floating-point spreads are rounded, as ever). The
-# distinct counts come from the segment each product or category first appears in, the
-# median from the customer's prices listed in segment order (those before a cutoff are a
-# prefix), the main country from running counts per country. So N cutoffs cost one scan of
-# the lines plus N rows per customer; one cutoff (features.customer_rfm) is the same SQL.
+# those of segments 0 .. k-1. Each part groups the lines once per customer and segment, and
+# a running window over the segments gives each cutoff's values, identical to aggregating
+# the lines before it: exact DECIMAL sums and counts (an average of DECIMALs is the exact
+# sum cast to DOUBLE over the count, which is what DuckDB's avg returns), and for the
+# floating-point means and spreads DuckDB's aggregate states (EXPORT_STATE), added up with
+# combine() and finalize() (rounded to 9 decimals, as they always were). The distinct
+# counts come from the segment each product or category first appears in, the median from
+# the customer's prices listed in segment order (those before a cutoff are a prefix), the
+# main country from running counts per country. So N cutoffs cost one scan of the lines
+# per part plus N rows per customer; one cutoff (features.customer_rfm) is the same SQL.
 #
 # Sums of amounts and units are exact (DECIMAL, to a millionth): a DOUBLE sum's last bits
 # depend on the order DuckDB's threads add the rows, and those bits moved the bins of the

@@ -10,7 +10,10 @@ Windows
   ``window_step_days`` (default 12 windows a month apart: a year of seasons). Each row is one
   customer at one window start: the features of :func:`pipeline.features.customer_features`
   as of the window start (only transactions strictly before it), the trading-clock columns
-  (clock fitted on orders before the window start) and the outcome in the window.
+  (clock fitted on orders before the window start) and the outcome in the window. Every
+  window is read in the same pass over the lines (:func:`window_frames`: the features by
+  :func:`pipeline.features.customer_features_at`, the outcomes and category counts by
+  :mod:`.window_queries`); only the trading clock is fitted per window.
 
 Why a customer split at the latest cutoff and not a second, earlier cutoff: the latest
 complete window is the most like the next horizon (nearest in time, the same customers), so
