@@ -87,7 +87,8 @@ def store_category_lines_before(
     connection: duckdb.DuckDBPyConnection, cutoffs: Sequence[dt.datetime]
 ) -> pd.DataFrame:
     """as_of, category, lines: the store's purchase lines per category (OTHER and
-    uncategorised left out) before each cutoff (no row where there are none)."""
+    uncategorised left out) from the first of ``cutoffs`` to each (no row where there are
+    none): the lines between two cutoffs are the difference."""
     with cutoff_segments(connection, cutoffs):
         return connection.execute(STORE_CATEGORY_LINES_BEFORE_SQL, {"other": OTHER}).df()
 
