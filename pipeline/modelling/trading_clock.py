@@ -199,10 +199,15 @@ def _fit_trading_clock(
         .groupby(level=[0, 1])
         .sum()
     )
+    closed = by_date.loc[
+        (by_date["orders"] == 0) & (by_date["expected"] >= CLOSED_DATE_MIN_EXPECTED)
+    ].index
     closed_dates = frozenset(
-        (int(m), int(d))
-        for (m, d), row in by_date.iterrows()
-        if row["orders"] == 0 and row["expected"] >= CLOSED_DATE_MIN_EXPECTED
+        zip(
+            closed.get_level_values(0).astype(int).tolist(),
+            closed.get_level_values(1).astype(int).tolist(),
+            strict=True,
+        )
     )
     if closed_dates:
         beta, _ = fit(closed_dates)

@@ -10,7 +10,10 @@ Windows
   ``window_step_days`` (default 12 windows a month apart: a year of seasons). Each row is one
   customer at one window start: the features of :func:`pipeline.features.customer_features`
   as of the window start (only transactions strictly before it), the trading-clock columns
-  (clock fitted on orders before the window start) and the outcome in the window.
+  (clock fitted on orders before the window start) and the outcome in the window. Every
+  window is read in the same pass over the lines (:func:`window_frames`: the features by
+  :func:`pipeline.features.customer_features_at`, the outcomes and category counts by
+  :mod:`.window_queries`); only the trading clock is fitted per window.
 
 Why a customer split at the latest cutoff and not a second, earlier cutoff: the latest
 complete window is the most like the next horizon (nearest in time, the same customers), so
@@ -29,6 +32,7 @@ cutoff.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import duckdb
@@ -36,25 +40,19 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import train_test_split
 
-from pipeline.features import customer_features, default_as_of
+from pipeline.features import customer_features_at, default_as_of
 from pipeline.modelling.trading_clock import TradingClock, daily_orders, fit_trading_clock
+from pipeline.modelling.window_queries import (
+    CategoryCounts,
+    window_categories_bought,
+    window_outcomes,
+)
 from pipeline.product_categories import OTHER
 from pipeline.sql_files import SqlFiles
 from pipeline.threads import single_blas_thread
 
 SQL = SqlFiles(__package__)
-
-
-OUTCOMES_SQL = SQL.read("outcomes.sql")
-
-
-CATEGORY_LINES_SQL = SQL.read("category_lines.sql")
-
-
 TOP_CATEGORIES_SQL = SQL.read("top_categories.sql")
-
-
-STORE_CATEGORY_LINES_SQL = SQL.read("store_category_lines.sql")
 
 SHARE_PREFIX = "share:"
 SEASON_PREFIX = "season:"
@@ -168,69 +166,65 @@ def add_trading_columns(
     return _trading_columns(frame, clock), clock
 
 
+def _with_columns(frame: pd.DataFrame, columns: dict) -> pd.DataFrame:
+    return pd.concat([frame, pd.DataFrame(columns, index=frame.index)], axis=1)
+
+
 def _category_columns(
-    connection: duckdb.DuckDBPyConnection,
-    frame: pd.DataFrame,
-    start: dt.datetime,
-    horizon_days: int,
-    categories: tuple[str, ...],
-    first_day: dt.datetime,
+    frame: pd.DataFrame, shares: np.ndarray, season: np.ndarray, categories: tuple[str, ...]
 ) -> pd.DataFrame:
-    """Share of each customer's lines per category before ``start``, and each category's
-    seasonal index for the window (from the store's lines a year earlier)."""
-    history = connection.execute(
-        CATEGORY_LINES_SQL,
-        {"window_start": first_day, "window_end": start, "categories": list(categories)},
-    ).df()
-    lines = history.pivot_table(
-        index="customer_id", columns="category", values="lines", aggfunc="sum", fill_value=0
-    )
-    lines = lines.reindex(index=frame["customer_id"], columns=list(categories), fill_value=0)
-    shares = lines.to_numpy(np.float64) / np.maximum(frame["purchase_lines"].to_numpy(), 1)[:, None]
-    year_ago = start - dt.timedelta(days=365)
-    season = np.zeros(len(categories))
-    if year_ago >= first_day:
-        params = {"other": OTHER}
-        window = connection.execute(
-            STORE_CATEGORY_LINES_SQL,
-            {
-                **params,
-                "window_start": year_ago,
-                "window_end": year_ago + dt.timedelta(horizon_days),
-            },
-        ).df()
-        year = connection.execute(
-            STORE_CATEGORY_LINES_SQL, {**params, "window_start": year_ago, "window_end": start}
-        ).df()
-        window_share = window.set_index("category")["lines"] / max(window["lines"].sum(), 1)
-        year_share = year.set_index("category")["lines"] / max(year["lines"].sum(), 1)
-        for i, category in enumerate(categories):
-            w, y = window_share.get(category, 0.0), year_share.get(category, 0.0)
-            season[i] = np.log((w + 1e-3) / (y + 1e-3)) if y > 0 else 0.0
+    """share:<category> (``shares``: the frame's rows, one column per category) and
+    season:<category> (one value per category) of one window."""
     columns = {}
     for i, category in enumerate(categories):
         columns[share_column(category)] = shares[:, i]
         columns[season_column(category)] = season[i]
-    return pd.concat([frame, pd.DataFrame(columns, index=frame.index)], axis=1)
+    return _with_columns(frame, columns)
 
 
-def _category_outcomes(
+def _window_keys(frame: pd.DataFrame) -> pd.MultiIndex:
+    """(as_of, customer_id) of the rows: the keys of the one-pass queries' rows."""
+    return pd.MultiIndex.from_arrays([frame["as_of"], frame["customer_id"]])
+
+
+def features_at(
     connection: duckdb.DuckDBPyConnection,
-    frame: pd.DataFrame,
-    start: dt.datetime,
-    end: dt.datetime,
-    categories: tuple[str, ...],
-) -> pd.DataFrame:
-    bought = connection.execute(
-        CATEGORY_LINES_SQL,
-        {"window_start": start, "window_end": end, "categories": list(categories)},
-    ).df()
-    pairs = set(zip(bought["customer_id"], bought["category"], strict=True))
-    columns = {
-        bought_column(category): [(c, category) in pairs for c in frame["customer_id"]]
-        for category in categories
-    }
-    return pd.concat([frame, pd.DataFrame(columns, index=frame.index)], axis=1)
+    starts: Sequence[dt.datetime],
+    horizon_days: int,
+    *,
+    orders_per_day: pd.DataFrame | None = None,
+    categories: tuple[str, ...] = (),
+    features: pd.DataFrame | None = None,
+) -> list[pd.DataFrame]:
+    """For each of ``starts``, one row per customer with a purchase before it:
+    customer_features, the trading-clock columns for the horizon after the start and, if
+    asked, category columns; nothing at or after the start is read for it. Every window is
+    computed in one pass over the lines (:func:`pipeline.features.customer_features_at`).
+    A window without customers gives an empty frame of the feature columns. ``features``:
+    the customer features of ``starts`` already computed (the rows of
+    :func:`pipeline.features.customer_features_at`)."""
+    if features is None:
+        features = customer_features_at(connection, starts)
+    features["customer_id"] = features["customer_id"].astype(object)
+    if orders_per_day is None:
+        orders_per_day = daily_orders(connection, max(starts))
+    counts = shares = None
+    if categories:
+        counts = CategoryCounts.read(connection, starts, horizon_days, categories)
+        shares = counts.shares(_window_keys(features), features["purchase_lines"], categories)
+    frames = []
+    for start in starts:
+        in_window = (features["as_of"] == start).to_numpy()
+        frame = features.loc[in_window].reset_index(drop=True)
+        frame["window_start"] = start
+        if not frame.empty:
+            frame, clock = add_trading_columns(frame, orders_per_day, start, horizon_days)
+            if counts is not None:
+                first_day = dt.datetime.combine(clock.first_day, dt.time())
+                season = counts.season_index(start, horizon_days, categories, first_day)
+                frame = _category_columns(frame, shares[in_window], season, categories)
+        frames.append(frame)
+    return frames
 
 
 def features_as_of(
@@ -246,18 +240,73 @@ def features_as_of(
     trading-clock columns for the horizon after ``as_of`` and, if asked, category columns.
     Nothing at or after ``as_of`` is read. ``features``: customer_features as of ``as_of``
     already computed (features.customer_rfm of the same date), to add the columns to."""
-    frame = customer_features(connection, as_of) if features is None else features
-    frame["customer_id"] = frame["customer_id"].astype(object)
-    frame["window_start"] = as_of
-    if orders_per_day is None:
-        orders_per_day = daily_orders(connection, as_of)
-    if frame.empty:
-        return frame
-    frame, clock = add_trading_columns(frame, orders_per_day, as_of, horizon_days)
-    if categories:
-        first_day = dt.datetime.combine(clock.first_day, dt.time())
-        frame = _category_columns(connection, frame, as_of, horizon_days, categories, first_day)
+    (frame,) = features_at(
+        connection,
+        [as_of],
+        horizon_days,
+        orders_per_day=orders_per_day,
+        categories=categories,
+        features=features,
+    )
     return frame
+
+
+def _with_outcomes(
+    frame: pd.DataFrame,
+    outcomes: pd.DataFrame,
+    bought: pd.DataFrame | None,
+    categories: tuple[str, ...],
+) -> pd.DataFrame:
+    """actual_orders, actual_spend, purchased and bought:<category> of one window's rows
+    (``outcomes`` and ``bought``: the one-pass queries' rows, indexed by (as_of,
+    customer_id); ``bought`` one boolean column per category)."""
+    keys = _window_keys(frame)
+    found = outcomes.reindex(keys)
+    frame["actual_orders"] = found["actual_orders"].fillna(0).astype(np.int64).to_numpy()
+    frame["actual_spend"] = found["actual_spend"].fillna(0.0).astype(np.float64).to_numpy()
+    frame["purchased"] = frame["actual_orders"] > 0
+    if categories:
+        flags = bought.reindex(index=keys, columns=list(categories), fill_value=False)
+        flags = flags.to_numpy(dtype=bool)
+        columns = {bought_column(c): flags[:, i] for i, c in enumerate(categories)}
+        frame = _with_columns(frame, columns)
+    return frame
+
+
+def _bought_flags(bought: pd.DataFrame, categories: tuple[str, ...]) -> pd.DataFrame:
+    """One row per (window start, customer) who bought a category, one column per category."""
+    flags = bought.assign(bought=True).set_index(["window_start", "customer_id", "category"])
+    flags = flags["bought"].unstack("category", fill_value=False)
+    return flags.reindex(columns=list(categories), fill_value=False)
+
+
+def window_frames(
+    connection: duckdb.DuckDBPyConnection,
+    starts: Sequence[dt.datetime],
+    horizon_days: int,
+    *,
+    orders_per_day: pd.DataFrame | None = None,
+    categories: tuple[str, ...] = (),
+    features: pd.DataFrame | None = None,
+) -> list[pd.DataFrame]:
+    """For each of ``starts``, the features as of the start (:func:`features_at`) and the
+    outcomes in [start, start + horizon): actual_orders, actual_spend, purchased and, with
+    categories, one bought:<category> column each. One pass over the lines for all windows.
+    Windows without customers are left out."""
+    frames = features_at(
+        connection, starts, horizon_days, orders_per_day=orders_per_day, categories=categories
+    )
+    outcomes = window_outcomes(connection, starts, horizon_days).set_index(
+        ["window_start", "customer_id"]
+    )
+    bought = None
+    if categories:
+        bought = _bought_flags(
+            window_categories_bought(connection, starts, horizon_days, categories), categories
+        )
+    return [
+        _with_outcomes(frame, outcomes, bought, categories) for frame in frames if not frame.empty
+    ]
 
 
 def window_frame(
@@ -268,21 +317,14 @@ def window_frame(
     orders_per_day: pd.DataFrame | None = None,
     categories: tuple[str, ...] = (),
 ) -> pd.DataFrame:
-    """Features as of ``start`` and the outcomes in [start, start + horizon): actual_orders,
-    actual_spend, purchased and, with categories, one bought:<category> column each."""
-    frame = features_as_of(
-        connection, start, horizon_days, orders_per_day=orders_per_day, categories=categories
+    """Features as of ``start`` and the outcomes in [start, start + horizon), as
+    :func:`window_frames` for one window (an empty frame without customers)."""
+    frames = window_frames(
+        connection, [start], horizon_days, orders_per_day=orders_per_day, categories=categories
     )
-    end = start + dt.timedelta(days=horizon_days)
-    outcomes = connection.execute(OUTCOMES_SQL, {"window_start": start, "window_end": end}).df()
-    outcomes["customer_id"] = outcomes["customer_id"].astype(object)
-    frame = frame.merge(outcomes, on="customer_id", how="left")
-    frame["actual_orders"] = frame["actual_orders"].fillna(0).astype(np.int64)
-    frame["actual_spend"] = frame["actual_spend"].fillna(0.0).astype(np.float64)
-    frame["purchased"] = frame["actual_orders"] > 0
-    if categories:
-        frame = _category_outcomes(connection, frame, start, end, categories)
-    return frame
+    if frames:
+        return frames[0]
+    return features_as_of(connection, start, horizon_days, orders_per_day=orders_per_day)
 
 
 class NotEnoughHistoryError(ValueError):
@@ -349,17 +391,14 @@ def build_training_data(
     categories = top_categories(connection, windows.cutoff, limit=max_categories)
     categories = categories if with_categories else ()
     starts = windows.window_starts(first_purchase)
-    frames = [
-        window_frame(
-            connection,
-            start,
-            windows.horizon_days,
-            orders_per_day=orders_per_day,
-            categories=categories,
-        )
-        for start in starts
-    ]
-    rows = pd.concat([f for f in frames if not f.empty], ignore_index=True)
+    frames = window_frames(
+        connection,
+        starts,
+        windows.horizon_days,
+        orders_per_day=orders_per_day,
+        categories=categories,
+    )
+    rows = pd.concat(frames, ignore_index=True)
     latest = rows.loc[rows["window_start"] == windows.cutoff]
     outcome_counts = latest["purchased"].value_counts()
     fewest = min(outcome_counts.get(True, 0), outcome_counts.get(False, 0))
