@@ -4,10 +4,11 @@ default, or Spark (Spark Connect with ``SPARK_REMOTE``, else local mode), config
 
 from __future__ import annotations
 
+import os
 from functools import cache
 
 from dagster import ConfigurableResource
-from pydantic import Field, field_validator
+from pydantic import Field
 
 from pipeline.settings import Settings
 from pipeline.spark.lake import Lake
@@ -15,6 +16,14 @@ from pipeline.spark.session import SparkOptions, spark_session
 from resources.warehouse import _configured
 
 ENGINES = ("duckdb", "spark")
+
+
+def known_engine(value: str) -> str:
+    """``value`` as an engine name, or an error naming the setting and the choices."""
+    engine = value.strip().lower()
+    if engine not in ENGINES:
+        raise ValueError(f"SQL_ENGINE must be one of {', '.join(ENGINES)}, got {value!r}")
+    return engine
 
 
 @cache
@@ -38,17 +47,9 @@ class SqlEngine(ConfigurableResource):
         "empty: DATA_DIR/lake.",
     )
 
-    @field_validator("engine")
-    @classmethod
-    def _known_engine(cls, value: str) -> str:
-        engine = value.strip().lower()
-        if engine not in ENGINES:
-            raise ValueError(f"SQL_ENGINE must be one of {', '.join(ENGINES)}, got {value!r}")
-        return engine
-
     @property
     def uses_spark(self) -> bool:
-        return self.engine == "spark"
+        return known_engine(self.engine) == "spark"
 
     @property
     def options(self) -> SparkOptions:
@@ -71,7 +72,9 @@ class SqlEngine(ConfigurableResource):
 
 def sql_engine_from_env() -> SqlEngine:
     """The resource as SQL_ENGINE, SPARK_REMOTE, SPARK_MASTER, SPARK_DRIVER_MEMORY and
-    LAKE_ROOT configure it (each an EnvVar in the UI when set)."""
+    LAKE_ROOT configure it (each an EnvVar in the UI when set). An unknown engine fails the
+    code location's load, naming the variable."""
+    known_engine(os.environ.get("SQL_ENGINE") or "duckdb")
     return SqlEngine(
         engine=_configured("SQL_ENGINE", "duckdb"),
         spark_remote=_configured("SPARK_REMOTE", ""),

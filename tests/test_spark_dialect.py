@@ -101,12 +101,17 @@ def test_the_manifest_switches_to_a_new_folder_and_the_old_one_goes(tmp_path):
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
 
 
-def test_the_engine_setting_names_the_allowed_values():
-    from resources.sql_engine import SqlEngine
+def test_the_engine_setting_names_the_allowed_values(monkeypatch):
+    from resources.sql_engine import SqlEngine, sql_engine_from_env
 
     assert SqlEngine().describe() == "duckdb"
     assert SqlEngine(engine="Spark", spark_master="local[1]").describe() == "Spark local[1]"
     remote = SqlEngine(engine="spark", spark_remote="sc://127.0.0.1:15002")
     assert remote.describe() == "Spark Connect sc://127.0.0.1:15002"
     with pytest.raises(ValueError, match="SQL_ENGINE must be one of duckdb, spark"):
-        SqlEngine(engine="polars")
+        SqlEngine(engine="polars").describe()
+    monkeypatch.setenv("SQL_ENGINE", "spark")
+    assert sql_engine_from_env().engine == "SQL_ENGINE"  # an EnvVar: the UI names its source
+    monkeypatch.setenv("SQL_ENGINE", "polars")
+    with pytest.raises(ValueError, match="got 'polars'"):
+        sql_engine_from_env()
