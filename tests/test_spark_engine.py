@@ -162,3 +162,11 @@ def test_the_spark_layers_leave_the_warehouse_as_duckdb_does(tmp_path, spark):
         )
     folders = list((tmp_path / "s" / "lake" / "staging" / "transactions").iterdir())
     assert [str(f) for f in folders] == [lake.location("staging.transactions")]
+
+
+def test_local_spark_listens_on_the_loopback_only(spark):
+    conf = spark.sparkContext.getConf()
+    assert conf.get("spark.driver.bindAddress") == "127.0.0.1"
+    assert conf.get("spark.driver.host") == "127.0.0.1"
+    assert conf.get("spark.ui.enabled") == "false"
+    assert spark.conf.get("spark.sql.session.timeZone") == "UTC"

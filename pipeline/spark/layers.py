@@ -74,9 +74,12 @@ def cached_views(
             frames.append(frame)
         yield
     finally:
-        for (name, _), frame in zip(parts, frames, strict=False):
-            spark.catalog.dropTempView(name)
+        # Uncached before any view is dropped: Spark Connect analyses a frame's plan again
+        # to uncache it, and a later part's plan reads the earlier parts' views.
+        for frame in reversed(frames):
             frame.unpersist()
+        for name, _ in reversed(parts[: len(frames)]):
+            spark.catalog.dropTempView(name)
 
 
 def sync_to_lake(connection: duckdb.DuckDBPyConnection, spark, lake: Lake, table: str) -> None:

@@ -56,6 +56,7 @@ def spark_session(options: SparkOptions):
         .config("spark.driver.bindAddress", LOOPBACK)
         .config("spark.driver.host", LOOPBACK)
         .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
         .config("spark.driver.memory", options.driver_memory)
         .config("spark.sql.adaptive.enabled", "true")
     )
