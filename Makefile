@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 export DATA_DIR ?= $(CURDIR)/data
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
-.PHONY: install demo refresh nightly dev dashboard api test lint browser bench
+.PHONY: install demo refresh nightly dev dashboard api test lint browser java bench
 
 install: $(VENV)/.installed
 
@@ -53,7 +53,13 @@ browser:
 	  echo "installing Debian's chromium for the browser tests"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
 
-test: lint browser     ## linters, definitions validation, and the test suite
+# The Spark tests (marker `spark`) run Spark in local mode, which needs a Java runtime.
+java:
+	@command -v java >/dev/null || { \
+	  echo "installing Debian's openjdk-17-jre-headless for the Spark tests"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless; }
+
+test: lint browser java  ## linters, definitions validation, and the test suite
 	$(BIN)/pytest
 
 # Benchmarks (see benchmarks/README.md); the figures go to stdout. Generated inputs are cached

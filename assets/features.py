@@ -11,6 +11,8 @@ from pipeline.product_categories import build_product_categories, load_rules
 from pipeline.serving.daily_orders import TABLE as DAILY_ORDERS
 from pipeline.serving.daily_orders import build_daily_orders
 from pipeline.settings import Settings
+from pipeline.spark.layers import build_customer_rfm_on_spark
+from resources.sql_engine import SqlEngine
 from resources.warehouse import WRITER_POOL, WRITER_RETRY, DuckDBWarehouse
 
 
@@ -51,10 +53,10 @@ def product_categories(context: AssetExecutionContext, warehouse: DuckDBWarehous
     retry_policy=WRITER_RETRY,
     name="customer_rfm",
 )
-def customer_rfm(context: AssetExecutionContext, warehouse: DuckDBWarehouse):
+def customer_rfm(context: AssetExecutionContext, warehouse: DuckDBWarehouse, sql_engine: SqlEngine):
     """Recency, frequency, monetary value and behaviour per customer as of the snapshot
     date (AS_OF_DATE, default the day after the last purchase), with RFM scores and
-    segments."""
+    segments. Runs on the configured SQL engine (SQL_ENGINE)."""
     settings = Settings.from_env()
     with warehouse.writer() as connection:
         as_of = (
@@ -62,13 +64,17 @@ def customer_rfm(context: AssetExecutionContext, warehouse: DuckDBWarehouse):
             if settings.as_of
             else default_as_of(connection)
         )
-        build_customer_rfm(connection, as_of)
+        if sql_engine.uses_spark:
+            build_customer_rfm_on_spark(connection, sql_engine.spark(), sql_engine.lake(), as_of)
+        else:
+            build_customer_rfm(connection, as_of)
         segments = connection.execute(
             "SELECT rfm_segment, count(*), round(avg(recency_days), 1), round(avg(frequency), 2), "
             "round(avg(monetary), 2) FROM features.customer_rfm GROUP BY 1 ORDER BY 2 DESC"
         ).fetchall()
         metadata = comment_and_describe(connection, "features.customer_rfm")
     metadata["as_of"] = as_of.isoformat()
+    metadata["sql_engine"] = sql_engine.describe()
     metadata["rfm_segments"] = MetadataValue.md(
         markdown_rows(segments, ["segment", "customers", "recency", "frequency", "monetary"])
     )

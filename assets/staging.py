@@ -16,6 +16,8 @@ from assets.quality import contract_checks
 from pipeline.cleaning import ALL_RULES, build_staging
 from pipeline.cleaning import row_accounting as count_rows
 from pipeline.settings import Settings
+from pipeline.spark.layers import build_staging_on_spark
+from resources.sql_engine import SqlEngine
 from resources.warehouse import WRITER_POOL, WRITER_RETRY, DuckDBWarehouse
 
 STAGING_TABLES = ("staging.transactions", "staging.returns", "staging.excluded")
@@ -30,17 +32,25 @@ STAGING_TABLES = ("staging.transactions", "staging.returns", "staging.excluded")
     name="staging_clean",
     description="Split raw.transactions into purchases, returns and excluded rows.",
 )
-def staging_clean(context: AssetExecutionContext, warehouse: DuckDBWarehouse):
+def staging_clean(
+    context: AssetExecutionContext, warehouse: DuckDBWarehouse, sql_engine: SqlEngine
+):
     """Rebuild staging from the full raw history with the rules in pipeline/cleaning.py;
-    every removed row is kept in staging.excluded with the rule's name."""
+    every removed row is kept in staging.excluded with the rule's name. Runs on the
+    configured SQL engine (SQL_ENGINE)."""
     settings = Settings.from_env()
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    rules = {
+        "non_product_codes": settings.non_product_codes,
+        "latest_valid_ts": now + dt.timedelta(days=settings.future_tolerance_days),
+    }
     with warehouse.writer() as connection:
-        counts = build_staging(
-            connection,
-            non_product_codes=settings.non_product_codes,
-            latest_valid_ts=now + dt.timedelta(days=settings.future_tolerance_days),
-        )
+        if sql_engine.uses_spark:
+            counts = build_staging_on_spark(
+                connection, sql_engine.spark(), sql_engine.lake(), **rules
+            )
+        else:
+            counts = build_staging(connection, **rules)
         rules = markdown_rows(
             [
                 (r.name, r.destination, counts.excluded_by_rule.get(r.name, "-"), r.description)
@@ -50,6 +60,7 @@ def staging_clean(context: AssetExecutionContext, warehouse: DuckDBWarehouse):
         )
         for table in STAGING_TABLES:
             metadata = comment_and_describe(connection, table)
+            metadata["sql_engine"] = sql_engine.describe()
             if table == "staging.excluded":
                 metadata["rows_by_rule"] = MetadataValue.md(rules)
             yield MaterializeResult(asset_key=table_key(table), metadata=metadata)

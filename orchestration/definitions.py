@@ -42,6 +42,7 @@ from orchestration.sensors import (
 from pipeline.settings import Settings
 from resources.data_quality import DataQuality
 from resources.mlflow_tracking import tracking_from_env
+from resources.sql_engine import sql_engine_from_env
 from resources.warehouse import warehouse_from_env
 
 _ASSET_MODULES = [
@@ -85,6 +86,7 @@ defs = Definitions(
     ],
     resources={
         "warehouse": warehouse_from_env(),
+        "sql_engine": sql_engine_from_env(),
         "mlflow": tracking_from_env(),
         "data_quality": DataQuality(
             **(

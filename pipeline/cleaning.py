@@ -104,8 +104,7 @@ _FIRST_RULE_SQL = f"""
 # hash of their key, so only lines whose key hash occurs more than once go through the
 # window (about 2% of the lines; a hash collision only adds a line to it, the window
 # compares the key itself): the window sorts those instead of every raw row.
-LATER_COPIES_SQL = f"""
-CREATE OR REPLACE TEMP TABLE _later_copies AS
+LATER_COPIES_SELECT = f"""
 WITH first_rule AS ({_FIRST_RULE_SQL}
 ), repeated_keys AS (
     SELECT hash({_DUPLICATE_KEY}) AS key_hash FROM first_rule WHERE rule IS NULL
@@ -120,6 +119,7 @@ SELECT raw_rowid FROM (
 )
 WHERE copy_number > 1
 """
+LATER_COPIES_SQL = f"CREATE OR REPLACE TEMP TABLE _later_copies AS {LATER_COPIES_SELECT}"
 
 # Every raw row with its rule and whether it is a later copy; computed in each statement
 # below rather than stored (a scan of raw is cheaper than writing all of it to a temp table).
@@ -131,24 +131,25 @@ _CLASSIFIED_CTE = f"""
         LEFT JOIN _later_copies l USING (raw_rowid)
     )"""
 
-STAGING_TABLE_STATEMENTS: tuple[str, ...] = (
-    "CREATE SCHEMA IF NOT EXISTS staging",
-    f"""
-    CREATE OR REPLACE TABLE staging.transactions AS{_CLASSIFIED_CTE}
+# The SELECT that fills each staging table (the Spark engine runs the same ones).
+STAGING_SELECTS: dict[str, str] = {
+    "staging.transactions": f"""{_CLASSIFIED_CTE}
     SELECT {TRANSACTION_COLUMNS} FROM _classified
     WHERE rule IS NULL AND NOT is_later_copy
     ORDER BY invoice_ts, source_file, source_row""",
-    f"""
-    CREATE OR REPLACE TABLE staging.returns AS{_CLASSIFIED_CTE}
+    "staging.returns": f"""{_CLASSIFIED_CTE}
     SELECT {TRANSACTION_COLUMNS} FROM _classified WHERE rule = 'cancellation'
     ORDER BY invoice_ts, source_file, source_row""",
-    f"""
-    CREATE OR REPLACE TABLE staging.excluded AS{_CLASSIFIED_CTE}
+    "staging.excluded": f"""{_CLASSIFIED_CTE}
     SELECT {TRANSACTION_COLUMNS},
            CASE WHEN rule IS NULL THEN '{DUPLICATE_RULE.name}' ELSE rule END AS rule
     FROM _classified
     WHERE rule IS NOT NULL AND rule <> 'cancellation' OR is_later_copy
     ORDER BY source_file, source_row""",
+}
+STAGING_TABLE_STATEMENTS: tuple[str, ...] = (
+    "CREATE SCHEMA IF NOT EXISTS staging",
+    *(f"CREATE OR REPLACE TABLE {table} AS{select}" for table, select in STAGING_SELECTS.items()),
 )
 
 
@@ -163,6 +164,16 @@ class CleaningCounts:
         return sum(self.excluded_by_rule.values())
 
 
+def rule_parameters(
+    non_product_codes: tuple[str, ...], latest_valid_ts: dt.datetime
+) -> dict[str, object]:
+    """The ``$parameters`` of the rules."""
+    return {
+        "non_product_codes": [code.upper() for code in non_product_codes],
+        "latest_valid_ts": latest_valid_ts,
+    }
+
+
 def build_staging(
     connection: duckdb.DuckDBPyConnection,
     *,
@@ -170,10 +181,7 @@ def build_staging(
     latest_valid_ts: dt.datetime,
 ) -> CleaningCounts:
     """Rebuild the three staging tables from raw.transactions in one transaction."""
-    parameters = {
-        "non_product_codes": [code.upper() for code in non_product_codes],
-        "latest_valid_ts": latest_valid_ts,
-    }
+    parameters = rule_parameters(non_product_codes, latest_valid_ts)
     connection.execute("BEGIN TRANSACTION")
     try:
         connection.execute(LATER_COPIES_SQL, parameters)
@@ -184,6 +192,11 @@ def build_staging(
     except BaseException:
         connection.execute("ROLLBACK")
         raise
+    return cleaning_counts(connection)
+
+
+def cleaning_counts(connection: duckdb.DuckDBPyConnection) -> CleaningCounts:
+    """Rows of the three staging tables, the excluded ones by rule."""
     (transactions,) = one_row(connection, "SELECT count(*) FROM staging.transactions")
     (returns,) = one_row(connection, "SELECT count(*) FROM staging.returns")
     by_rule = dict(

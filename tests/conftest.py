@@ -84,3 +84,13 @@ def refreshed_env(refreshed, monkeypatch):
     for name, value in DEMO_ENVIRONMENT.items():
         monkeypatch.setenv(name, value)
     return data_dir
+
+
+@pytest.fixture(scope="session")
+def spark():
+    """Spark in local mode on the loopback, once per test session (the JVM takes ~20 s)."""
+    from pipeline.spark.session import SparkOptions, spark_session
+
+    session = spark_session(SparkOptions(master="local[2]", shuffle_partitions=2))
+    yield session
+    session.stop()

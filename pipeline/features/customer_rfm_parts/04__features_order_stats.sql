@@ -7,7 +7,10 @@ WITH gaps AS (
 )
 SELECT o.customer_id, o.frequency, o.avg_order_value,
        g.mean_days_between_purchases, g.std_days_between_purchases
-FROM (SELECT customer_id, count(*) AS frequency, avg(order_amount) AS avg_order_value
+-- The average from the exact sum, as a DOUBLE rounded to 1e-9: Spark's avg() of a DECIMAL
+-- keeps 10 decimals, DuckDB's is a DOUBLE, and those last bits moved the models' scores.
+FROM (SELECT customer_id, count(*) AS frequency,
+             round(sum(order_amount)::DOUBLE / count(order_amount), 9) AS avg_order_value
       FROM _features_orders GROUP BY customer_id) o
 -- Rounded like units_per_line_cv: floating-point aggregates, their last bits by thread order.
 LEFT JOIN (SELECT customer_id, round(avg(gap_days), 9) AS mean_days_between_purchases,

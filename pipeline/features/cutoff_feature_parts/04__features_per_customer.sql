@@ -43,7 +43,9 @@ WITH running AS (
         r.gross_spend::DOUBLE AS gross_spend,
         r.purchase_lines::BIGINT AS purchase_lines,
         r.total_units::DOUBLE AS total_units,
-        r.total_units::DOUBLE / nullif(r.lines_with_units, 0) AS avg_units_per_line,
+        -- Averages from the exact sums and the median price rounded to 1e-9, as the one-date
+        -- query computes them (there for Spark's sake).
+        round(r.total_units::DOUBLE / nullif(r.lines_with_units, 0), 9) AS avg_units_per_line,
         r.max_units_per_line,
         -- combine() adds the segments' states up. Rounded: a floating-point aggregate's last
         -- bits depend on how DuckDB's threads split the customer's lines, and those bits
@@ -52,11 +54,11 @@ WITH running AS (
             finalize(list_reduce(r.units_spread, lambda a, b: combine(a, b)))
                 / nullif(finalize(list_reduce(r.units_mean, lambda a, b: combine(a, b))), 0),
             0), 9) AS units_per_line_cv,
-        list_median(p.unit_prices[1:r.purchase_lines]) AS median_unit_price,
+        round(list_median(p.unit_prices[1:r.purchase_lines]), 9) AS median_unit_price,
         r.distinct_products::BIGINT AS distinct_products,
         r.distinct_categories::BIGINT AS distinct_categories,
         r.frequency::BIGINT AS frequency,
-        r.gross_spend::DOUBLE / r.frequency AS avg_order_value,
+        round(r.gross_spend::DOUBLE / r.frequency, 9) AS avg_order_value,
         round(finalize(list_reduce(r.gaps_mean, lambda a, b: combine(a, b))), 9)
             AS mean_days_between_purchases,
         round(finalize(list_reduce(r.gaps_spread, lambda a, b: combine(a, b))), 9)
