@@ -1,7 +1,8 @@
 """Customer history benchmark: a backfill of monthly snapshots, their storage, the matrix.
 
     python benchmarks/history.py --data-dir DATA_DIR            # a refreshed DATA_DIR
-    python benchmarks/history.py --data-dir DATA_DIR --start 2011-01-01 --months 12
+    python benchmarks/history.py --data-dir DATA_DIR --start 2011-01-01 --count 12
+    python benchmarks/history.py --data-dir DATA_DIR --start 2010-12-10 --every week --count 52
 
 Needs a refreshed DATA_DIR with champion models (``customer-intel demo --rows 1000000``, or
 the state refresh.py keeps in BENCH_DATA_DIR/refresh-<rows>/). Measured:
@@ -41,12 +42,12 @@ from _harness import (  # noqa: E402
 )
 
 
-def _backfill(data_dir: Path, start: dt.date, end: dt.date) -> float:
-    """Seconds from launch to exit of ``customer-intel history`` over the monthly dates."""
+def _backfill(data_dir: Path, start: dt.date, end: dt.date, every: str) -> float:
+    """Seconds from launch to exit of ``customer-intel history`` over the dates."""
     environment = {**os.environ, "DATA_DIR": str(data_dir), "PYTHONPATH": str(PROJECT_ROOT)}
     environment.setdefault("DAGSTER_HOME", tempfile.mkdtemp(prefix="history-bench-home-"))
     command = [sys.executable, "-m", "orchestration.cli", "history"]
-    command += ["--from", start.isoformat(), "--to", end.isoformat(), "--every", "month"]
+    command += ["--from", start.isoformat(), "--to", end.isoformat(), "--every", every]
     log(" ".join(command))
     started = time.perf_counter()
     completed = subprocess.run(command, env=environment, cwd=PROJECT_ROOT, check=False)
@@ -96,16 +97,16 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", type=Path, required=True, help="a refreshed DATA_DIR")
     parser.add_argument("--start", type=dt.date.fromisoformat, default=dt.date(2011, 1, 1))
-    parser.add_argument("--months", type=int, default=12)
+    parser.add_argument("--every", choices=["month", "week"], default="month")
+    parser.add_argument("--count", type=int, default=12, help="snapshot dates to take")
     args = parser.parse_args(argv)
     sys.path.insert(0, str(PROJECT_ROOT))
     from orchestration.history import backfill_dates
 
-    end = backfill_dates(args.start, args.start + dt.timedelta(days=31 * args.months), "month")[
-        args.months - 1
-    ]
+    span = dt.timedelta(days=(31 if args.every == "month" else 7) * args.count)
+    end = backfill_dates(args.start, args.start + span, args.every)[args.count - 1]
     print_machine(machine_info())
-    backfill = _backfill(args.data_dir, args.start, end)
+    backfill = _backfill(args.data_dir, args.start, end, args.every)
     size, rows, dates = _storage(args.data_dir / "warehouse.duckdb")
     matrix, matrix_rows, first, last = _matrix_seconds(
         args.data_dir / "bi" / "customer_intel.duckdb"
@@ -115,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
             ["measure", "figure"],
             [
                 (
-                    f"backfill of {args.months} monthly snapshots (launch to exit)",
+                    f"backfill of {args.count} snapshots every {args.every} (launch to exit)",
                     fmt_seconds(backfill),
                 ),
                 ("history rows stored", fmt_count(rows)),

@@ -21,7 +21,7 @@ from pipeline.catalog.ddl import create_tables_sql
 from pipeline.model_registry import champion_version, load_model
 from pipeline.modelling.champion_scoring import score_frame
 from pipeline.modelling.model_runs import CHURN_MODEL, PROPENSITY_MODEL
-from pipeline.modelling.training_frames import resolve_windows, scoring_frame
+from pipeline.modelling.training_frames import features_at, resolve_windows, scoring_frame
 from pipeline.segmentation.tracking import (
     PERSONA_MODEL,
     STYLE_MODEL,
@@ -32,6 +32,9 @@ from pipeline.segmentation.warehouse import style_features
 from pipeline.sql_files import SqlFiles
 
 HISTORY_TABLE = "history.customer_snapshots"
+# Dates whose features are computed in one pass: a quarter of weekly snapshots. The frames of
+# a batch are held at once (customers x dates rows).
+FEATURE_BATCH_DATES = 13
 SNAPSHOT_ROWS_SQL = SqlFiles(__package__).read("snapshot_rows.sql")
 # The temp views the snapshot SQL reads, and the columns each one needs.
 _FEATURES_VIEW = "_history_features"
@@ -95,12 +98,15 @@ def _snapshot_frames(
     snapshot_date: dt.date,
     models: SnapshotModels,
     horizon_days: int,
+    features: pd.DataFrame | None = None,
 ) -> dict[str, pd.DataFrame] | None:
     """The frames of one date, each computed by the function the nightly tables use; None
-    when no customer had bought before the date."""
-    windows = resolve_windows(dt.datetime.combine(snapshot_date, dt.time()), horizon_days)
+    when no customer had bought before the date. ``features``: the date's scoring frame,
+    when it was computed with other dates' in one pass (:func:`write_snapshots`)."""
+    windows = resolve_windows(_midnight(snapshot_date), horizon_days)
     # customer_features plus the trading-clock columns the scoring models need.
-    features = scoring_frame(connection, windows)
+    if features is None:
+        features = scoring_frame(connection, windows)
     if features.empty:
         return None
     connection.register(_FEATURES_VIEW, features)
@@ -188,12 +194,14 @@ def write_snapshot(
     plan: ActionPlan,
     horizon_days: int,
     computed_at: dt.datetime | None = None,
+    features: pd.DataFrame | None = None,
 ) -> int:
     """Compute the snapshot of ``snapshot_date`` and replace that date's rows with it;
-    returns the customers written (0, and the date emptied, before the first purchase)."""
+    returns the customers written (0, and the date emptied, before the first purchase).
+    ``features``: the date's scoring frame, if already computed."""
     ensure_history_table(connection)
     computed_at = computed_at or dt.datetime.now(dt.UTC).replace(tzinfo=None)
-    frames = _snapshot_frames(connection, snapshot_date, models, horizon_days)
+    frames = _snapshot_frames(connection, snapshot_date, models, horizon_days, features)
     if frames is None:
         connection.execute(
             "DELETE FROM history.customer_snapshots WHERE snapshot_date = $d", {"d": snapshot_date}
@@ -223,16 +231,27 @@ def write_snapshots(
     horizon_days: int,
     progress: Callable[[dt.date, int], None] | None = None,
 ) -> dict[dt.date, int]:
-    """Write the snapshot of each date (one transaction per date); date -> customers."""
+    """Write the snapshot of each date (one transaction per date); date -> customers. The
+    features of up to ``FEATURE_BATCH_DATES`` dates at a time are computed in one pass over
+    the lines (:func:`pipeline.modelling.training_frames.features_at`, the training windows'
+    computation), each equal to what the date alone gives."""
     computed_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     written = {}
-    for snapshot_date in sorted(set(dates)):
-        written[snapshot_date] = write_snapshot(
-            connection, snapshot_date, models, plan, horizon_days, computed_at
-        )
-        if progress is not None:
-            progress(snapshot_date, written[snapshot_date])
+    ordered = sorted(set(dates))
+    for first in range(0, len(ordered), FEATURE_BATCH_DATES):
+        batch = ordered[first : first + FEATURE_BATCH_DATES]
+        frames = features_at(connection, [_midnight(d) for d in batch], horizon_days)
+        for snapshot_date, features in zip(batch, frames, strict=True):
+            written[snapshot_date] = write_snapshot(
+                connection, snapshot_date, models, plan, horizon_days, computed_at, features
+            )
+            if progress is not None:
+                progress(snapshot_date, written[snapshot_date])
     return written
+
+
+def _midnight(day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time())
 
 
 def retained_dates(
