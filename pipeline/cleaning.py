@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import duckdb
 
 from pipeline.sql_files import SqlFiles
-from pipeline.sql_text import one_row, parameters_named
+from pipeline.sql_text import one_row, parameters_named, transaction
 
 SQL = SqlFiles(__package__)
 
@@ -182,16 +182,11 @@ def build_staging(
 ) -> CleaningCounts:
     """Rebuild the three staging tables from raw.transactions in one transaction."""
     parameters = rule_parameters(non_product_codes, latest_valid_ts)
-    connection.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(connection):
         connection.execute(LATER_COPIES_SQL, parameters)
         for statement in STAGING_TABLE_STATEMENTS:
             connection.execute(statement, parameters_named(statement, parameters))
         connection.execute("DROP TABLE _later_copies")
-        connection.execute("COMMIT")
-    except BaseException:
-        connection.execute("ROLLBACK")
-        raise
     return cleaning_counts(connection)
 
 

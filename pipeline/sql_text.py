@@ -1,5 +1,5 @@
-"""SQL helpers: quoting for identifiers that come from users' files, single-row reads, and
-temp tables for a query computed in steps."""
+"""SQL helpers: quoting for identifiers that come from users' files, single-row reads, temp
+tables for a query computed in steps, and a transaction that rolls back on any error."""
 
 from __future__ import annotations
 
@@ -54,3 +54,16 @@ def temp_tables(
     finally:
         for name, _ in reversed(parts):
             connection.execute(f"DROP TABLE IF EXISTS {name}")
+
+
+@contextmanager
+def transaction(connection) -> Iterator[None]:
+    """The block's statements in one transaction: committed at the end, rolled back if
+    anything in it raises (Ctrl-C included), so no reader sees half of it."""
+    connection.execute("BEGIN TRANSACTION")
+    try:
+        yield
+    except BaseException:
+        connection.execute("ROLLBACK")
+        raise
+    connection.execute("COMMIT")

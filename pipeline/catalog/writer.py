@@ -13,7 +13,7 @@ import pandas as pd
 import pyarrow as pa
 
 from pipeline.catalog import TABLES
-from pipeline.sql_text import qualified, quote_identifier
+from pipeline.sql_text import qualified, quote_identifier, transaction
 
 REASON_TYPE = pa.list_(
     pa.struct(
@@ -62,8 +62,7 @@ def replace_table(
     order = f" ORDER BY {quote_identifier(order_by)}" if order_by else ""
     schema = table.split(".")[0]
     incoming = _arrow(frame, names)
-    connection.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(connection):
         connection.execute(f"CREATE SCHEMA IF NOT EXISTS {quote_identifier(schema)}")
         connection.execute(f"CREATE OR REPLACE TABLE {qualified(table)} ({definition})")
         if len(frame):
@@ -73,10 +72,6 @@ def replace_table(
                 f"SELECT {casts} FROM incoming_rows{order}"
             )
             connection.unregister("incoming_rows")
-        connection.execute("COMMIT")
-    except BaseException:
-        connection.execute("ROLLBACK")
-        raise
     return len(frame)
 
 

@@ -30,6 +30,7 @@ from pipeline.segmentation.tracking import (
 )
 from pipeline.segmentation.warehouse import style_features
 from pipeline.sql_files import SqlFiles
+from pipeline.sql_text import transaction
 
 HISTORY_TABLE = "history.customer_snapshots"
 # Dates whose features are computed in one pass: a quarter of weekly snapshots. The frames of
@@ -158,8 +159,7 @@ def _replace_date(
         "channels": [rule.channel for rule in rules],
         "snapshot_date": snapshot_date,
     }
-    connection.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(connection):
         connection.execute(
             "DELETE FROM history.customer_snapshots WHERE snapshot_date = $snapshot_date",
             {"snapshot_date": snapshot_date},
@@ -180,10 +180,6 @@ def _replace_date(
             "SELECT count(*) FROM history.customer_snapshots WHERE snapshot_date = $snapshot_date",
             {"snapshot_date": snapshot_date},
         ).fetchone()
-        connection.execute("COMMIT")
-    except BaseException:
-        connection.execute("ROLLBACK")
-        raise
     return int(written)
 
 

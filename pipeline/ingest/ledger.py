@@ -13,6 +13,7 @@ from pipeline.catalog.ddl import create_tables_sql
 from pipeline.ingest.file_scan import FileScan
 from pipeline.ingest.sql_files import read_sql, run_steps
 from pipeline.ingest.staging import is_archive_name
+from pipeline.sql_text import transaction
 
 RAW_TABLES = ("raw.transactions", "raw.quarantine", "raw.file_ledger")
 
@@ -104,9 +105,8 @@ def record_rejection(
     connection: duckdb.DuckDBPyConnection, entry: LedgerEntry, now: dt.datetime
 ) -> None:
     """A rejection in a transaction of its own (the file's own one was rolled back)."""
-    connection.execute("BEGIN TRANSACTION")
-    record(connection, entry, now)
-    connection.execute("COMMIT")
+    with transaction(connection):
+        record(connection, entry, now)
 
 
 def remember_modification_time(
@@ -166,8 +166,7 @@ def retract_files(
     is not loaded."""
     now = now or dt.datetime.now(dt.UTC).replace(tzinfo=None)
     ensure_raw_schema(connection)
-    connection.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(connection):
         removed = 0
         for name in dict.fromkeys(file_paths):
             (loaded_rows,) = connection.execute(
@@ -183,8 +182,4 @@ def retract_files(
             forget_rows(connection, name)
             connection.execute(read_sql("retract_file.sql"), {"file_path": name, "now": now})
             removed += int(loaded_rows)
-        connection.execute("COMMIT")
-    except BaseException:
-        connection.execute("ROLLBACK")
-        raise
     return removed

@@ -33,7 +33,7 @@ from pipeline.features.customer_rfm import (
 )
 from pipeline.spark.dialect import to_spark, view_name
 from pipeline.spark.lake import Lake, export_to_lake, import_from_lake
-from pipeline.sql_text import one_row, parameters_named
+from pipeline.sql_text import one_row, parameters_named, transaction
 
 RAW_EXPORT_SQL = "SELECT rowid, * FROM raw.transactions"
 STAGING_TABLES = tuple(STAGING_SELECTS)
@@ -107,14 +107,9 @@ def build_staging_on_spark(
     with cached_views(spark, [("_later_copies", LATER_COPIES_SELECT)], parameters):
         for table, select in STAGING_SELECTS.items():
             write_table(spark, lake, table, spark_query(spark, select, parameters))
-    connection.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(connection):
         for table in STAGING_TABLES:
             import_from_lake(connection, lake, table)
-        connection.execute("COMMIT")
-    except BaseException:
-        connection.execute("ROLLBACK")
-        raise
     return cleaning_counts(connection)
 
 
