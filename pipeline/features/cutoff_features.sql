@@ -1,4 +1,4 @@
--- Customer features as of each cutoff from the parts in customer_rfm_parts/ (see
+-- Customer features as of each cutoff from the parts in cutoff_feature_parts/ (see
 -- pipeline/features/customer_rfm.py), with RFM scores and the named RFM segment.
 WITH measures AS (
     SELECT
