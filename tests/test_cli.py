@@ -119,6 +119,9 @@ def test_a_run_from_the_command_line_takes_the_snapshot_the_sensor_would(
     monkeypatch.setenv("DATA_DIR", str(tmp_path))
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("HISTORY_AFTER_REFRESH", after)
+    # `demo` sets FRESHNESS_REFERENCE_DATE unless it is set: set here, so that it is put
+    # back as it was after the test (delenv records nothing for a variable not set).
+    monkeypatch.setenv("FRESHNESS_REFERENCE_DATE", "")
     (tmp_path / "landing").mkdir()
     (tmp_path / "landing" / "sales.csv").write_text("customer_id,date,amount\n1,2011-12-09,5\n")
     ran, snapshots = [], []
