@@ -287,7 +287,6 @@ def window_frames(
     *,
     orders_per_day: pd.DataFrame | None = None,
     categories: tuple[str, ...] = (),
-    features: pd.DataFrame | None = None,
 ) -> list[pd.DataFrame]:
     """For each of ``starts``, the features as of the start (:func:`features_at`) and the
     outcomes in [start, start + horizon): actual_orders, actual_spend, purchased and, with
