@@ -2,7 +2,10 @@
 
 ``refresh`` is "everything now" (ingest, rebuild, retrain) for the CLI and the UI;
 ``nightly`` is the same without training (the scores use the current champions; training
-follows its own cadence, see orchestration/automation.py); ``ingest`` loads new landing
+follows its own cadence, see orchestration/automation.py) and without the migration marts,
+which read nothing but the history: the history job that follows a run rebuilds them after
+its new snapshot (orchestration/history.py), so rebuilding them before it would only redo
+yesterday's tables; ``ingest`` loads new landing
 files and leaves the rest to the eager automation conditions. Every job that writes the
 warehouse carries the run tag of the run-level guard (dagster.yaml limits it to one run at
 a time), so two refreshes never interleave.
@@ -18,7 +21,7 @@ from dagster import (
 )
 
 from assets.models import decay_check_key, train_models_asset
-from orchestration.automation import RUN_GUARD_TAG, RUN_GUARD_VALUE
+from orchestration.automation import MIGRATION_MARTS, RUN_GUARD_TAG, RUN_GUARD_VALUE
 from pipeline.modelling.decay import MONITORED_MODELS
 
 WRITER_TAGS = {RUN_GUARD_TAG: RUN_GUARD_VALUE}
@@ -51,9 +54,10 @@ refresh_job = _writer_job(
 )
 nightly_job = _writer_job(
     "nightly",
-    (AssetSelection.all() - TRAINING - HISTORY_SNAPSHOTS) | DECAY_CHECKS,
+    (AssetSelection.all() - TRAINING - HISTORY_SNAPSHOTS - MIGRATION_MARTS) | DECAY_CHECKS,
     "Ingest new files and rebuild everything downstream with the champion models (no "
-    "training); the decay checks judge the champions on the latest horizon.",
+    "training); the decay checks judge the champions on the latest horizon. The migration "
+    "marts follow the next history snapshot (job history_snapshot).",
     "nightly_schedule",
 )
 ingest_job = _writer_job(

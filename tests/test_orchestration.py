@@ -233,6 +233,14 @@ def test_the_nightly_job_scores_and_judges_the_champions_without_training():
     assert not keys & TRAINED
     checks = {key.name for key in job.asset_layer.asset_graph.asset_check_keys}
     assert "champion_not_decayed" in checks
+    # The migration marts read only the history: the history job after the run rebuilds them.
+    migration = {
+        AssetKey(["marts", "segment_transitions"]),
+        AssetKey(["marts", "customer_movements"]),
+    }
+    assert not keys & migration
+    history_job = defs.resolve_job_def("history_snapshot")
+    assert migration <= history_job.asset_layer.selected_asset_keys
 
 
 def test_a_step_locked_out_by_another_process_recovers_once_the_lock_is_released(tmp_path):
