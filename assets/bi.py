@@ -21,7 +21,8 @@ PUBLISHED_TABLES = published_tables()
 def publish_bi_snapshot(context: AssetExecutionContext, warehouse: DuckDBWarehouse):
     """Copy the features, segments, scores and marts into DATA_DIR/bi/customer_intel.duckdb,
     built beside it and renamed over it, so BI readers never see half a refresh and never
-    hold the warehouse's lock."""
+    hold the warehouse's lock. Tables unchanged since the last snapshot (the history between
+    two snapshots) are kept from it."""
     snapshot_path = Settings.from_env().bi_snapshot_path
     with warehouse.writer() as connection:
         published = publish_snapshot(connection, snapshot_path, run_id=context.run.run_id)
@@ -35,5 +36,9 @@ def publish_bi_snapshot(context: AssetExecutionContext, warehouse: DuckDBWarehou
                 markdown_rows(sorted(published.tables.items()), ["table", "rows"])
             ),
             "dagster/row_count": sum(published.tables.values()),
+            # Tables equal to the previous snapshot's are kept from it, not copied again.
+            "unchanged_tables": MetadataValue.md(
+                ", ".join(published.reused) if published.reused else "none"
+            ),
         },
     )

@@ -10,7 +10,9 @@ new one, and a failed or killed publish leaves the previous snapshot in place (o
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import os
+import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +32,7 @@ class PublishedSnapshot:
     tables: dict[str, int]  # table -> rows
     published_at: dt.datetime
     size_bytes: int
+    reused: tuple[str, ...] = ()  # tables kept from the previous snapshot, unchanged
 
 
 def _tables_to_publish(
@@ -65,37 +68,51 @@ def publish_snapshot(
 ) -> PublishedSnapshot:
     """Copy ``tables`` (default: the contracts marked published, see
     :func:`pipeline.catalog.published_tables`) with their comments into a new snapshot file
-    and atomically replace ``snapshot_path`` with it."""
+    and atomically replace ``snapshot_path`` with it.
+
+    The new file starts as a copy of the published one, and a table whose fingerprint (rows,
+    the sum of its rows' hashes, its columns and comments) equals the one recorded there is
+    kept rather than copied again: the history, the largest table, changes only when a
+    snapshot is taken, not at every refresh."""
     snapshot_path.parent.mkdir(parents=True, exist_ok=True)
     building = snapshot_path.with_name(snapshot_path.name + ".building")
     building.unlink(missing_ok=True)
     building.with_name(building.name + ".wal").unlink(missing_ok=True)
     published_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     counts: dict[str, int] = {}
-    connection.execute(f"ATTACH $path AS {SNAPSHOT_ALIAS}", {"path": str(building)})
+    reused: list[str] = []
+    previous = _start_from(connection, snapshot_path, building)
     try:
         present = _tables_to_publish(connection, published_tables() if tables is None else tables)
+        fingerprints = {f"{s}.{t}": _fingerprint(connection, s, t) for s, t in present}
+        for name in set(previous) - set(fingerprints):
+            connection.execute(f"DROP TABLE IF EXISTS {SNAPSHOT_ALIAS}.{qualified(name)}")
         for schema in sorted({schema for schema, _ in present}):
             connection.execute(
                 f"CREATE SCHEMA IF NOT EXISTS {SNAPSHOT_ALIAS}.{quote_identifier(schema)}"
             )
         for schema, table in present:
-            source = qualified(f"{schema}.{table}")
+            name = f"{schema}.{table}"
+            source = qualified(name)
             target = f"{SNAPSHOT_ALIAS}.{source}"
-            connection.execute(f"CREATE TABLE {target} AS SELECT * FROM {source}")
-            counts[f"{schema}.{table}"] = connection.execute(
-                f"SELECT count(*) FROM {target}"
-            ).fetchall()[0][0]
+            if previous.get(name, (None,))[0] == fingerprints[name]:
+                counts[name] = previous[name][1]
+                reused.append(name)
+                continue
+            connection.execute(f"CREATE OR REPLACE TABLE {target} AS SELECT * FROM {source}")
+            counts[name] = connection.execute(f"SELECT count(*) FROM {target}").fetchall()[0][0]
             _copy_comments(connection, schema, table, target)
         connection.execute(
-            f"CREATE TABLE {SNAPSHOT_ALIAS}.main.{INFO_TABLE} AS "
+            f"CREATE OR REPLACE TABLE {SNAPSHOT_ALIAS}.main.{INFO_TABLE} AS "
             "SELECT $published_at AS published_at, $run_id AS run_id, "
-            "unnest($names::VARCHAR[]) AS table_name, unnest($rows::BIGINT[]) AS row_count",
+            "unnest($names::VARCHAR[]) AS table_name, unnest($rows::BIGINT[]) AS row_count, "
+            "unnest($fingerprints::VARCHAR[]) AS fingerprint",
             {
                 "published_at": published_at,
                 "run_id": run_id,
                 "names": list(counts),
                 "rows": list(counts.values()),
+                "fingerprints": [fingerprints[name] for name in counts],
             },
         )
         connection.execute(f"CHECKPOINT {SNAPSHOT_ALIAS}")
@@ -104,7 +121,57 @@ def publish_snapshot(
     _fsync(building)
     os.replace(building, snapshot_path)
     _fsync(snapshot_path.parent)
-    return PublishedSnapshot(snapshot_path, counts, published_at, snapshot_path.stat().st_size)
+    return PublishedSnapshot(
+        snapshot_path, counts, published_at, snapshot_path.stat().st_size, tuple(reused)
+    )
+
+
+def _start_from(
+    connection: duckdb.DuckDBPyConnection, snapshot_path: Path, building: Path
+) -> dict[str, tuple[str, int]]:
+    """Attach ``building`` as a copy of the published snapshot and return what that one
+    recorded, ``{table: (fingerprint, rows)}``; an empty new file when there is no published
+    snapshot, it records no fingerprints (an earlier layout) or it cannot be read."""
+    if snapshot_path.exists():
+        shutil.copyfile(snapshot_path, building)
+        try:
+            connection.execute(f"ATTACH $path AS {SNAPSHOT_ALIAS}", {"path": str(building)})
+        except duckdb.Error:
+            building.unlink(missing_ok=True)
+        else:
+            try:
+                rows = connection.execute(
+                    f"SELECT table_name, fingerprint, row_count "
+                    f"FROM {SNAPSHOT_ALIAS}.main.{INFO_TABLE}"
+                ).fetchall()
+                return {name: (fingerprint, int(count)) for name, fingerprint, count in rows}
+            except duckdb.Error:  # nothing can be kept: start empty rather than rewrite it all
+                connection.execute(f"DETACH {SNAPSHOT_ALIAS}")
+                building.unlink()
+    connection.execute(f"ATTACH $path AS {SNAPSHOT_ALIAS}", {"path": str(building)})
+    return {}
+
+
+def _fingerprint(connection: duckdb.DuckDBPyConnection, schema: str, table: str) -> str:
+    """What the snapshot's copy of a table must match to be kept: its rows (count and the
+    order-insensitive sum of each row's hash) and its columns, types and comments."""
+    source = qualified(f"{schema}.{table}")
+    rows, row_hashes = connection.execute(
+        f"SELECT count(*), coalesce(sum(hash(t)::HUGEINT), 0) FROM {source} t"
+    ).fetchall()[0]
+    where = {"s": schema, "t": table}
+    columns = connection.execute(
+        "SELECT column_name, data_type, comment FROM duckdb_columns() WHERE database_name = "
+        "current_database() AND schema_name = $s AND table_name = $t ORDER BY column_index",
+        where,
+    ).fetchall()
+    comment = connection.execute(
+        "SELECT comment FROM duckdb_tables() WHERE database_name = current_database() "
+        "AND schema_name = $s AND table_name = $t",
+        where,
+    ).fetchall()
+    layout = repr((columns, comment)).encode()
+    return f"{rows}:{row_hashes}:{hashlib.sha256(layout).hexdigest()[:16]}"
 
 
 def _copy_comments(

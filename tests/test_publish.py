@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import multiprocessing
 import time
+from decimal import Decimal
 from pathlib import Path
 
 import duckdb
@@ -133,3 +134,71 @@ def test_readers_in_other_processes_see_whole_refreshes_and_never_block(tmp_path
     assert all(reads > 0 and errors == 0 and bad == 0 for _, reads, errors, bad in summaries), (
         summaries
     )
+
+
+def _published(path: Path, table: str) -> list[tuple]:
+    with duckdb.connect(str(path), read_only=True) as reader:
+        return reader.execute(f"SELECT * FROM {table} ORDER BY ALL").fetchall()
+
+
+def test_a_table_unchanged_since_the_last_publish_is_kept_and_a_changed_one_copied(tmp_path):
+    connection = _warehouse(tmp_path / "w.duckdb", 10)
+    snapshot = tmp_path / "bi" / "snap.duckdb"
+    first = publish_snapshot(connection, snapshot, run_id="one")
+    assert first.reused == ()
+    # Same row count, one value changed: the fingerprint must see it.
+    connection.execute("UPDATE scores.propensity SET probability = 0.2 WHERE customer_id = 3")
+    second = publish_snapshot(connection, snapshot, run_id="two")
+    assert second.reused == ("marts.customer_segments",)
+    assert (3, Decimal("0.2")) in _published(snapshot, "scores.propensity")
+    assert (
+        _published(snapshot, "marts.customer_segments")
+        == connection.execute("SELECT * FROM marts.customer_segments ORDER BY ALL").fetchall()
+    )
+    # A new comment is part of what a table is: copied again, with it.
+    connection.execute("COMMENT ON COLUMN marts.customer_segments.segment IS 'the segment'")
+    third = publish_snapshot(connection, snapshot, run_id="three")
+    assert "marts.customer_segments" not in third.reused
+    with duckdb.connect(str(snapshot), read_only=True) as reader:
+        assert reader.execute(
+            "SELECT comment FROM duckdb_columns() WHERE column_name = 'segment'"
+        ).fetchall() == [("the segment",)]
+        assert reader.execute("SELECT DISTINCT run_id FROM snapshot_info").fetchall() == [
+            ("three",)
+        ]
+    # A table the warehouse no longer has leaves the snapshot.
+    connection.execute("DROP TABLE scores.propensity")
+    fourth = publish_snapshot(connection, snapshot, run_id="four")
+    assert set(fourth.tables) == {"marts.customer_segments"}
+    with duckdb.connect(str(snapshot), read_only=True) as reader:
+        assert not reader.execute(
+            "SELECT * FROM duckdb_tables() WHERE table_name = 'propensity'"
+        ).fetchall()
+
+
+def test_publishing_changed_tables_again_and_again_does_not_grow_the_file(tmp_path):
+    connection = _warehouse(tmp_path / "w.duckdb", 200_000)
+    snapshot = tmp_path / "bi" / "snap.duckdb"
+    sizes = []
+    for run in range(6):
+        connection.execute(
+            "CREATE OR REPLACE TABLE scores.propensity AS SELECT range AS customer_id, "
+            "random() AS probability FROM range(200000)"
+        )
+        published = publish_snapshot(connection, snapshot, run_id=str(run))
+        assert published.reused == (("marts.customer_segments",) if run else ())
+        sizes.append(published.size_bytes)
+    assert max(sizes[2:]) <= 1.5 * sizes[1], sizes
+
+
+def test_a_snapshot_without_fingerprints_is_replaced_whole(tmp_path):
+    connection = _warehouse(tmp_path / "w.duckdb", 10)
+    snapshot = tmp_path / "bi" / "snap.duckdb"
+    snapshot.parent.mkdir()
+    with duckdb.connect(str(snapshot)) as old:  # the layout of an earlier version
+        old.execute("CREATE TABLE snapshot_info AS SELECT 'marts.customer_segments' AS table_name")
+        old.execute("CREATE SCHEMA marts")
+        old.execute("CREATE TABLE marts.customer_segments AS SELECT 'stale' AS customer_id")
+    published = publish_snapshot(connection, snapshot, run_id="new")
+    assert published.reused == ()
+    assert len(_published(snapshot, "marts.customer_segments")) == 10
