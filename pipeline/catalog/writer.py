@@ -32,7 +32,9 @@ def _arrow(frame: pd.DataFrame, columns: list[str]) -> pa.Table:
     for name in columns:
         values = frame[name]
         if name == "reasons":
-            arrays[name] = pa.array(list(values), type=REASON_TYPE)
+            # An Arrow column (the scorers' top reasons) goes through as it is.
+            source = values.array if isinstance(values.dtype, pd.ArrowDtype) else list(values)
+            arrays[name] = pa.array(source, type=REASON_TYPE)
         elif values.dtype == object:
             arrays[name] = pa.array(
                 [None if v is None or v is pd.NA else v for v in values], from_pandas=True

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 from sklearn.pipeline import Pipeline
 
 from pipeline.modelling.model_inputs import LOG_SCALED
@@ -83,31 +84,39 @@ def _format_value(value: float) -> str:
     return f"{value:.3g}"
 
 
-def top_reasons(explained: Contributions, k: int = TOP_REASONS) -> tuple[list[str], list[list]]:
+def top_reasons(
+    explained: Contributions, k: int = TOP_REASONS
+) -> tuple[list[str], pd.arrays.ArrowExtensionArray]:
     """Per customer: the reasons as text, and as records (feature, value, contribution,
-    direction) for the list-of-struct column."""
-    contributions = explained.contributions.to_numpy()
+    direction) for the list-of-struct column (an Arrow list array, which the table writer
+    takes as it is).
+
+    Whole arrays at once: a loop over customers took seconds per score table at 70,000
+    customers. Each distinct value is formatted once; the rounding and formatting are
+    Python's, as a customer-by-customer loop would do them."""
+    contributions = explained.contributions.to_numpy(dtype=np.float64)
     values = explained.values.to_numpy(dtype=np.float64)
-    names = list(explained.contributions.columns)
+    names = np.asarray(explained.contributions.columns, dtype=object)
     order = np.argsort(-np.abs(contributions), axis=1, kind="stable")[:, :k]
-    texts, records = [], []
-    for row in range(len(contributions)):
-        reasons, parts = [], []
-        for column in order[row]:
-            contribution = float(contributions[row, column])
-            value = float(values[row, column])
-            direction = "up" if contribution >= 0 else "down"
-            reasons.append(
-                {
-                    "feature": names[column],
-                    "value": None if np.isnan(value) else value,
-                    "contribution": round(contribution, 4),
-                    "direction": direction,
-                }
-            )
-            parts.append(
-                f"{names[column]}={_format_value(value)} ({contribution:+.2f}, {direction})"
-            )
-        texts.append("; ".join(parts))
-        records.append(reasons)
-    return texts, records
+    chosen = np.take_along_axis(contributions, order, axis=1).ravel()
+    shown = np.take_along_axis(values, order, axis=1).ravel()
+    features = names[order].ravel()
+    directions = np.where(chosen >= 0, "up", "down").astype(object)
+    distinct, position = np.unique(shown, return_inverse=True)
+    value_texts = np.array([_format_value(v) for v in distinct.tolist()], dtype=object)
+    contribution_texts = np.array([f"{c:+.2f}" for c in chosen.tolist()], dtype=object)
+    parts = features + "=" + value_texts[position.ravel()] + " ("
+    parts = (parts + contribution_texts + ", " + directions + ")").reshape(order.shape)
+    texts = ["; ".join(row) for row in parts.tolist()]
+    reasons = pa.StructArray.from_arrays(
+        [
+            pa.array(features.tolist(), pa.string()),
+            pa.array(shown, pa.float64(), from_pandas=True),  # NaN: no value (null)
+            pa.array([round(c, 4) for c in chosen.tolist()], pa.float64()),
+            pa.array(directions.tolist(), pa.string()),
+        ],
+        names=["feature", "value", "contribution", "direction"],
+    )
+    offsets = pa.array(np.arange(len(order) + 1) * order.shape[1], pa.int32())
+    records = pa.ListArray.from_arrays(offsets, reasons)
+    return texts, pd.arrays.ArrowExtensionArray(records)
