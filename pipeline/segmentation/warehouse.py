@@ -8,7 +8,7 @@ import duckdb
 import pandas as pd
 
 from pipeline.sql_files import SqlFiles
-from pipeline.sql_text import qualified, temp_tables
+from pipeline.sql_text import one_row, qualified, temp_tables
 
 SQL = SqlFiles(__package__)
 VALUE_FEATURES_SQL = SQL.read("value_features.sql")
@@ -20,11 +20,15 @@ VALUE_FEATURES_SQL = SQL.read("value_features.sql")
 #
 # In steps, each into a temp table, for the reason given in pipeline.features: as one
 # statement, at 100M lines under a 4GB limit, DuckDB ran out of memory. The three quantiles
-# share one list-quantile state (median = the 0.5 quantile, interpolated).
+# share one list-quantile state (median = the 0.5 quantile, interpolated). The snapshot date
+# (``$as_of``, the features table's as_of) is bound as a value: read from a one-row table
+# joined to every line, it hid the lines' count from DuckDB's planner, which then built the
+# product-price hash join on the lines (see 02__style_per_customer.sql).
 # ``{features}`` is the customer features table (features.customer_rfm, or a snapshot's
 # features of the same shape), filled in quoted by :func:`style_features`.
 STYLE_PARTS = SQL.parts("style_features_parts")
 STYLE_FEATURES_SQL = SQL.read("style_features.sql")
+STYLE_AS_OF_SQL = "SELECT max(as_of) FROM {features}"
 
 VALUE_SEGMENTS_SQL = "SELECT customer_id, value_segment FROM segments.customer_value"
 
@@ -43,8 +47,9 @@ def style_features(
     features.customer_rfm; a history snapshot passes the features of its own date), over
     the purchases before its as_of."""
     source = qualified(features_table)
-    parts = tuple((name, sql.format(features=source)) for name, sql in STYLE_PARTS)
-    with temp_tables(connection, parts, {"off_price_factor": off_price_factor}):
+    (as_of,) = one_row(connection, STYLE_AS_OF_SQL.format(features=source))
+    parameters = {"off_price_factor": off_price_factor, "as_of": as_of}
+    with temp_tables(connection, STYLE_PARTS, parameters):
         return connection.execute(STYLE_FEATURES_SQL.format(features=source)).df()
 
 

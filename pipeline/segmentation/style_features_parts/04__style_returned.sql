@@ -1,4 +1,0 @@
-SELECT r.customer_id, max(-r.quantity) AS max_returned_units
-FROM staging.returns r, _style_snapshot s
-WHERE r.invoice_ts < s.as_of AND r.quantity < 0
-GROUP BY r.customer_id
