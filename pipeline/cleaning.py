@@ -25,6 +25,7 @@ from dataclasses import dataclass
 
 import duckdb
 
+from pipeline.cleaning_state import RuleSettings, record_state
 from pipeline.sql_files import SqlFiles
 from pipeline.sql_text import one_row, parameters_named, transaction
 
@@ -86,18 +87,20 @@ TRANSACTION_COLUMNS = (
     "invoice_id, stock_code, description, quantity, invoice_ts, unit_price, customer_id, "
     "country, line_amount, source_file, source_sheet, source_row"
 )
-_DUPLICATE_KEY = (
+DUPLICATE_KEY = (
     "invoice_id, stock_code, description, quantity, invoice_ts, unit_price, customer_id, country"
 )
 
 
 _CASES = "\n".join(f"            WHEN {rule.condition} THEN '{rule.name}'" for rule in RULES)
-# Each raw row with the first rule it matches (NULL: a purchase line), and its rowid.
+# The first rule a row matches (NULL: a purchase line), over the transaction columns.
+RULE_CASE = f"""CASE
+{_CASES}
+            END"""
+# Each raw row with the first rule it matches, and its rowid.
 _FIRST_RULE_SQL = f"""
         SELECT rowid AS raw_rowid, {TRANSACTION_COLUMNS},
-            CASE
-{_CASES}
-            END AS rule
+            {RULE_CASE} AS rule
         FROM raw.transactions"""
 
 # The rowids of purchase lines that copy an earlier line (file order). Copies share the
@@ -107,15 +110,15 @@ _FIRST_RULE_SQL = f"""
 LATER_COPIES_SELECT = f"""
 WITH first_rule AS ({_FIRST_RULE_SQL}
 ), repeated_keys AS (
-    SELECT hash({_DUPLICATE_KEY}) AS key_hash FROM first_rule WHERE rule IS NULL
+    SELECT hash({DUPLICATE_KEY}) AS key_hash FROM first_rule WHERE rule IS NULL
     GROUP BY ALL HAVING count(*) > 1
 )
 SELECT raw_rowid FROM (
     SELECT raw_rowid,
-        row_number() OVER (PARTITION BY {_DUPLICATE_KEY}
+        row_number() OVER (PARTITION BY {DUPLICATE_KEY}
                            ORDER BY source_file, source_sheet, source_row) AS copy_number
     FROM first_rule
-    WHERE rule IS NULL AND hash({_DUPLICATE_KEY}) IN (SELECT key_hash FROM repeated_keys)
+    WHERE rule IS NULL AND hash({DUPLICATE_KEY}) IN (SELECT key_hash FROM repeated_keys)
 )
 WHERE copy_number > 1
 """
@@ -179,15 +182,29 @@ def build_staging(
     *,
     non_product_codes: tuple[str, ...],
     latest_valid_ts: dt.datetime,
+    future_tolerance_days: int = 0,
 ) -> CleaningCounts:
-    """Rebuild the three staging tables from raw.transactions in one transaction."""
-    parameters = rule_parameters(non_product_codes, latest_valid_ts)
+    """Rebuild the three staging tables from raw.transactions in one transaction, and
+    record what they were built from (:mod:`pipeline.cleaning_state`) in it.
+    ``latest_valid_ts`` is the run time plus ``future_tolerance_days``."""
+    settings = RuleSettings(
+        non_product_codes,
+        latest_valid_ts - dt.timedelta(days=future_tolerance_days),
+        future_tolerance_days,
+    )
     with transaction(connection):
-        connection.execute(LATER_COPIES_SQL, parameters)
-        for statement in STAGING_TABLE_STATEMENTS:
-            connection.execute(statement, parameters_named(statement, parameters))
-        connection.execute("DROP TABLE _later_copies")
+        rebuild_staging(connection, settings)
+        record_state(connection, settings)
     return cleaning_counts(connection)
+
+
+def rebuild_staging(connection: duckdb.DuckDBPyConnection, settings: RuleSettings) -> None:
+    """The three staging tables from all of raw.transactions (inside a transaction)."""
+    parameters = rule_parameters(settings.non_product_codes, settings.latest_valid_ts)
+    connection.execute(LATER_COPIES_SQL, parameters)
+    for statement in STAGING_TABLE_STATEMENTS:
+        connection.execute(statement, parameters_named(statement, parameters))
+    connection.execute("DROP TABLE _later_copies")
 
 
 def cleaning_counts(connection: duckdb.DuckDBPyConnection) -> CleaningCounts:

@@ -2,9 +2,9 @@
 
 Each table's fingerprint is its row count and the sum of a hash per row, so row order does
 not matter and a duplicated row does. Columns that differ between equal refreshes by design
-(run ids, model version numbers, the wall-clock times of loading, scoring and publishing)
-are left out, and floating-point values are rounded (to ``float_digits`` decimals) before
-hashing: DuckDB's parallel sums may differ in the last bits between runs.
+(run ids, model version numbers, the wall-clock times of loading, cleaning, scoring and
+publishing) are left out, and floating-point values are rounded (to ``float_digits``
+decimals) before hashing: DuckDB's parallel sums may differ in the last bits between runs.
 """
 
 from __future__ import annotations
@@ -18,7 +18,8 @@ from pipeline.sql_text import quote_identifier
 
 # Wall-clock times of a run and identifiers of runs and model versions.
 VOLATILE_COLUMNS = re.compile(
-    r"(^|_)(ingested|quarantined|predicted|published|scored|trained|exported|modified)_at"
+    r"(^|_)(ingested|quarantined|predicted|published|scored|trained|exported|modified|cleaned"
+    r"|rebuilt)_at"
     r"(_local)?$|run_id$|(^|_)version$|^mlflow_",
 )
 _FLOAT_TYPES = {"DOUBLE", "FLOAT", "REAL"}

@@ -188,12 +188,14 @@ def test_tables_created_empty_are_the_ones_the_code_creates():
         "raw.file_ledger",
         "raw.quarantine",
         "raw.transactions",
+        "staging.cleaning_state",
     ]
     with pytest.raises(ValueError, match="not created empty"):
         create_table_sql("staging.transactions")
 
 
 def test_derived_ddl_has_the_contract_s_columns_types_and_not_nulls():
+    from pipeline.cleaning_state import ensure_state_table
     from pipeline.features import ensure_product_categories_table
     from pipeline.history.snapshots import ensure_history_table
     from pipeline.ingest import ensure_raw_schema
@@ -205,6 +207,7 @@ def test_derived_ddl_has_the_contract_s_columns_types_and_not_nulls():
         ensure_prediction_log(connection)
         ensure_product_categories_table(connection)
         ensure_history_table(connection)
+        ensure_state_table(connection)
     for name, contract in TABLES.items():
         if not contract.created_empty:
             continue
