@@ -55,6 +55,12 @@ def test_a_refresh_on_spark_gives_the_segments_and_scores_of_one_on_duckdb(tmp_p
         _refresh(data_dir, engine)
         with duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True) as connection:
             fingerprints[engine] = fingerprint_tables(connection, schemas=COMPARED_SCHEMAS)
+            # What built staging differs by design: the next DuckDB cleaning after a Spark
+            # one rebuilds in full.
+            assert connection.execute("SELECT engine FROM staging.cleaning_state").fetchall() == [
+                (engine,)
+            ]
+        del fingerprints[engine]["staging.cleaning_state"]
     assert (tmp_path / "spark" / "data" / "lake_manifest.json").exists()
     assert not (tmp_path / "duckdb" / "data" / "lake_manifest.json").exists()
     for table in ("segments.customer_value", "segments.personas", "scores.churn"):
