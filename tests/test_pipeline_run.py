@@ -10,12 +10,14 @@ from __future__ import annotations
 import shutil
 
 import duckdb
+import pandas as pd
 import pytest
 from dagster import AssetKey, DagsterInstance
 
 from orchestration.definitions import defs
 from pipeline.catalog import TABLES
 from pipeline.demo import write_demo_data
+from pipeline.table_fingerprints import fingerprint_tables
 from tests.conftest import DEMO_ENVIRONMENT, run_refresh, write_csv
 
 pytestmark = pytest.mark.slow
@@ -218,3 +220,69 @@ def test_the_nightly_job_rebuilds_the_same_tables_without_training(
     assert "latest complete horizon" in decay.metadata["reason"].value
     # Same data, same champions: every table as the full refresh left it.
     assert table_fingerprints(data_dir / "warehouse.duckdb") == before
+
+
+STAGING_TABLES = ("staging.transactions", "staging.returns", "staging.excluded")
+DERIVED_SCHEMAS = ("staging", "features", "segments", "scores", "marts")
+
+
+def nightly(data_dir, monkeypatch):
+    monkeypatch.setenv("DATA_DIR", str(data_dir))
+    with DagsterInstance.ephemeral() as instance:
+        result = defs.resolve_job_def("nightly").execute_in_process(
+            instance=instance, raise_on_error=False
+        )
+    assert result.success
+    return materialization_metadata(result, "staging/transactions")["cleaning"].value
+
+
+def demo_copies_excluded(data_dir) -> int:
+    with duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True) as connection:
+        return connection.execute(
+            "SELECT count(*) FROM staging.excluded WHERE rule = 'duplicate_line' "
+            "AND source_file = 'online_retail_demo.csv'"
+        ).fetchone()[0]
+
+
+def test_a_nightly_run_on_a_new_file_equals_one_that_cleans_everything_again(
+    refreshed, monkeypatch, tmp_path
+):
+    """The nightly run cleans only the new file's rows; a copy of the same state made to
+    rebuild staging in full (no record of the previous build) ends with the same tables."""
+    incremental, full = tmp_path / "incremental" / "data", tmp_path / "full" / "data"
+    shutil.copytree(refreshed[0], incremental, symlinks=True)
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)  # each copy's own store
+    for name, value in DEMO_ENVIRONMENT.items():
+        monkeypatch.setenv(name, value)
+    landing = incremental / "landing"
+    with duckdb.connect() as connection:
+        lines = connection.execute(
+            f"SELECT * FROM read_csv('{landing / 'online_retail_demo.csv'}', all_varchar=true)"
+        ).df()
+    # A file sorting before the demo's: copies of its first lines (they become the first
+    # copies, the kept ones move to the excluded rows), and a day of new orders after the
+    # history for customers already there.
+    copies = lines.head(40)
+    new_day = lines.tail(300).copy()
+    new_day["InvoiceNo"] = "9" + new_day["InvoiceNo"].str.lstrip("C")
+    new_day["InvoiceDate"] = "12/10/2011 10:" + (new_day.index % 60).astype(str).str.zfill(2)
+    new_day.loc[new_day.index[::25], "CustomerID"] = ""  # guests: excluded
+    pd.concat([copies, new_day]).to_csv(landing / "a_new_orders.csv", index=False)
+
+    shutil.copytree(incremental, full, symlinks=True)
+    with duckdb.connect(str(full / "warehouse.duckdb")) as connection:
+        connection.execute("DELETE FROM staging.cleaning_state")
+
+    copies_before = demo_copies_excluded(incremental)
+    assert nightly(incremental, monkeypatch).startswith("incremental (1 new file, 340 rows)")
+    assert nightly(full, monkeypatch) == "full (no record of the previous build)"
+    # The demo file's first copies of the lines the new file repeats are duplicates now.
+    assert demo_copies_excluded(incremental) > copies_before
+    fingerprints = []
+    for path in (incremental, full):
+        with duckdb.connect(str(path / "warehouse.duckdb"), read_only=True) as connection:
+            tables = fingerprint_tables(connection, schemas=DERIVED_SCHEMAS)
+        del tables["staging.cleaning_state"]  # when and how each was built
+        fingerprints.append(tables)
+    assert set(STAGING_TABLES) <= set(fingerprints[0])
+    assert fingerprints[0] == fingerprints[1]
