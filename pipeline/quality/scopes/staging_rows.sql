@@ -1,0 +1,15 @@
+-- The rows of a staging table (__TABLE__, a quoted name from the contracts) cleaned from
+-- the raw rows ingested after $since up to $through (the rows its builds appended since the
+-- last evaluation), and any row that repeats the lineage key of one of them. Keys are
+-- compared with IS NOT DISTINCT FROM: a row with a null key column is in its own scope.
+WITH new_keys AS (
+    SELECT DISTINCT source_file, source_sheet, source_row
+    FROM raw.transactions
+    WHERE ingested_at > $since AND ingested_at <= $through
+)
+SELECT t.*
+FROM __TABLE__ AS t
+SEMI JOIN new_keys AS k
+    ON t.source_file IS NOT DISTINCT FROM k.source_file
+   AND t.source_sheet IS NOT DISTINCT FROM k.source_sheet
+   AND t.source_row IS NOT DISTINCT FROM k.source_row
