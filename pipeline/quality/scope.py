@@ -138,8 +138,8 @@ def _raw_scope(
     return ValidationScope(
         f"rows ingested since {since:%Y-%m-%dT%H:%M:%S}",
         marks,
-        SQL.read("scopes/raw_rows.sql"),
-        {"since": since},
+        _new_rows_sql(RAW_TABLE),
+        {"since": since, "through": ingested_through},
     )
 
 
@@ -164,15 +164,18 @@ def _staging_scope(
             marks,
         )
     since = _timestamp(previous_marks.get("ingested_through"))
-    sql = SQL.read("scopes/staging_rows.sql").replace("__TABLE__", qualified(table))
     return ValidationScope(
         f"rows cleaned from raw rows ingested since {since:%Y-%m-%dT%H:%M:%S}"
         if since
         else "rows cleaned since the last evaluation",
         marks,
-        sql,
+        _new_rows_sql(table),
         {"since": since or dt.datetime.min, "through": state.raw_ingested_at or dt.datetime.min},
     )
+
+
+def _new_rows_sql(table: str) -> str:
+    return SQL.read("scopes/new_rows.sql").replace("__TABLE__", qualified(table))
 
 
 def _iso(value: dt.datetime | None) -> str | None:
