@@ -77,9 +77,12 @@ def previous_marks(
     """The marks (``validated_through``) of the check's last completed evaluation when its
     row-level expectations passed; otherwise None and why.
 
-    The history holds planned evaluations too (this run's own, while it runs); a completed
-    one is the record whose event is an ``ASSET_CHECK_EVALUATION``, told by the public
-    DagsterEventType rather than by the record status enum, which dagster does not export.
+    DagsterInstance has no public method for a check's history (dagster 1.13), so it is read
+    through the instance's event log storage (``get_asset_check_execution_history``, an
+    abstract method of its interface; no private module is imported). The history holds
+    planned evaluations too (this run's own, while it runs); a completed one is the record
+    whose event is an ``ASSET_CHECK_EVALUATION``, told by the public DagsterEventType
+    rather than by the record status enum, which dagster does not export.
     """
     records = instance.event_log_storage.get_asset_check_execution_history(
         check_key, limit=HISTORY_LIMIT
