@@ -27,6 +27,7 @@ NEW_DAY = [
     uci("536400", "22700", "12/8/2011 09:00"),
     uci("536401", "22701", "12/8/2011 10:00"),
     uci("C536402", "22700", "12/8/2011 11:00", quantity=-2),
+    uci("536403", "POST", "12/8/2011 12:00", price="18"),  # excluded: non_product_code
 ]
 
 
@@ -66,7 +67,7 @@ def evaluated(connection, landing):
 
 def test_scoped_validation_reads_the_new_rows_and_agrees_with_the_whole_table(evaluated):
     connection, marks = evaluated
-    new_rows = {RAW: 3, "staging.transactions": 2, "staging.returns": 1, "staging.excluded": 0}
+    new_rows = {RAW: 4, "staging.transactions": 2, "staging.returns": 1, "staging.excluded": 1}
     for table in (RAW, *STAGING):
         scope = quality.scope_for(connection, table, marks[table])
         assert not scope.whole_table, scope.description
@@ -84,10 +85,18 @@ def test_a_bad_row_in_the_new_file_is_caught(evaluated):
         " WHERE source_file LIKE '%day2.csv' AND source_row = 3"
     )
     connection.execute("UPDATE staging.transactions SET quantity = 0 WHERE invoice_id = '536400'")
-    for table in (RAW, "staging.transactions"):
+    connection.execute(  # a warn-only table: its failure warns
+        "UPDATE staging.excluded SET rule = 'no_such_rule' WHERE invoice_id = '536403'"
+    )
+    severities = {
+        RAW: "critical",
+        "staging.transactions": "critical",
+        "staging.excluded": "warning",
+    }
+    for table, severity in severities.items():
         scoped = validate(connection, table, quality.scope_for(connection, table, marks[table]))
         whole = validate(connection, table)
-        assert not scoped.success and not scoped.row_level_success, table
+        assert not scoped.row_level_success and scoped.failed_severity == severity, table
         assert verdicts(scoped) == verdicts(whole), table
 
 
@@ -100,7 +109,7 @@ def test_a_bad_row_already_validated_is_not_read_again(evaluated):
     connection.execute(
         "UPDATE staging.returns SET customer_id = NULL WHERE source_file LIKE '%day1.csv'"
     )
-    for table, new_rows in ((RAW, 3), ("staging.returns", 1)):
+    for table, new_rows in ((RAW, len(NEW_DAY)), ("staging.returns", 1)):
         scoped = validate(connection, table, quality.scope_for(connection, table, marks[table]))
         assert scoped.row_level_success and scoped.validated_rows == new_rows, table
         assert not validate(connection, table).row_level_success, table
@@ -114,7 +123,7 @@ def test_a_new_row_repeating_an_old_key_brings_the_old_row_into_scope(evaluated)
         {"now": DAY2},
     )
     scoped = validate(connection, RAW, quality.scope_for(connection, RAW, marks[RAW]))
-    assert scoped.validated_rows == 5  # day 2's three rows, the copy and its original
+    assert scoped.validated_rows == len(NEW_DAY) + 2  # day 2's rows, the copy, its original
     (unique,) = [o for o in scoped.outcomes if o.expectation_type.endswith("_unique")]
     assert not unique.success and unique.unexpected_count == 2
     assert verdicts(scoped) == verdicts(validate(connection, RAW))
@@ -122,10 +131,9 @@ def test_a_new_row_repeating_an_old_key_brings_the_old_row_into_scope(evaluated)
 
 def test_mostly_and_uniqueness_of_other_columns_stay_on_the_whole_table(evaluated):
     connection, marks = evaluated
-    # day 1: six of eight customers missing; day 2: none. 4 of 11 present: below 50 %.
+    # day 1: every customer missing; day 2: none. 4 of 12 present: below 50 %.
     connection.execute(
-        "UPDATE raw.transactions SET customer_id = NULL"
-        " WHERE source_file LIKE '%day1.csv' AND source_row <= 6"
+        "UPDATE raw.transactions SET customer_id = NULL WHERE source_file LIKE '%day1.csv'"
     )
     connection.execute(  # an invoice of day 1 repeated on day 2
         "UPDATE raw.transactions SET invoice_id = '536366' WHERE invoice_id = '536400'"
@@ -141,7 +149,7 @@ def test_mostly_and_uniqueness_of_other_columns_stay_on_the_whole_table(evaluate
     assert [o.success for o in scoped.outcomes] == [False, False, True]
     assert verdicts(scoped) == verdicts(whole)
     assert scoped.outcomes[0].observed_value == whole.outcomes[0].observed_value
-    assert "of 11 rows" in scoped.outcomes[0].observed_value
+    assert "of 12 rows" in scoped.outcomes[0].observed_value
 
 
 def test_which_expectations_read_the_scoped_rows():
@@ -240,7 +248,7 @@ def test_second_evaluation_validates_only_the_new_rows(landing, monkeypatch):
             second[table].metadata["row_count"].value
         )
         assert third[table].metadata["validated_rows"].value == 0, table
-    assert second[RAW].metadata["validated_rows"].value == 3
+    assert second[RAW].metadata["validated_rows"].value == len(NEW_DAY)
     # Freshness warns (HISTORY has a row dated after the reference): not a row-level verdict.
     assert second[RAW].metadata["row_level_passed"].value is True
     assert second[RAW].metadata["failed_critical"].value == 0
