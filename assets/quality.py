@@ -6,6 +6,12 @@ warehouse read-only, runs the table's suite from :mod:`pipeline.quality`, and re
 expectation in the check's metadata. The check is blocking when any of the contract's checks
 is. Layer modules put this one line beside their assets.
 
+raw.transactions and the staging tables validate their row-level expectations only on the
+rows new since the last evaluation whose row-level expectations passed
+(:mod:`pipeline.quality.scope`); that evaluation is found in the instance's check history,
+and its metadata (``validated_through``) holds the marks the scope starts from. The check's
+metadata says which rows it validated (``scope``).
+
 Verdicts: a failed *critical* expectation fails the check with severity ERROR (which stops
 downstream assets when the check is blocking); if only *warning* expectations failed (the
 freshness of historical data, by default) the check fails with severity WARN and blocks
@@ -15,11 +21,13 @@ database) are raised, so the step fails with its traceback instead of posing as 
 
 from dagster import (
     AssetCheckExecutionContext,
+    AssetCheckKey,
     AssetCheckResult,
     AssetChecksDefinition,
     AssetCheckSeverity,
     AssetKey,
     AssetsDefinition,
+    DagsterEventType,
     DagsterInstance,
     MetadataValue,
     asset_check,
@@ -32,6 +40,10 @@ from resources.data_quality import DataQuality
 from resources.warehouse import DuckDBWarehouse
 
 ROW_COUNT_METADATA_KEYS = ("dagster/row_count", "row_count")
+MARKS_KEY, ROW_LEVEL_KEY = "validated_through", "row_level_passed"
+# Evaluations looked through for the last completed one (the others are only planned: this
+# run's, or runs that stopped before the check).
+HISTORY_LIMIT = 20
 
 
 def check_name_for(suite_name: str) -> str:
@@ -59,7 +71,47 @@ def previous_row_count(instance: DagsterInstance, asset_key: AssetKey) -> int | 
     return None
 
 
-def check_result(report: quality.ValidationReport, previous: int | None) -> AssetCheckResult:
+def previous_marks(
+    instance: DagsterInstance, check_key: AssetCheckKey
+) -> tuple[dict | None, str | None]:
+    """The marks (``validated_through``) of the check's last completed evaluation when its
+    row-level expectations passed; otherwise None and why.
+
+    DagsterInstance has no public method for a check's history (dagster 1.13), so it is read
+    through the instance's event log storage (``get_asset_check_execution_history``, an
+    abstract method of its interface; no private module is imported). The history holds
+    planned evaluations too (this run's own, while it runs); a completed one is the record
+    whose event is an ``ASSET_CHECK_EVALUATION``, told by the public DagsterEventType
+    rather than by the record status enum, which dagster does not export.
+    """
+    records = instance.event_log_storage.get_asset_check_execution_history(
+        check_key, limit=HISTORY_LIMIT
+    )
+    evaluation = next(
+        (
+            record.event.dagster_event
+            for record in records
+            if record.event is not None
+            and record.event.dagster_event_type == DagsterEventType.ASSET_CHECK_EVALUATION
+        ),
+        None,
+    )
+    if evaluation is None:
+        return None, "no previous evaluation"
+    metadata = evaluation.asset_check_evaluation_data.metadata
+    marks, row_level_passed = metadata.get(MARKS_KEY), metadata.get(ROW_LEVEL_KEY)
+    if marks is None or row_level_passed is None:
+        return None, "the previous evaluation recorded no marks"
+    if not row_level_passed.value:
+        return None, "row-level expectations failed or warned at the previous evaluation"
+    return dict(marks.value), None
+
+
+def check_result(
+    report: quality.ValidationReport,
+    previous: int | None,
+    scope: quality.ValidationScope | None = None,
+) -> AssetCheckResult:
     """The Dagster verdict and metadata for a validation report."""
     failures = report.failures
     severity = (
@@ -73,7 +125,12 @@ def check_result(report: quality.ValidationReport, previous: int | None) -> Asse
         "row_count": report.row_count,
         "previous_row_count": previous if previous is not None else MetadataValue.null(),
         "engine": report.engine,
+        "scope": report.scope,
+        "validated_rows": report.validated_rows,
     }
+    if scope is not None:
+        metadata[MARKS_KEY] = MetadataValue.json(scope.marks)
+        metadata[ROW_LEVEL_KEY] = report.row_level_success
     if report.result_path is not None:
         metadata["result_json"] = MetadataValue.path(str(report.result_path))
     if report.html_path is not None:
@@ -125,18 +182,27 @@ def gx_check(table: str) -> AssetChecksDefinition:
         data_quality: DataQuality,
     ) -> AssetCheckResult:
         previous = previous_row_count(context.instance, key)
+        marks, whole_reason = None, None
+        if table in quality.SCOPED_TABLES:
+            check_key = AssetCheckKey(key, check_name_for(table))
+            marks, whole_reason = previous_marks(context.instance, check_key)
         with warehouse.reader() as connection:
+            scope = quality.scope_for(connection, table, marks, whole_reason)
             report = data_quality.validate(
-                connection, table, quality.suite_for(table), previous_row_count=previous
+                connection,
+                table,
+                quality.suite_for(table),
+                previous_row_count=previous,
+                scope=scope,
             )
         context.log.info(
-            "%s: %s (%s rows, %s); result in %s",
+            "%s: %s (%s, %s); result in %s",
             table,
             "passed" if report.success else f"failed ({report.failed_severity})",
-            report.row_count,
+            report.scope,
             report.engine,
             report.result_path,
         )
-        return check_result(report, previous)
+        return check_result(report, previous, scope)
 
     return _gx_check

@@ -85,6 +85,7 @@ class DataQuality(ConfigurableResource):
         table: str,
         suite: Sequence[Expectation],
         previous_row_count: int | None = None,
+        scope: quality.ValidationScope | None = None,
     ) -> quality.ValidationReport:
         """Validate ``table`` with ``suite`` (see :func:`pipeline.quality.validate_table`)."""
         return quality.validate_table(
@@ -99,4 +100,5 @@ class DataQuality(ConfigurableResource):
             future_tolerance_days=self.resolved_future_tolerance_days,
             reference_time=self.reference_time(),
             write_html=self.write_html,
+            scope=scope,
         )

@@ -6,6 +6,7 @@ validated against the DuckDB warehouse.
 | :mod:`.suites` | the suite of a table, from the checks of its contract (pipeline/catalog) |
 | :mod:`.expectations` | generic expectation helpers and the run-time suite parameters |
 | :mod:`.runner` | :func:`validate_table`: each expectation to the engine that answers it |
+| :mod:`.scope` | the rows a check validates: all, or those new since the last evaluation |
 | :mod:`.gx_engine` | GX on a pandas frame of the needed columns (tables up to the row limit) |
 | :mod:`.sql_engine` | the same expectations as DuckDB aggregates (larger tables) |
 | :mod:`.report` | the report shown in Dagster, its Markdown, GX's JSON and HTML on disk |
@@ -51,6 +52,7 @@ from pipeline.quality.expectations import (
 )
 from pipeline.quality.report import ExpectationOutcome, ValidationReport
 from pipeline.quality.runner import validate_table
+from pipeline.quality.scope import SCOPED_TABLES, ValidationScope, scope_for
 from pipeline.quality.suites import describe_checks, suite_for, suite_names
 
 __all__ = [
@@ -58,12 +60,14 @@ __all__ = [
     "DEFAULT_FUTURE_TOLERANCE_DAYS",
     "DEFAULT_PANDAS_ROW_LIMIT",
     "DEFAULT_ROW_DROP_THRESHOLD",
+    "SCOPED_TABLES",
     "SUPPORTED_EXPECTATION_TYPES",
     "ExpectationOutcome",
     "QualityEngineError",
     "TableNotFoundError",
     "UnsupportedExpectationError",
     "ValidationReport",
+    "ValidationScope",
     "allowed_values",
     "describe_checks",
     "freshness",
@@ -74,6 +78,7 @@ __all__ = [
     "probability",
     "row_count_sanity",
     "schema",
+    "scope_for",
     "split_table_name",
     "suite_for",
     "suite_names",

@@ -50,6 +50,8 @@ DATA_TYPES = frozenset(
     }
 )
 SUPPORTED_EXPECTATION_TYPES = CATALOG_TYPES | COUNT_TYPES | DATA_TYPES
+# Expectations that hold or fail row by row (key uniqueness: for the rows' keys).
+ROW_LEVEL = DATA_TYPES - {"expect_column_max_to_be_between", "expect_column_min_to_be_between"}
 
 
 class QualityEngineError(RuntimeError):

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import duckdb
 
-from pipeline.quality.engines import ENGINE_GX_PANDAS
+from pipeline.quality.engines import ENGINE_GX_PANDAS, ROW_LEVEL
 
 if TYPE_CHECKING:
     from great_expectations.core import ExpectationSuiteValidationResult
@@ -52,6 +52,17 @@ class ValidationReport:
     result_path: Path | None = None
     html_path: Path | None = None
     statistics: dict[str, Any] = field(default_factory=dict)
+    validated_rows: int | None = None  # rows the row-level expectations read
+    scope: str = "whole table"
+
+    @property
+    def row_level_success(self) -> bool:
+        """Every row-level expectation passed (schema, row count and max/min freshness left
+        aside): the rows validated need not be validated again. A failure or a warning
+        makes the next evaluation read the whole table (:mod:`.scope`)."""
+        return all(
+            outcome.success for outcome in self.outcomes if outcome.expectation_type in ROW_LEVEL
+        )
 
     @property
     def failures(self) -> tuple[ExpectationOutcome, ...]:
@@ -114,6 +125,7 @@ def suite_result(
     row_count: int,
     engine: str,
     run_time: dt.datetime,
+    scope: str = "whole table",
 ) -> ExpectationSuiteValidationResult:
     import great_expectations as gx
     from great_expectations.core import ExpectationSuiteValidationResult
@@ -137,6 +149,7 @@ def suite_result(
             "batch_spec": {"data_asset_name": table, "engine": engine},
             "table": table,
             "row_count": row_count,
+            "scope": scope,
             "engine": engine,
             "run_time": run_time.isoformat(),
             "great_expectations_version": gx.__version__,

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -48,9 +49,10 @@ from pipeline.quality.expectations import (
 )
 from pipeline.quality.gx_engine import validate_with_gx
 from pipeline.quality.report import ValidationReport, outcome, suite_result, write_results
+from pipeline.quality.scope import ValidationScope, on_scoped_rows
 from pipeline.quality.sql_engine import sql_result
 from pipeline.sql_files import SqlFiles
-from pipeline.sql_text import qualified
+from pipeline.sql_text import parameters_named, qualified
 
 if TYPE_CHECKING:
     from great_expectations.core.expectation_validation_result import (
@@ -62,6 +64,7 @@ if TYPE_CHECKING:
     )
 
 COLUMNS_SQL = SqlFiles(__package__).read("columns.sql")
+SCOPED_ROWS = "_validated_rows"
 
 
 def validate_table(
@@ -77,6 +80,7 @@ def validate_table(
     future_tolerance_days: int = DEFAULT_FUTURE_TOLERANCE_DAYS,
     reference_time: dt.datetime | None = None,
     write_html: bool = True,
+    scope: ValidationScope | None = None,
 ) -> ValidationReport:
     """Validate ``table`` (``schema.name``) against ``suite``; see the module docstring.
 
@@ -86,6 +90,10 @@ def validate_table(
     ``results_dir/<table>-<UTC timestamp>.json`` (GX's validation result) and, when
     ``write_html``, GX's HTML rendering beside it; nothing is written when ``results_dir``
     is None.
+
+    ``scope`` (:mod:`.scope`) limits the expectations :func:`~.scope.on_scoped_rows`
+    accepts to some rows (held in a temp table for the check); the others (schema, row
+    count, max/min, ``mostly`` below 1, uniqueness of other columns) read the whole table.
     """
     run_time = dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
     parameters = suite_parameters(
@@ -99,12 +107,32 @@ def validate_table(
     column_types = _column_types(connection, table)
     table_sql = qualified(table)
     (row_count,) = fetch_one(connection, f"SELECT count(*) FROM {table_sql}")  # noqa: S608
-    engine = ENGINE_GX_PANDAS if row_count <= pandas_row_limit else ENGINE_DUCKDB_SQL
-    results = _verdicts(
-        connection, table, suite, parameters, column_types, row_count=row_count, engine=engine
-    )
+    rows_sql, validated_rows = table_sql, row_count
+    if scope is not None and not scope.whole_table:
+        rows_sql, validated_rows = _scoped_rows(connection, scope)
+    engine = ENGINE_GX_PANDAS if validated_rows <= pandas_row_limit else ENGINE_DUCKDB_SQL
+    try:
+        results = _verdicts(
+            connection,
+            Rows(table, table_sql, rows_sql, validated_rows),
+            suite,
+            parameters,
+            column_types,
+            row_count=row_count,
+            engine=engine,
+        )
+    finally:
+        if rows_sql != table_sql:
+            connection.execute(f"DROP TABLE IF EXISTS {SCOPED_ROWS}")
+    scope_text = scope.describe(validated_rows, row_count) if scope else "whole table"
     full_result = suite_result(
-        table, results, parameters, row_count=row_count, engine=engine, run_time=run_time
+        table,
+        results,
+        parameters,
+        row_count=row_count,
+        engine=engine,
+        run_time=run_time,
+        scope=scope_text,
     )
     result_path = html_path = None
     if results_dir is not None:
@@ -123,7 +151,31 @@ def validate_table(
         result_path=result_path,
         html_path=html_path,
         statistics=dict(full_result.statistics),
+        validated_rows=validated_rows,
+        scope=scope_text,
     )
+
+
+@dataclass(frozen=True)
+class Rows:
+    """The table validated: its name, its quoted name (whole-table expectations) and the
+    relation the row-level expectations read (the table, or the scoped rows)."""
+
+    table: str
+    table_sql: str
+    rows_sql: str
+    validated_rows: int
+
+
+def _scoped_rows(connection: duckdb.DuckDBPyConnection, scope: ValidationScope) -> tuple[str, int]:
+    """The scope's rows in a temp table (a read-only connection may create one)."""
+    assert scope.rows_sql is not None
+    connection.execute(
+        f"CREATE OR REPLACE TEMP TABLE {SCOPED_ROWS} AS {scope.rows_sql}",
+        parameters_named(scope.rows_sql, scope.parameters),
+    )
+    (validated,) = fetch_one(connection, f"SELECT count(*) FROM {SCOPED_ROWS}")  # noqa: S608
+    return SCOPED_ROWS, int(validated)
 
 
 def _reject_unsupported(table: str, suite: Sequence[Expectation]) -> None:
@@ -139,7 +191,7 @@ def _reject_unsupported(table: str, suite: Sequence[Expectation]) -> None:
 
 def _verdicts(
     connection: duckdb.DuckDBPyConnection,
-    table: str,
+    rows: Rows,
     suite: Sequence[Expectation],
     parameters: Mapping[str, Any],
     column_types: Mapping[str, str],
@@ -148,9 +200,9 @@ def _verdicts(
     engine: str,
 ) -> list[ExpectationValidationResult]:
     """One result per expectation, in suite order; the GX ones are computed in one batch."""
-    table_sql = qualified(table)
     results: list[ExpectationValidationResult | None] = [None] * len(suite)
     configs = [_resolved_config(expectation, parameters) for expectation in suite]
+    scoped = rows.rows_sql != rows.table_sql
     gx_positions: list[int] = []
     for position, config in enumerate(configs):
         missing = [c for c in columns_of(config) if c not in column_types]
@@ -160,13 +212,15 @@ def _verdicts(
             results[position] = _row_count_result(config, row_count)
         elif missing:
             results[position] = _missing_column_result(config, missing)
+        elif scoped and not on_scoped_rows(suite[position]):
+            results[position] = sql_result(connection, rows.table_sql, config, row_count)
         elif engine == ENGINE_DUCKDB_SQL:
-            results[position] = sql_result(connection, table_sql, config, row_count)
+            results[position] = sql_result(connection, rows.rows_sql, config, rows.validated_rows)
         else:
             gx_positions.append(position)
     if gx_positions:
         gx_results = validate_with_gx(
-            connection, table, table_sql, [suite[p] for p in gx_positions], parameters
+            connection, rows.table, rows.rows_sql, [suite[p] for p in gx_positions], parameters
         )
         _place(gx_results, results, configs, gx_positions)
     return [result for result in results if result is not None]
