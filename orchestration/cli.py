@@ -163,6 +163,20 @@ def _score(path: Path, settings) -> int:
     return 0
 
 
+def _quality_report(results: list[Path]) -> int:
+    """Render each stored validation result as HTML beside it; print where."""
+    from pipeline.quality import render_html
+
+    failed = 0
+    for path in results:
+        try:
+            print(render_html(path))
+        except ValueError as error:
+            print(f"customer-intel quality-report: {error}", file=sys.stderr)
+            failed += 1
+    return 1 if failed else 0
+
+
 def _serve(host: str | None, port: int | None) -> int:
     from pipeline.serving.config import ApiConfigError
     from pipeline.serving.server import serve
@@ -267,6 +281,10 @@ def main(argv: list[str] | None = None) -> int:
     history.add_argument("--to", dest="end", type=dt.date.fromisoformat, help="default --from")
     history.add_argument("--every", choices=["day", "week", "month"], default="day")
     history.add_argument("--verbose", action="store_true", help="print Dagster's event log")
+    report = commands.add_parser(
+        "quality-report", help="write GX's HTML page of stored validation results (.json)"
+    )
+    report.add_argument("results", nargs="+", type=Path, help="files in DATA_DIR/quality")
     serve = commands.add_parser("serve", help="the HTTP API on 127.0.0.1:8000 (docs at /docs)")
     serve.add_argument("--host", help="address to bind (default API_HOST or 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port (default API_PORT or 8000)")
@@ -281,6 +299,8 @@ def main(argv: list[str] | None = None) -> int:
         return _score(args.file, settings)
     if args.command == "serve":
         return _serve(args.host, args.port)
+    if args.command == "quality-report":
+        return _quality_report(args.results)
     if args.command == "history":
         return _history(args.start, args.end or args.start, args.every, args.verbose)
     if args.command == "dev":

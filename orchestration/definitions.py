@@ -89,11 +89,14 @@ defs = Definitions(
         "sql_engine": sql_engine_from_env(),
         "mlflow": tracking_from_env(),
         "data_quality": DataQuality(
-            **(
-                {"freshness_reference": EnvVar("FRESHNESS_REFERENCE_DATE")}
-                if os.environ.get("FRESHNESS_REFERENCE_DATE")
-                else {}
-            )
+            **{
+                field: EnvVar(variable)
+                for field, variable in (
+                    ("freshness_reference", "FRESHNESS_REFERENCE_DATE"),
+                    ("html_reports", "QUALITY_HTML_REPORTS"),
+                )
+                if os.environ.get(variable)
+            }
         ),
     },
 )

@@ -58,9 +58,11 @@ class DataQuality(ConfigurableResource):
         description="How far after the reference time the latest timestamp may lie; unset "
         "means FUTURE_TOLERANCE_DAYS (the staging rule's tolerance), read at run time.",
     )
-    write_html: bool = Field(
-        default=True,
-        description="Also write GX's HTML rendering of each result beside the JSON.",
+    html_reports: str = Field(
+        default=quality.HTML_FAILURES,
+        description="When GX's HTML page of a result is written beside its JSON: 'always', "
+        "'failures' (the results with a failed or warned expectation) or 'never'. "
+        "`customer-intel quality-report RESULT.json` renders any stored result.",
     )
 
     @property
@@ -99,6 +101,6 @@ class DataQuality(ConfigurableResource):
             freshness_days=self.freshness_days,
             future_tolerance_days=self.resolved_future_tolerance_days,
             reference_time=self.reference_time(),
-            write_html=self.write_html,
+            html=self.html_reports,
             scope=scope,
         )

@@ -156,3 +156,28 @@ def test_generate_writes_the_chosen_scenario(scenario, monkeypatch, tmp_path):
     # the cohort scenario has no product columns; the others keep the UCI layout
     assert ("StockCode" in columns) is (scenario != "cohort")
     assert (tmp_path / "demo" / "customer_truth.parquet").exists()
+
+
+def test_quality_report_renders_stored_results(tmp_path, capsys):
+    import duckdb
+
+    from pipeline import quality
+    from pipeline.catalog.ddl import create_tables_sql
+
+    with duckdb.connect() as connection:
+        connection.execute("CREATE SCHEMA raw")
+        connection.execute(create_tables_sql("raw.file_ledger"))
+        report = quality.validate_table(
+            connection,
+            "raw.file_ledger",
+            quality.suite_for("raw.file_ledger"),
+            results_dir=tmp_path,
+            html="never",
+        )
+    assert report.html_path is None
+    assert cli.main(["quality-report", str(report.result_path)]) == 0
+    page = report.result_path.with_suffix(".html")
+    assert capsys.readouterr().out.strip() == str(page)
+    assert "raw.file_ledger" in page.read_text(encoding="utf-8")
+    assert cli.main(["quality-report", str(tmp_path / "missing.json")]) == 1
+    assert "missing.json: not a stored validation result" in capsys.readouterr().err

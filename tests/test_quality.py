@@ -472,6 +472,31 @@ def test_result_json_and_html_written(connection, tmp_path):
     assert report.html_path is not None and "<html" in report.html_path.read_text().lower()
 
 
+def test_html_pages_for_failures_only_and_rendered_later_from_the_json(connection, tmp_path):
+    create_table(connection, "raw.file_ledger", good_rows("raw.file_ledger"))
+    passed = run(connection, "raw.file_ledger", results_dir=tmp_path, html="failures")
+    assert passed.success and passed.result_path is not None and passed.html_path is None
+    bad = good_rows("raw.file_ledger")
+    bad[0]["status"] = "pending"
+    create_table(connection, "raw.file_ledger", bad)
+    failed = run(connection, "raw.file_ledger", results_dir=tmp_path, html="failures")
+    assert not failed.success and failed.html_path is not None
+    never = run(connection, "raw.file_ledger", results_dir=tmp_path, html="never")
+    assert never.html_path is None
+    with pytest.raises(ValueError, match="'sometimes' is not one of always, failures, never"):
+        run(connection, "raw.file_ledger", results_dir=tmp_path, html="sometimes")
+
+    # The page of a stored result, on demand: the same page the run would have written.
+    page = quality.render_html(passed.result_path)
+    assert page == passed.result_path.with_suffix(".html")
+    assert "raw.file_ledger" in page.read_text(encoding="utf-8")
+    assert len(page.read_text()) > 0.8 * len(failed.html_path.read_text())
+    not_a_result = tmp_path / "notes.json"
+    not_a_result.write_text('{"hello": 1}', encoding="utf-8")
+    with pytest.raises(ValueError, match="notes.json: not a stored validation result"):
+        quality.render_html(not_a_result)
+
+
 def test_results_follow_suite_order(connection):
     create_table(connection, "staging.transactions", good_rows("staging.transactions"))
     suite = quality.suite_for("staging.transactions")

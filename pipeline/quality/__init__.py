@@ -50,7 +50,13 @@ from pipeline.quality.expectations import (
     unique_key,
     value_range,
 )
-from pipeline.quality.report import ExpectationOutcome, ValidationReport
+from pipeline.quality.report import (
+    HTML_CHOICES,
+    HTML_FAILURES,
+    ExpectationOutcome,
+    ValidationReport,
+    render_html,
+)
 from pipeline.quality.runner import validate_table
 from pipeline.quality.scope import SCOPED_TABLES, ValidationScope, scope_for
 from pipeline.quality.suites import describe_checks, suite_for, suite_names
@@ -60,6 +66,8 @@ __all__ = [
     "DEFAULT_FUTURE_TOLERANCE_DAYS",
     "DEFAULT_PANDAS_ROW_LIMIT",
     "DEFAULT_ROW_DROP_THRESHOLD",
+    "HTML_CHOICES",
+    "HTML_FAILURES",
     "SCOPED_TABLES",
     "SUPPORTED_EXPECTATION_TYPES",
     "ExpectationOutcome",
@@ -76,6 +84,7 @@ __all__ = [
     "not_null",
     "positive",
     "probability",
+    "render_html",
     "row_count_sanity",
     "schema",
     "scope_for",

@@ -158,27 +158,59 @@ def suite_result(
     )
 
 
+# When GX's HTML page of a result is written beside its JSON: for every result, for the
+# results with a failed or warned expectation (the pages someone opens; rendering takes
+# about 0.3 s per check, a third of a small table's check), or never. Any stored result can
+# be rendered later with :func:`render_html` (``customer-intel quality-report``).
+HTML_ALWAYS, HTML_FAILURES, HTML_NEVER = "always", "failures", "never"
+HTML_CHOICES = (HTML_ALWAYS, HTML_FAILURES, HTML_NEVER)
+
+
 def write_results(
     suite_result: ExpectationSuiteValidationResult,
     results_dir: Path,
     table: str,
     *,
-    write_html: bool,
+    html: str = HTML_ALWAYS,
 ) -> tuple[Path, Path | None]:
+    """The result as ``<table>-<UTC timestamp>.json`` and, as ``html`` says, its HTML page
+    beside it; returns both paths (None: no page)."""
+    if html not in HTML_CHOICES:
+        raise ValueError(f"html reports: {html!r} is not one of {', '.join(HTML_CHOICES)}")
     results_dir.mkdir(parents=True, exist_ok=True)
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
     stem = f"{table}-{stamp}"
     result_path = results_dir / f"{stem}.json"
     result_path.write_text(json.dumps(suite_result.to_json_dict(), indent=2), encoding="utf-8")
     html_path = None
-    if write_html:
-        from great_expectations.render.renderer import ValidationResultsPageRenderer
-        from great_expectations.render.view import DefaultJinjaPageView
-
-        document = ValidationResultsPageRenderer().render(suite_result)
-        html_path = results_dir / f"{stem}.html"
-        html_path.write_text(DefaultJinjaPageView().render(document), encoding="utf-8")
+    if html == HTML_ALWAYS or (html == HTML_FAILURES and not suite_result.success):
+        html_path = _write_html(suite_result, result_path.with_suffix(".html"))
     return result_path, html_path
+
+
+def render_html(result_path: Path) -> Path:
+    """GX's HTML page of a stored result (a ``.json`` :func:`write_results` wrote), written
+    beside it; returns its path."""
+    from great_expectations.core.expectation_validation_result import (
+        expectationSuiteValidationResultSchema,
+    )
+    from marshmallow import ValidationError  # GX's schemas are marshmallow's
+
+    try:
+        document = json.loads(Path(result_path).read_text(encoding="utf-8"))
+        suite_result = expectationSuiteValidationResultSchema.load(document)
+    except (OSError, ValueError, ValidationError) as error:
+        raise ValueError(f"{result_path}: not a stored validation result ({error})") from error
+    return _write_html(suite_result, Path(result_path).with_suffix(".html"))
+
+
+def _write_html(suite_result: ExpectationSuiteValidationResult, path: Path) -> Path:
+    from great_expectations.render.renderer import ValidationResultsPageRenderer
+    from great_expectations.render.view import DefaultJinjaPageView
+
+    document = ValidationResultsPageRenderer().render(suite_result)
+    path.write_text(DefaultJinjaPageView().render(document), encoding="utf-8")
+    return path
 
 
 def _plain(value: Any) -> Any:

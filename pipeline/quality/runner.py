@@ -48,7 +48,13 @@ from pipeline.quality.expectations import (
     suite_parameters,
 )
 from pipeline.quality.gx_engine import validate_with_gx
-from pipeline.quality.report import ValidationReport, outcome, suite_result, write_results
+from pipeline.quality.report import (
+    HTML_ALWAYS,
+    ValidationReport,
+    outcome,
+    suite_result,
+    write_results,
+)
 from pipeline.quality.scope import ValidationScope, on_scoped_rows
 from pipeline.quality.sql_engine import sql_result
 from pipeline.sql_files import SqlFiles
@@ -79,7 +85,7 @@ def validate_table(
     freshness_days: int = DEFAULT_FRESHNESS_DAYS,
     future_tolerance_days: int = DEFAULT_FUTURE_TOLERANCE_DAYS,
     reference_time: dt.datetime | None = None,
-    write_html: bool = True,
+    html: str = HTML_ALWAYS,
     scope: ValidationScope | None = None,
 ) -> ValidationReport:
     """Validate ``table`` (``schema.name``) against ``suite``; see the module docstring.
@@ -87,9 +93,9 @@ def validate_table(
     Reads only: the connection may be read-only. ``reference_time`` (naive, like the
     warehouse's TIMESTAMP columns) defaults to the run time in UTC, the clock the staging
     ``future_date`` rule uses. Writes
-    ``results_dir/<table>-<UTC timestamp>.json`` (GX's validation result) and, when
-    ``write_html``, GX's HTML rendering beside it; nothing is written when ``results_dir``
-    is None.
+    ``results_dir/<table>-<UTC timestamp>.json`` (GX's validation result) and GX's HTML
+    rendering beside it as ``html`` says (:data:`~.report.HTML_CHOICES`); nothing is
+    written when ``results_dir`` is None.
 
     ``scope`` (:mod:`.scope`) limits the expectations :func:`~.scope.on_scoped_rows`
     accepts to some rows (held in a temp table for the check); the others (schema, row
@@ -136,9 +142,7 @@ def validate_table(
     )
     result_path = html_path = None
     if results_dir is not None:
-        result_path, html_path = write_results(
-            full_result, Path(results_dir), table, write_html=write_html
-        )
+        result_path, html_path = write_results(full_result, Path(results_dir), table, html=html)
     outcomes = tuple(outcome(result) for result in results)
     return ValidationReport(
         table=table,
