@@ -1,3 +1,6 @@
+-- Money is summed as DECIMAL (each line at 1e-6, exactly): a sum of doubles depends on the
+-- order of the rows, which an appended staging table or DuckDB's threads change, and a
+-- last-bit difference can move a rounded cent.
 CREATE SCHEMA IF NOT EXISTS marts;
 CREATE OR REPLACE TABLE marts.monthly_revenue AS
 WITH first_purchase AS (
@@ -5,7 +8,7 @@ WITH first_purchase AS (
     FROM staging.transactions GROUP BY customer_id
 ), sales AS (
     SELECT date_trunc('month', invoice_ts)::DATE AS month,
-           sum(line_amount) AS revenue,
+           sum(line_amount::DECIMAL(38, 6))::DOUBLE AS revenue,
            count(DISTINCT coalesce(invoice_id, customer_id || strftime(invoice_ts, '%c')))
                AS orders,
            count(DISTINCT customer_id) AS customers
@@ -14,7 +17,7 @@ WITH first_purchase AS (
     SELECT first_month::DATE AS month, count(*) AS new_customers
     FROM first_purchase GROUP BY ALL
 ), returned AS (
-    SELECT date_trunc('month', invoice_ts)::DATE AS month, -sum(line_amount) AS returns_amount
+    SELECT date_trunc('month', invoice_ts)::DATE AS month, -sum(line_amount::DECIMAL(38, 6))::DOUBLE AS returns_amount
     FROM staging.returns GROUP BY ALL
 )
 SELECT s.month,
