@@ -32,7 +32,8 @@ of BG/NBD's cumulative expected orders) x E[M], each twelfth discounted at
 1.1^(-month/12)). The orders come from a BG/NBD fitted in trading time
 (:mod:`pipeline.modelling.trading_clock`) on the training customers at the cutoff, over
 12 x ``DAYS_PER_MONTH`` trading days: the clock averages one trading day per calendar day
-over a year, so a year ahead is 365.25 trading days whatever the season of the snapshot.
+over a year, so a year ahead is 365.25 trading days whatever the season of the snapshot
+(on the demos the clock gives the next 365 calendar days 363.5-365.8 trading days).
 In calendar days BG/NBD reads a busy season's orders as a faster rhythm and as recent
 activity (more customers alive): with the history ending after the autumn peak, it
 predicted 16% more orders in the next 12 months than the retail demo's customers placed,
