@@ -121,7 +121,10 @@ def scenario_quality(folder: Path) -> dict:
 def value_quality(folder: Path) -> dict:
     """The 12-month value against a truth generated with ``--horizon-days 365``: the sum
     and rank correlation of clv_12m (discounted and not) and of plain BG/NBD's 12-month
-    orders x net order value, against each customer's actual spend in the 365 days."""
+    orders x net order value, against each customer's actual spend in the 365 days; and
+    the two factors apart: the value's expected orders in the year (trading-time BG/NBD, and
+    the calendar-day one it replaced) against the actual orders, and its spend per expected
+    order against the actual spend per order."""
     import numpy as np
     import pandas as pd
 
@@ -144,35 +147,56 @@ def value_quality(folder: Path) -> dict:
     model = train_propensity(data).model
     X = model_input_frame(scoring)
     params = model.value_params_
+    calendar = {k: v for k, v in params.items() if k != "bgnbd_trading"}
     bgnbd = btyd.BGNBDParams(**params["bgnbd_calendar"])
     inputs = bgnbd_inputs(X, trading_time=False)
-    order_value = value.customer_value(X, params)["expected_order_value"].to_numpy()
+    worth = value.customer_value(X, params)
+    order_value = worth["expected_order_value"].to_numpy()
     predicted = pd.DataFrame(
         {
             "customer_id": scoring["customer_id"].to_numpy(dtype=object),
-            "clv_12m": value.customer_value(X, params)["clv_12m"].to_numpy(),
-            "clv_12m_undiscounted": value.discounted_value(
-                lambda days: btyd.expected_purchases(bgnbd, days, *inputs),
-                order_value,
-                annual_rate=0.0,
+            "clv_12m": worth["clv_12m"].to_numpy(),
+            "clv_12m_undiscounted": value.lifetime_value(X, params, order_value, annual_rate=0),
+            "clv_12m_calendar_undiscounted": value.lifetime_value(
+                X, calendar, order_value, annual_rate=0
             ),
             "bgnbd_12m": btyd.expected_purchases(bgnbd, 365.0, *inputs) * net_order_value(X),
+            "orders_12m": value.lifetime_value(X, params, 1.0, annual_rate=0),
+            "orders_12m_calendar": value.lifetime_value(X, calendar, 1.0, annual_rate=0),
         }
     )
-    truth = pd.read_parquet(folder / "demo" / TRUTH_FILE, columns=["customer_id", "future_spend"])
+    truth = pd.read_parquet(
+        folder / "demo" / TRUTH_FILE, columns=["customer_id", "future_spend", "future_orders"]
+    )
     truth["customer_id"] = truth["customer_id"].astype(str).astype(object)
     joined = predicted.merge(truth, on="customer_id")
-    actual = joined["future_spend"]
+
+    def against(column: str, actual: pd.Series) -> dict:
+        return {
+            "total": float(joined[column].sum()),
+            "ratio_to_actual": float(joined[column].sum() / actual.sum()),
+            "rank_correlation": float(joined[column].corr(actual, method="spearman")),
+            "correlation": float(np.corrcoef(joined[column], actual)[0, 1]),
+        }
+
+    spend, orders = joined["future_spend"], joined["future_orders"]
     return {
         "customers": len(joined),
-        "total_actual_365d": float(actual.sum()),
+        "total_actual_365d": float(spend.sum()),
+        "orders_actual_365d": int(orders.sum()),
         **{
-            column: {
-                "total": float(joined[column].sum()),
-                "ratio_to_actual": float(joined[column].sum() / actual.sum()),
-                "rank_correlation": float(joined[column].corr(actual, method="spearman")),
-                "correlation": float(np.corrcoef(joined[column], actual)[0, 1]),
-            }
-            for column in ("clv_12m", "clv_12m_undiscounted", "bgnbd_12m")
+            column: against(column, spend)
+            for column in (
+                "clv_12m",
+                "clv_12m_undiscounted",
+                "clv_12m_calendar_undiscounted",
+                "bgnbd_12m",
+            )
         },
+        **{column: against(column, orders) for column in ("orders_12m", "orders_12m_calendar")},
+        "spend_per_expected_order": float(
+            joined["clv_12m_undiscounted"].sum() / joined["orders_12m"].sum()
+        ),
+        "actual_spend_per_order": float(spend.sum() / orders.sum()),
+        "gamma_gamma": params["gamma_gamma"],
     }
