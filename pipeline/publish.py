@@ -84,7 +84,8 @@ def publish_snapshot(
     previous = _start_from(connection, snapshot_path, building)
     try:
         present = _tables_to_publish(connection, published_tables() if tables is None else tables)
-        fingerprints = {f"{s}.{t}": _fingerprint(connection, s, t) for s, t in present}
+        layouts = {f"{s}.{t}": _layout(connection, s, t) for s, t in present}
+        fingerprints = {name: _fingerprint(connection, layouts[name]) for name in layouts}
         for name in set(previous) - set(fingerprints):
             connection.execute(f"DROP TABLE IF EXISTS {SNAPSHOT_ALIAS}.{qualified(name)}")
         for schema in sorted({schema for schema, _ in present}):
@@ -101,7 +102,7 @@ def publish_snapshot(
                 continue
             connection.execute(f"CREATE OR REPLACE TABLE {target} AS SELECT * FROM {source}")
             counts[name] = connection.execute(f"SELECT count(*) FROM {target}").fetchall()[0][0]
-            _copy_comments(connection, schema, table, target)
+            _copy_comments(connection, layouts[name], target)
         connection.execute(
             f"CREATE OR REPLACE TABLE {SNAPSHOT_ALIAS}.main.{INFO_TABLE} AS "
             "SELECT $published_at AS published_at, $run_id AS run_id, "
@@ -152,44 +153,47 @@ def _start_from(
     return {}
 
 
-def _fingerprint(connection: duckdb.DuckDBPyConnection, schema: str, table: str) -> str:
-    """What the snapshot's copy of a table must match to be kept: its rows (count and the
-    order-insensitive sum of each row's hash) and its columns, types and comments."""
-    source = qualified(f"{schema}.{table}")
-    rows, row_hashes = connection.execute(
-        f"SELECT count(*), coalesce(sum(hash(t)::HUGEINT), 0) FROM {source} t"
-    ).fetchall()[0]
+@dataclass(frozen=True)
+class _Layout:
+    """A table's name and what the catalog says of it: its comment (duckdb_tables()'s row)
+    and its columns' names, types and comments, in column order."""
+
+    name: str
+    comment: list[tuple]
+    columns: list[tuple]
+
+
+def _layout(connection: duckdb.DuckDBPyConnection, schema: str, table: str) -> _Layout:
     where = {"s": schema, "t": table}
-    columns = connection.execute(
-        "SELECT column_name, data_type, comment FROM duckdb_columns() WHERE database_name = "
-        "current_database() AND schema_name = $s AND table_name = $t ORDER BY column_index",
-        where,
-    ).fetchall()
     comment = connection.execute(
         "SELECT comment FROM duckdb_tables() WHERE database_name = current_database() "
         "AND schema_name = $s AND table_name = $t",
         where,
     ).fetchall()
-    layout = repr((columns, comment)).encode()
-    return f"{rows}:{row_hashes}:{hashlib.sha256(layout).hexdigest()[:16]}"
-
-
-def _copy_comments(
-    connection: duckdb.DuckDBPyConnection, schema: str, table: str, target: str
-) -> None:
-    """Carry COMMENT ON text over, so BI tools show what each table and column means."""
-    table_comment = connection.execute(
-        "SELECT comment FROM duckdb_tables() WHERE database_name = current_database() "
-        "AND schema_name = $s AND table_name = $t",
-        {"s": schema, "t": table},
+    columns = connection.execute(
+        "SELECT column_name, data_type, comment FROM duckdb_columns() WHERE database_name = "
+        "current_database() AND schema_name = $s AND table_name = $t ORDER BY column_index",
+        where,
     ).fetchall()
-    if table_comment and table_comment[0][0]:
-        connection.execute(f"COMMENT ON TABLE {target} IS {quote_literal(table_comment[0][0])}")
-    for column, comment in connection.execute(
-        "SELECT column_name, comment FROM duckdb_columns() WHERE database_name = "
-        "current_database() AND schema_name = $s AND table_name = $t AND comment IS NOT NULL",
-        {"s": schema, "t": table},
-    ).fetchall():
-        connection.execute(
-            f"COMMENT ON COLUMN {target}.{quote_identifier(column)} IS {quote_literal(comment)}"
-        )
+    return _Layout(f"{schema}.{table}", comment, columns)
+
+
+def _fingerprint(connection: duckdb.DuckDBPyConnection, layout: _Layout) -> str:
+    """What the snapshot's copy of a table must match to be kept: its rows (count and the
+    order-insensitive sum of each row's hash) and its columns, types and comments."""
+    rows, row_hashes = connection.execute(
+        f"SELECT count(*), coalesce(sum(hash(t)::HUGEINT), 0) FROM {qualified(layout.name)} t"
+    ).fetchall()[0]
+    described = repr((layout.columns, layout.comment)).encode()
+    return f"{rows}:{row_hashes}:{hashlib.sha256(described).hexdigest()[:16]}"
+
+
+def _copy_comments(connection: duckdb.DuckDBPyConnection, layout: _Layout, target: str) -> None:
+    """Carry COMMENT ON text over, so BI tools show what each table and column means."""
+    if layout.comment and layout.comment[0][0]:
+        connection.execute(f"COMMENT ON TABLE {target} IS {quote_literal(layout.comment[0][0])}")
+    for column, _, comment in layout.columns:
+        if comment is not None:
+            connection.execute(
+                f"COMMENT ON COLUMN {target}.{quote_identifier(column)} IS {quote_literal(comment)}"
+            )
