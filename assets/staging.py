@@ -16,15 +16,19 @@ from assets.quality import contract_checks
 from pipeline.cleaning import ALL_RULES, CleaningCounts
 from pipeline.cleaning import row_accounting as count_rows
 from pipeline.cleaning_incremental import clean_staging
-from pipeline.cleaning_state import ENGINE_SPARK, RuleSettings, forget_state, record_state
+from pipeline.cleaning_state import (
+    ENGINE_SPARK,
+    STAGING_TABLES,
+    STATE_TABLE,
+    RuleSettings,
+    forget_state,
+    record_state,
+)
 from pipeline.settings import Settings
 from pipeline.spark.layers import build_staging_on_spark
 from pipeline.sql_text import transaction
 from resources.sql_engine import SqlEngine
 from resources.warehouse import WRITER_POOL, WRITER_RETRY, DuckDBWarehouse
-
-STAGING_TABLES = ("staging.transactions", "staging.returns", "staging.excluded")
-STATE_TABLE = "staging.cleaning_state"
 
 
 @multi_asset(

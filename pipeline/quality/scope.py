@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING, Any
 
 import duckdb
 
-from pipeline.cleaning_state import ENGINE_DUCKDB, previous_build
+from pipeline.cleaning_state import ENGINE_DUCKDB, STAGING_TABLES, previous_build
 from pipeline.quality.engines import ROW_LEVEL, columns_of
 from pipeline.sql_files import SqlFiles
 from pipeline.sql_text import one_row, qualified
@@ -50,7 +50,6 @@ if TYPE_CHECKING:
 
 SQL = SqlFiles(__package__)
 RAW_TABLE = "raw.transactions"
-STAGING_TABLES = ("staging.transactions", "staging.returns", "staging.excluded")
 SCOPED_TABLES = (RAW_TABLE, *STAGING_TABLES)
 # The key the scoped rows are gathered by: a new row's, and every row that repeats it.
 LINEAGE_KEY = ("source_file", "source_sheet", "source_row")
