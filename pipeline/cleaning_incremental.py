@@ -38,6 +38,7 @@ from pipeline.cleaning import (
     CleaningCounts,
     cleaning_counts,
     rebuild_staging,
+    rule_parameters,
 )
 from pipeline.cleaning_state import CleaningPlan, RuleSettings, plan_cleaning, record_state
 from pipeline.sql_files import SqlFiles
@@ -113,9 +114,8 @@ def _extend_staging(
     """Clean the candidates into the tables; returns the rows moved between tables."""
     assert plan.previous is not None
     parameters = {
+        **rule_parameters(settings.non_product_codes, settings.latest_valid_ts),
         "previous_ingested_at": plan.previous.raw_ingested_at,
-        "latest_valid_ts": settings.latest_valid_ts,
-        "non_product_codes": settings.codes,
     }
     connection.execute(CANDIDATES_SQL, parameters)
     revived, first_ts, last_ts = one_row(
