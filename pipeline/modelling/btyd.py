@@ -33,6 +33,9 @@ alive, lambda's posterior is Gamma(r+x, alpha+T).
 
 from __future__ import annotations
 
+import hashlib
+import threading
+from collections import OrderedDict
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -141,11 +144,42 @@ class MeanLikelihood:
         return value, np.array([d_r, d_alpha, d_a, d_b])
 
 
+# A training run fits BG/NBD on the same customers several times (the inputs of each model
+# pipeline fitted on all training rows, the trading-clock candidate, the churn and category
+# models). The fit is deterministic, so the latest fits are kept by a digest of their inputs.
+_FITS_KEPT = 8
+_fits: OrderedDict[bytes, BGNBDParams] = OrderedDict()
+_fits_lock = threading.Lock()
+
+
+def _inputs_digest(arrays: tuple[np.ndarray, ...], penalizer: float) -> bytes:
+    digest = hashlib.blake2b(repr((penalizer, [a.shape for a in arrays])).encode(), digest_size=20)
+    for values in arrays:
+        digest.update(np.ascontiguousarray(values).view(np.uint8))
+    return digest.digest()
+
+
 def fit_bgnbd(x, t_x, T, *, penalizer: float = 0.0) -> BGNBDParams:
     """Maximum-likelihood BG/NBD parameters (L-BFGS-B on the log scale, analytic gradient).
 
-    ``penalizer`` adds ``penalizer * sum(params^2)`` as lifetimes does; 0 is plain ML.
+    ``penalizer`` adds ``penalizer * sum(params^2)`` as lifetimes does; 0 is plain ML. The
+    same inputs give the same parameters without fitting again (the last few are kept).
     """
+    arrays = _arrays(x, t_x, T)
+    key = _inputs_digest(arrays, penalizer)
+    with _fits_lock:
+        if key in _fits:
+            _fits.move_to_end(key)
+            return _fits[key]
+    params = _fit_bgnbd(*arrays, penalizer=penalizer)
+    with _fits_lock:
+        _fits[key] = params
+        while len(_fits) > _FITS_KEPT:
+            _fits.popitem(last=False)
+    return params
+
+
+def _fit_bgnbd(x, t_x, T, *, penalizer: float) -> BGNBDParams:
     likelihood = MeanLikelihood(x, t_x, T)
     if len(likelihood.x) < 2:
         raise ValueError("BG/NBD needs at least two customers to fit")
