@@ -128,7 +128,12 @@ def truth_comparison(
     if truth is None:
         return None, note
     product = champions.get(PRODUCT_MODEL)
-    frame = scoring_frame(connection, windows, _categories(product[0]) if product else ())
+    frame = scoring_frame(
+        connection,
+        windows,
+        _categories(product[0]) if product else (),
+        features=stored_features(connection, windows.snapshot),
+    )
     scored = {
         name: _SCORERS[name](model, frame, windows=windows, model_name=name, model_version=version)
         for name, (model, version) in champions.items()
