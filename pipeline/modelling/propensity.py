@@ -102,6 +102,7 @@ def train_propensity(data: TrainingData, *, random_state: int = 42) -> Propensit
         y,
         groups=train["customer_id"].to_numpy(dtype=object),
         fitted=fitted[selected],
+        explainer=fitted.get("logistic"),
         window_days=window_days.to_numpy(np.float64),
         ahead_days=float(horizon_days),
     )
