@@ -220,22 +220,41 @@ def probability_alive(params: BGNBDParams, x, t_x, T) -> np.ndarray:
 def expected_purchases(params: BGNBDParams, t: float, x, t_x, T) -> np.ndarray:
     """E[purchases in (T, T+t] | x, t_x, T] (FHL 2005, equation 10)."""
     x, t_x, T = _arrays(x, t_x, T)
+    return _expected_purchases(params, t, x, T, probability_alive(params, x, t_x, T))
+
+
+def _expected_purchases(params: BGNBDParams, t, x, T, alive: np.ndarray) -> np.ndarray:
     r, alpha, a, b = params.r, params.alpha, params.a, params.b
     z = t / (alpha + T + t)
     hyper = hyp2f1(r + x, b + x, a + b + x - 1, z)
     decay = np.exp((r + x) * (np.log(alpha + T) - np.log(alpha + T + t)))
     bracket = (a + b + x - 1) / (a - 1) * (1.0 - decay * hyper)
-    return np.maximum(bracket * probability_alive(params, x, t_x, T), 0.0)
+    return np.maximum(bracket * alive, 0.0)
 
 
 def probability_of_purchase(params: BGNBDParams, t: float, x, t_x, T) -> np.ndarray:
     """P(at least one purchase in (T, T+t] | x, t_x, T)."""
     x, t_x, T = _arrays(x, t_x, T)
-    alive = probability_alive(params, x, t_x, T)
+    return _probability_of_purchase(params, t, x, T, probability_alive(params, x, t_x, T))
+
+
+def _probability_of_purchase(params: BGNBDParams, t, x, T, alive: np.ndarray) -> np.ndarray:
     no_purchase_if_alive = np.exp(
         (params.r + x) * (np.log(params.alpha + T) - np.log(params.alpha + T + t))
     )
     return alive * (1.0 - no_purchase_if_alive)
+
+
+def horizon_outputs(params: BGNBDParams, t, x, t_x, T) -> tuple[np.ndarray, ...]:
+    """(P(alive), P(at least one purchase in the horizon), expected purchases in it): the
+    three functions above with P(alive) computed once."""
+    x, t_x, T = _arrays(x, t_x, T)
+    alive = probability_alive(params, x, t_x, T)
+    return (
+        alive,
+        _probability_of_purchase(params, t, x, T, alive),
+        _expected_purchases(params, t, x, T, alive),
+    )
 
 
 def rfm_inputs(frequency, recency_days, tenure_days) -> tuple[np.ndarray, ...]:
