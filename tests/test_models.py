@@ -29,7 +29,7 @@ from pipeline.modelling import btyd
 from pipeline.modelling.calibration import CALIBRATIONS
 from pipeline.modelling.churn import train_churn
 from pipeline.modelling.classifiers import CANDIDATES, CalibratedModel
-from pipeline.modelling.demo_truth import compare_with_truth, load_truth
+from pipeline.modelling.demo_truth import _bought_cells, compare_with_truth, load_truth
 from pipeline.modelling.evaluation import expected_calibration_error
 from pipeline.modelling.explanations import linear_contributions, top_reasons
 from pipeline.modelling.model_inputs import model_input_frame
@@ -297,6 +297,17 @@ def test_propensity_is_calibrated_and_beats_plain_bgnbd_on_the_truth(
         propensity_training.model, scoring, windows=data.windows, model_name="m", model_version="1"
     )
     assert scores["customer_id"].is_unique and len(scores) == len(scoring)
+    # without the reasons: the same figures, the reason columns left out
+    figures = score_propensity(
+        propensity_training.model,
+        scoring,
+        windows=data.windows,
+        model_name="m",
+        model_version="1",
+        explain=False,
+    )
+    assert {"top_reasons", "reasons"} & set(figures.columns) == set()
+    pd.testing.assert_frame_equal(figures, scores.drop(columns=["top_reasons", "reasons"]))
     assert scores["purchase_probability"].between(0, 1).all()
     assert (scores["predicted_spend"] >= 0).all()
     # value: a positive next-order value; a lifetime value that rises with the expected
@@ -316,6 +327,17 @@ def test_propensity_is_calibrated_and_beats_plain_bgnbd_on_the_truth(
     for baseline in (bgnbd, pareto):
         assert final["brier"] < baseline["brier"]
         assert final["roc_auc"] > baseline["roc_auc"] - 0.02
+
+
+def test_a_category_cell_is_bought_when_the_truth_lists_it_for_that_customer():
+    truth = pd.DataFrame({"customer_id": ["a", "b", "c"], "future_categories": ["x,y", "", None]})
+    cells = pd.DataFrame(
+        {
+            "customer_id": ["a", "a", "a", "b", "c", "a"],
+            "category": ["x", "y", "z", "x", "x", "x"],
+        }
+    )
+    assert _bought_cells(cells, truth).tolist() == [True, True, False, False, False, True]
 
 
 # -- registry ------------------------------------------------------------------------------------
