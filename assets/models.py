@@ -342,7 +342,10 @@ def _decay_metadata(signal) -> dict:
         AssetCheckSpec(
             DECAY_CHECK,
             asset=model_key(model_name),
-            additional_deps=[table_key("features.customer_rfm")],
+            additional_deps=[
+                table_key("features.customer_rfm"),
+                table_key("features.daily_orders"),
+            ],
             # Blocking (with severity WARN, so it stops nothing): the training's automation
             # condition tells it from the challenger check that way
             # (orchestration/automation.py).

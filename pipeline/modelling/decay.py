@@ -20,7 +20,8 @@ from dataclasses import dataclass
 import duckdb
 import numpy as np
 
-from pipeline.model_registry import champion_version, load_model
+from pipeline.model_registry import champion_version, load_version
+from pipeline.modelling.champion_scoring import stored_daily_orders
 from pipeline.modelling.model_inputs import model_input_frame
 from pipeline.modelling.model_runs import CHURN_MODEL, PROPENSITY_MODEL
 from pipeline.modelling.training_frames import ModelWindows, window_frame
@@ -116,7 +117,8 @@ def champion_decay(
             )
             continue
         if frame is None:
-            frame = window_frame(connection, start, windows.horizon_days)
+            orders = stored_daily_orders(connection, windows.snapshot)
+            frame = window_frame(connection, start, windows.horizon_days, orders_per_day=orders)
         signals[model_name] = _judge(model_name, current, frame, windows, tolerance)
     return signals
 
@@ -128,7 +130,7 @@ def _judge(model_name: str, current, frame, windows: ModelWindows, tolerance: fl
     if frame.empty:
         return DecaySignal(model_name, version, validation, None, start, end, 0, tolerance)
     try:
-        model = load_model(f"models:/{model_name}/{version}")
+        model = load_version(current)
         probability = model.predict_proba(model_input_frame(frame))[:, 1]
     except (ValueError, KeyError, TypeError, AttributeError, OSError, ImportError) as error:
         problem = f"cannot score the current features ({type(error).__name__}: {error})"

@@ -430,13 +430,15 @@ def scoring_frame(
     windows: ModelWindows,
     categories: tuple[str, ...] = (),
     features: pd.DataFrame | None = None,
+    orders_per_day: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """Features as of the snapshot, for the final scores (``features``: see
-    :func:`features_as_of`)."""
+    """Features as of the snapshot, for the final scores (``features``, ``orders_per_day``:
+    see :func:`features_as_of`)."""
     return features_as_of(
         connection,
         windows.snapshot,
         windows.horizon_days,
         categories=categories,
         features=features,
+        orders_per_day=orders_per_day,
     )
