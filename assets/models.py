@@ -371,7 +371,12 @@ def champions_not_decayed(
     with warehouse.writer() as connection:
         windows = scoring_windows(connection, settings.as_of, settings.horizon_days)
         signals = champion_decay(
-            connection, windows, mlflow.client(), models, settings.decay_tolerance
+            connection,
+            windows,
+            mlflow.client(),
+            models,
+            settings.decay_tolerance,
+            kept_features=settings.decay_features_dir,
         )
     for model_name, signal in signals.items():
         yield AssetCheckResult(
