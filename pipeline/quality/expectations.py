@@ -14,6 +14,8 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from pipeline.quality.gx_import import import_gx
+
 if TYPE_CHECKING:
     from great_expectations.expectations import Expectation
 
@@ -30,9 +32,7 @@ FRESHNESS_MAX_TS = "freshness_max_ts"
 
 
 def _gx_expectations() -> Any:
-    import great_expectations as gx  # slow import, see module docstring
-
-    return gx.expectations
+    return import_gx().expectations  # slow import, see module docstring
 
 
 def schema(

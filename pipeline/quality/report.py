@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import duckdb
 
 from pipeline.quality.engines import ENGINE_GX_PANDAS, ROW_LEVEL
+from pipeline.quality.gx_import import import_gx
 
 if TYPE_CHECKING:
     from great_expectations.core import ExpectationSuiteValidationResult
@@ -127,7 +128,7 @@ def suite_result(
     run_time: dt.datetime,
     scope: str = "whole table",
 ) -> ExpectationSuiteValidationResult:
-    import great_expectations as gx
+    gx = import_gx()
     from great_expectations.core import ExpectationSuiteValidationResult
 
     successful = sum(1 for result in results if result.success)
@@ -191,6 +192,7 @@ def write_results(
 def render_html(result_path: Path) -> Path:
     """GX's HTML page of a stored result (a ``.json`` :func:`write_results` wrote), written
     beside it; returns its path."""
+    import_gx()
     from great_expectations.core.expectation_validation_result import (
         expectationSuiteValidationResultSchema,
     )
@@ -205,6 +207,7 @@ def render_html(result_path: Path) -> Path:
 
 
 def _write_html(suite_result: ExpectationSuiteValidationResult, path: Path) -> Path:
+    import_gx()
     from great_expectations.render.renderer import ValidationResultsPageRenderer
     from great_expectations.render.view import DefaultJinjaPageView
 
