@@ -146,6 +146,24 @@ def test_bgnbd_recovers_the_cdnow_parameters_and_predicts_the_holdout():
     assert expected.sum() == pytest.approx(future.sum(), rel=0.1)
 
 
+def test_a_bgnbd_fit_on_the_same_customers_is_not_repeated(monkeypatch):
+    x, t_x, T, _ = simulate_bgnbd(CDNOW_BGNBD, 500)
+    first = btyd.fit_bgnbd(x, t_x, T)
+    fits = []
+    real_fit = btyd._fit_bgnbd
+    monkeypatch.setattr(btyd, "_fit_bgnbd", lambda *a, **k: fits.append(1) or real_fit(*a, **k))
+    # the same values (a list, a copy) come back without a fit
+    assert btyd.fit_bgnbd(list(x), t_x.copy(), T) == first
+    assert fits == []
+    # one customer's value changed, a penalty, fewer customers: each fits again
+    moved = T.copy()
+    moved[0] += 1.0
+    assert btyd.fit_bgnbd(x, t_x, moved) != first
+    assert btyd.fit_bgnbd(x, t_x, T, penalizer=0.1) != first
+    btyd.fit_bgnbd(x[:-1], t_x[:-1], T[:-1])
+    assert len(fits) == 3
+
+
 # -- Gamma-Gamma, lifetime value and the next order ---------------------------------------------
 
 CDNOW_GAMMA_GAMMA = value.GammaGammaParams(p=6.25, q=3.74, gamma=15.44)  # FHL 2005, CDNOW

@@ -120,7 +120,9 @@ def _snapshot_frames(
         models=(models.model(VALUE_MODEL), models.model(PERSONA_MODEL), models.model(STYLE_MODEL)),
     )
     scores = {
-        name: score_frame(name, models.model(name), models.version(name), features, windows)
+        name: score_frame(
+            name, models.model(name), models.version(name), features, windows, explain=False
+        )
         for name in (CHURN_MODEL, PROPENSITY_MODEL)
     }
     return {

@@ -33,6 +33,9 @@ alive, lambda's posterior is Gamma(r+x, alpha+T).
 
 from __future__ import annotations
 
+import hashlib
+import threading
+from collections import OrderedDict
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -141,11 +144,42 @@ class MeanLikelihood:
         return value, np.array([d_r, d_alpha, d_a, d_b])
 
 
+# A training run fits BG/NBD on the same customers several times (the inputs of each model
+# pipeline fitted on all training rows, the trading-clock candidate, the churn and category
+# models). The fit is deterministic, so the latest fits are kept by a digest of their inputs.
+_FITS_KEPT = 8
+_fits: OrderedDict[bytes, BGNBDParams] = OrderedDict()
+_fits_lock = threading.Lock()
+
+
+def _inputs_digest(arrays: tuple[np.ndarray, ...], penalizer: float) -> bytes:
+    digest = hashlib.blake2b(repr((penalizer, [a.shape for a in arrays])).encode(), digest_size=20)
+    for values in arrays:
+        digest.update(np.ascontiguousarray(values).view(np.uint8))
+    return digest.digest()
+
+
 def fit_bgnbd(x, t_x, T, *, penalizer: float = 0.0) -> BGNBDParams:
     """Maximum-likelihood BG/NBD parameters (L-BFGS-B on the log scale, analytic gradient).
 
-    ``penalizer`` adds ``penalizer * sum(params^2)`` as lifetimes does; 0 is plain ML.
+    ``penalizer`` adds ``penalizer * sum(params^2)`` as lifetimes does; 0 is plain ML. The
+    same inputs give the same parameters without fitting again (the last few are kept).
     """
+    arrays = _arrays(x, t_x, T)
+    key = _inputs_digest(arrays, penalizer)
+    with _fits_lock:
+        if key in _fits:
+            _fits.move_to_end(key)
+            return _fits[key]
+    params = _fit_bgnbd(*arrays, penalizer=penalizer)
+    with _fits_lock:
+        _fits[key] = params
+        while len(_fits) > _FITS_KEPT:
+            _fits.popitem(last=False)
+    return params
+
+
+def _fit_bgnbd(x, t_x, T, *, penalizer: float) -> BGNBDParams:
     likelihood = MeanLikelihood(x, t_x, T)
     if len(likelihood.x) < 2:
         raise ValueError("BG/NBD needs at least two customers to fit")
@@ -186,22 +220,41 @@ def probability_alive(params: BGNBDParams, x, t_x, T) -> np.ndarray:
 def expected_purchases(params: BGNBDParams, t: float, x, t_x, T) -> np.ndarray:
     """E[purchases in (T, T+t] | x, t_x, T] (FHL 2005, equation 10)."""
     x, t_x, T = _arrays(x, t_x, T)
+    return _expected_purchases(params, t, x, T, probability_alive(params, x, t_x, T))
+
+
+def _expected_purchases(params: BGNBDParams, t, x, T, alive: np.ndarray) -> np.ndarray:
     r, alpha, a, b = params.r, params.alpha, params.a, params.b
     z = t / (alpha + T + t)
     hyper = hyp2f1(r + x, b + x, a + b + x - 1, z)
     decay = np.exp((r + x) * (np.log(alpha + T) - np.log(alpha + T + t)))
     bracket = (a + b + x - 1) / (a - 1) * (1.0 - decay * hyper)
-    return np.maximum(bracket * probability_alive(params, x, t_x, T), 0.0)
+    return np.maximum(bracket * alive, 0.0)
 
 
 def probability_of_purchase(params: BGNBDParams, t: float, x, t_x, T) -> np.ndarray:
     """P(at least one purchase in (T, T+t] | x, t_x, T)."""
     x, t_x, T = _arrays(x, t_x, T)
-    alive = probability_alive(params, x, t_x, T)
+    return _probability_of_purchase(params, t, x, T, probability_alive(params, x, t_x, T))
+
+
+def _probability_of_purchase(params: BGNBDParams, t, x, T, alive: np.ndarray) -> np.ndarray:
     no_purchase_if_alive = np.exp(
         (params.r + x) * (np.log(params.alpha + T) - np.log(params.alpha + T + t))
     )
     return alive * (1.0 - no_purchase_if_alive)
+
+
+def horizon_outputs(params: BGNBDParams, t, x, t_x, T) -> tuple[np.ndarray, ...]:
+    """(P(alive), P(at least one purchase in the horizon), expected purchases in it): the
+    three functions above with P(alive) computed once."""
+    x, t_x, T = _arrays(x, t_x, T)
+    alive = probability_alive(params, x, t_x, T)
+    return (
+        alive,
+        _probability_of_purchase(params, t, x, T, alive),
+        _expected_purchases(params, t, x, T, alive),
+    )
 
 
 def rfm_inputs(frequency, recency_days, tenure_days) -> tuple[np.ndarray, ...]:

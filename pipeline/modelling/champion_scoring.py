@@ -133,13 +133,21 @@ def stored_daily_orders(
 
 
 def score_frame(
-    model_name: str, model, version: str, frame: pd.DataFrame, windows: ModelWindows
+    model_name: str,
+    model,
+    version: str,
+    frame: pd.DataFrame,
+    windows: ModelWindows,
+    *,
+    explain: bool = True,
 ) -> pd.DataFrame:
     """The rows of ``model_name``'s score table for the customers of ``frame`` (a
     :func:`scoring_frame` as of ``windows.snapshot``), scored by ``model`` (for a caller that
-    loaded the champion once and scores several dates with it)."""
+    loaded the champion once and scores several dates with it); ``explain=False`` leaves
+    out the reason columns of churn and propensity."""
+    options = {} if model_name == PRODUCT_MODEL else {"explain": explain}
     return _SCORERS[model_name](
-        model, frame, windows=windows, model_name=model_name, model_version=version
+        model, frame, windows=windows, model_name=model_name, model_version=version, **options
     )
 
 
@@ -157,9 +165,14 @@ def truth_comparison(
     if truth is None:
         return None, note
     product = champions.get(PRODUCT_MODEL)
-    frame = scoring_frame(connection, windows, _categories(product[0]) if product else ())
+    frame = scoring_frame(
+        connection,
+        windows,
+        _categories(product[0]) if product else (),
+        features=stored_features(connection, windows.snapshot),
+    )
     scored = {
-        name: _SCORERS[name](model, frame, windows=windows, model_name=name, model_version=version)
+        name: score_frame(name, model, version, frame, windows, explain=False)
         for name, (model, version) in champions.items()
     }
     comparison = compare_with_truth(

@@ -26,7 +26,7 @@ from sklearn.pipeline import Pipeline
 
 from pipeline.modelling.classifiers import logistic_pipeline
 from pipeline.modelling.evaluation import Evaluation
-from pipeline.modelling.explanations import coefficient_table, linear_contributions, top_reasons
+from pipeline.modelling.explanations import coefficient_table, linear_contributions, reason_columns
 from pipeline.modelling.model_inputs import BGNBDClassifier, model_input_frame
 from pipeline.modelling.training_frames import ModelWindows, TrainingData
 from pipeline.threads import single_blas_thread
@@ -97,20 +97,20 @@ def score_churn(
     windows: ModelWindows,
     model_name: str,
     model_version: str,
+    explain: bool = True,
 ) -> pd.DataFrame:
-    """scores.churn rows for the customers of ``frame`` (features as of the snapshot)."""
+    """scores.churn rows for the customers of ``frame`` (features as of the snapshot);
+    without the reason columns when not ``explain``."""
     X = model_input_frame(frame)
     probability = model.predict_proba(X)[:, 1]
     risk_pct = np.round(100.0 * probability, 1)
-    texts, records = top_reasons(linear_contributions(model, X))
     return pd.DataFrame(
         {
             "customer_id": frame["customer_id"].to_numpy(dtype=object),
             "churn_probability": probability,
             "churn_risk_pct": risk_pct,
             "churn_risk_band": risk_band(risk_pct),
-            "top_reasons": texts,
-            "reasons": records,
+            **reason_columns(lambda: linear_contributions(model, X), explain),
             "model_name": model_name,
             "model_version": model_version,
             "horizon_days": windows.horizon_days,

@@ -68,6 +68,22 @@ def _row(name: str, y, p) -> dict:
     return {"model": name, **{m: figures[m] for m in METRICS}, "customers": len(y)}
 
 
+def _bought_cells(cells: pd.DataFrame, truth: pd.DataFrame) -> np.ndarray:
+    """For each (customer_id, category) cell: did the customer buy the category in the
+    horizon (``future_categories``: the categories, comma-separated)."""
+    bought = (
+        truth[["customer_id"]]
+        .assign(category=truth["future_categories"].fillna("").str.split(","))
+        .explode("category")
+        .drop_duplicates()
+        .assign(bought=True)
+    )
+    found = cells[["customer_id", "category"]].merge(
+        bought, on=["customer_id", "category"], how="left", validate="many_to_one"
+    )
+    return found["bought"].fillna(False).to_numpy(dtype=bool)
+
+
 @single_blas_thread
 def compare_with_truth(
     truth: pd.DataFrame,
@@ -129,12 +145,9 @@ def compare_with_truth(
     product = None
     if product_scores is not None and len(product_scores):
         cells = product_scores[["customer_id", "category", "probability"]].merge(
-            truth[["customer_id", "future_categories"]], on="customer_id"
+            truth[["customer_id"]], on="customer_id"
         )
-        bought_category = [
-            category in set((future or "").split(","))
-            for category, future in zip(cells["category"], cells["future_categories"], strict=True)
-        ]
+        bought_category = _bought_cells(cells, truth)
         product = pd.DataFrame(
             [_row(PRODUCT_SCORES, bought_category, cells["probability"])]
         ).set_index("model")

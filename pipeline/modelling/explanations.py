@@ -14,6 +14,7 @@ person reads (recency_days=300 rather than its scaled log), e.g.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -143,3 +144,13 @@ def top_reasons(
     offsets = pa.array(np.arange(len(order) + 1) * width, pa.int32())
     records = pa.ListArray.from_arrays(offsets, reasons)
     return texts, pd.arrays.ArrowExtensionArray(records)
+
+
+def reason_columns(explain: Callable[[], Contributions], wanted: bool = True) -> dict:
+    """A score table's ``top_reasons`` and ``reasons`` columns from the contributions that
+    ``explain`` computes; none when not ``wanted`` (callers that keep only the figures: the
+    demo-truth comparison, the history snapshots; the reasons are a third of a scoring)."""
+    if not wanted:
+        return {}
+    texts, records = top_reasons(explain())
+    return {"top_reasons": texts, "reasons": records}

@@ -161,37 +161,40 @@ class ModelInputs(TransformerMixin, BaseEstimator):
 
     def bgnbd_outputs(self, X: pd.DataFrame) -> pd.DataFrame:
         """P(alive), P(purchase in the horizon) and expected orders in the horizon."""
-        X = model_input_frame(X)
+        return pd.DataFrame(self._bgnbd_columns(model_input_frame(X)), index=X.index)
+
+    def _bgnbd_columns(self, X: pd.DataFrame) -> dict[str, np.ndarray]:
+        """:meth:`bgnbd_outputs` of a frame already made by :func:`model_input_frame`."""
         params = btyd.BGNBDParams(**self.bgnbd_params_)
         inputs = bgnbd_inputs(X, trading_time=True)
         horizon = X["horizon_trading_days"].to_numpy()
-        return pd.DataFrame(
-            {
-                "bgnbd_p_alive": btyd.probability_alive(params, *inputs),
-                "bgnbd_p_purchase": btyd.probability_of_purchase(params, horizon, *inputs),
-                "bgnbd_expected_orders": btyd.expected_purchases(params, horizon, *inputs),
-            },
-            index=X.index,
-        )
+        outputs = btyd.horizon_outputs(params, horizon, *inputs)
+        return dict(zip(BTYD_FEATURES, outputs, strict=True))
+
+    def _readable_columns(self, X: pd.DataFrame) -> dict[str, np.ndarray]:
+        """The model's columns (``columns_``, in order) as arrays, before scaling."""
+        X = model_input_frame(X)
+        sources = {c: X[c].to_numpy() for c in X.columns}
+        if any(c in RHYTHM_FEATURES for c in self.columns_):
+            sources.update({c: v.to_numpy() for c, v in rhythm_features(X).items()})
+        if self.btyd:
+            sources.update(self._bgnbd_columns(X))
+        return {column: sources[column] for column in self.columns_}
 
     def readable(self, X: pd.DataFrame) -> pd.DataFrame:
         """The values behind each model column as a person reads them (before scaling)."""
-        X = model_input_frame(X)
-        values = self._with_rhythm(X)[[c for c in self.columns_ if c not in BTYD_FEATURES]]
-        if self.btyd:
-            values = pd.concat([values, self.bgnbd_outputs(X)], axis=1)
-        return values[self.columns_]
+        return pd.DataFrame(self._readable_columns(X), index=X.index)
 
     def transform(self, X: pd.DataFrame) -> pd.DataFrame:
-        values = self.readable(X)
-        model = values.copy()
-        for column in model.columns:
+        model = {}
+        for column, values in self._readable_columns(X).items():
             if column in LOG_SCALED:
-                model[column] = np.log1p(model[column].clip(lower=0))
+                values = np.log1p(np.maximum(values, 0.0))
+            model[column] = values
         if self.btyd:
-            model["bgnbd_p_purchase"] = _logit(values["bgnbd_p_purchase"].to_numpy())
-            model["bgnbd_expected_orders"] = np.log(values["bgnbd_expected_orders"] + 0.01)
-        return model
+            model["bgnbd_p_purchase"] = _logit(model["bgnbd_p_purchase"])
+            model["bgnbd_expected_orders"] = np.log(model["bgnbd_expected_orders"] + 0.01)
+        return pd.DataFrame(model, index=X.index)
 
     def get_feature_names_out(self, input_features=None):
         return np.asarray(self.columns_, dtype=object)

@@ -25,12 +25,13 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator
-from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
+from pipeline.modelling.classifiers import SOLVER
 from pipeline.modelling.evaluation import Evaluation, classification_metrics
+from pipeline.modelling.median_imputer import MedianImputer
 from pipeline.modelling.model_inputs import ModelInputs, model_input_frame
 from pipeline.modelling.training_frames import (
     ModelWindows,
@@ -89,16 +90,16 @@ class CategoryPropensityModel(BaseEstimator):
         self.inputs_ = ModelInputs(btyd=True).fit(X)
         # Imputing and scaling work column by column, so one pass over the shared and all
         # category columns gives each category the values a pipeline of its own would, at
-        # a fraction of the cost (the median imputer sorts every column it sees).
+        # a fraction of the cost (each column's median is a pass over its values).
         self.prepare_ = Pipeline(
             [
-                ("impute", SimpleImputer(strategy="median", keep_empty_features=True)),
+                ("impute", MedianImputer()),
                 ("scale", StandardScaler()),
             ]
         ).set_output(transform="pandas")
         prepared = self.prepare_.fit_transform(self._inputs(X))
         self.models_ = {
-            c: LogisticRegression(C=self.C, max_iter=2000).fit(
+            c: LogisticRegression(C=self.C, solver=SOLVER, max_iter=2000).fit(
                 self._design(prepared, c), outcomes[c]
             )
             for c in self.categories_

@@ -37,7 +37,7 @@ from sklearn.inspection import permutation_importance
 from pipeline.modelling.calibration import CALIBRATIONS
 from pipeline.modelling.classifiers import CANDIDATES, CalibratedModel, uncalibrated
 from pipeline.modelling.evaluation import Evaluation, classification_metrics
-from pipeline.modelling.explanations import coefficient_table, top_reasons
+from pipeline.modelling.explanations import coefficient_table, reason_columns
 from pipeline.modelling.model_inputs import (
     BGNBDClassifier,
     ParetoNBDClassifier,
@@ -102,6 +102,7 @@ def train_propensity(data: TrainingData, *, random_state: int = 42) -> Propensit
         y,
         groups=train["customer_id"].to_numpy(dtype=object),
         fitted=fitted[selected],
+        explainer=fitted.get("logistic"),
         window_days=window_days.to_numpy(np.float64),
         ahead_days=float(horizon_days),
     )
@@ -186,13 +187,14 @@ def score_propensity(
     windows: ModelWindows,
     model_name: str,
     model_version: str,
+    explain: bool = True,
 ) -> pd.DataFrame:
-    """scores.propensity rows for the customers of ``frame`` (features as of the snapshot)."""
+    """scores.propensity rows for the customers of ``frame`` (features as of the snapshot);
+    without the reason columns when not ``explain``."""
     X = model_input_frame(frame)
     probability = model.predict_proba(X)[:, 1]
     worth = customer_value(X, getattr(model, "value_params_", None))
     expected_orders, predicted_spend, p_alive = expected_spend(model, X, probability, worth)
-    texts, records = top_reasons(model.explain(X))
     decile = (
         pd.Series(probability).rank(method="first").pipe(lambda r: np.ceil(10 * r / len(r)))
         if len(probability)
@@ -210,8 +212,7 @@ def score_propensity(
             "expected_order_value": pd.array(worth["expected_order_value"].round(2), "Float64"),
             "clv_12m": pd.array(worth["clv_12m"].round(2), "Float64"),
             "next_order_date": next_order_dates(windows.snapshot, worth["days_to_next_order"]),
-            "top_reasons": texts,
-            "reasons": records,
+            **reason_columns(lambda: model.explain(X), explain),
             "model_name": model_name,
             "model_version": model_version,
             "model_kind": model.kind,

@@ -42,6 +42,7 @@ TRUSTED_TYPES: tuple[str, ...] = (
     "numpy.dtype",
     "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
     "pipeline.modelling.classifiers.CalibratedModel",
+    "pipeline.modelling.median_imputer.MedianImputer",
     "pipeline.modelling.model_inputs.ModelInputs",
     "pipeline.modelling.model_inputs.BGNBDClassifier",
     "pipeline.modelling.model_inputs.ParetoNBDClassifier",
