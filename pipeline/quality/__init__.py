@@ -11,7 +11,6 @@ validated against the DuckDB warehouse.
 | :mod:`.sql_engine` | the same expectations as DuckDB aggregates (larger tables) |
 | :mod:`.report` | the report shown in Dagster, its Markdown, GX's JSON and HTML on disk |
 | :mod:`.engines` | engine names, errors and the pieces of a verdict the engines share |
-| :mod:`.gx_import` | GX imported once, without pyspark unless the process already has it |
 
 GX's SQL data source over duckdb-engine does not work with DuckDB 2.0, so the suites run on
 pandas batches of the needed columns (the whole table, no sampling) and the same rules run

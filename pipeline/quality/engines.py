@@ -12,8 +12,6 @@ from typing import TYPE_CHECKING, Any
 
 import duckdb
 
-from pipeline.quality.gx_import import import_gx
-
 if TYPE_CHECKING:
     from great_expectations.core.expectation_validation_result import (
         ExpectationValidationResult,
@@ -101,7 +99,6 @@ def verdict(
     config: ExpectationConfiguration, success: bool, result: dict[str, Any], engine: str
 ) -> ExpectationValidationResult:
     """A GX validation result computed outside GX, tagged with the engine that computed it."""
-    import_gx()
     from great_expectations.core.expectation_validation_result import (
         ExpectationValidationResult,
     )

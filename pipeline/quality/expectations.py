@@ -14,8 +14,6 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from pipeline.quality.gx_import import import_gx
-
 if TYPE_CHECKING:
     from great_expectations.expectations import Expectation
 
@@ -32,7 +30,9 @@ FRESHNESS_MAX_TS = "freshness_max_ts"
 
 
 def _gx_expectations() -> Any:
-    return import_gx().expectations  # slow import, see module docstring
+    import great_expectations as gx  # slow import, see module docstring
+
+    return gx.expectations
 
 
 def schema(

@@ -22,7 +22,6 @@ from pipeline.quality.engines import (
     QualityEngineError,
     columns_of,
 )
-from pipeline.quality.gx_import import import_gx
 from pipeline.sql_text import quote_identifier
 
 if TYPE_CHECKING:
@@ -42,7 +41,7 @@ def _gx_batch_definition() -> Any:
     Reused by every validation (context creation and asset registration are not free); the
     lock in :func:`validate_with_gx` keeps threads from sharing a batch at once.
     """
-    gx = import_gx()
+    import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
     context = gx.get_context(mode="ephemeral")
@@ -60,7 +59,7 @@ def validate_with_gx(
     expectations: Sequence[Expectation],
     parameters: Mapping[str, Any],
 ) -> list[ExpectationValidationResult]:
-    gx = import_gx()
+    import great_expectations as gx
 
     needed: list[str] = []
     for expectation in expectations:

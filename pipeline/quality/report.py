@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Any
 import duckdb
 
 from pipeline.quality.engines import ENGINE_GX_PANDAS, ROW_LEVEL
-from pipeline.quality.gx_import import import_gx
 
 if TYPE_CHECKING:
     from great_expectations.core import ExpectationSuiteValidationResult
@@ -128,7 +127,7 @@ def suite_result(
     run_time: dt.datetime,
     scope: str = "whole table",
 ) -> ExpectationSuiteValidationResult:
-    gx = import_gx()
+    import great_expectations as gx
     from great_expectations.core import ExpectationSuiteValidationResult
 
     successful = sum(1 for result in results if result.success)
@@ -192,7 +191,6 @@ def write_results(
 def render_html(result_path: Path) -> Path:
     """GX's HTML page of a stored result (a ``.json`` :func:`write_results` wrote), written
     beside it; returns its path."""
-    import_gx()
     from great_expectations.core.expectation_validation_result import (
         expectationSuiteValidationResultSchema,
     )
@@ -207,7 +205,6 @@ def render_html(result_path: Path) -> Path:
 
 
 def _write_html(suite_result: ExpectationSuiteValidationResult, path: Path) -> Path:
-    import_gx()
     from great_expectations.render.renderer import ValidationResultsPageRenderer
     from great_expectations.render.view import DefaultJinjaPageView
 
