@@ -342,7 +342,10 @@ def _decay_metadata(signal) -> dict:
         AssetCheckSpec(
             DECAY_CHECK,
             asset=model_key(model_name),
-            additional_deps=[table_key("features.customer_rfm")],
+            additional_deps=[
+                table_key("features.customer_rfm"),
+                table_key("features.daily_orders"),
+            ],
             # Blocking (with severity WARN, so it stops nothing): the training's automation
             # condition tells it from the challenger check that way
             # (orchestration/automation.py).
@@ -368,7 +371,12 @@ def champions_not_decayed(
     with warehouse.writer() as connection:
         windows = scoring_windows(connection, settings.as_of, settings.horizon_days)
         signals = champion_decay(
-            connection, windows, mlflow.client(), models, settings.decay_tolerance
+            connection,
+            windows,
+            mlflow.client(),
+            models,
+            settings.decay_tolerance,
+            kept_features=settings.decay_features_dir,
         )
     for model_name, signal in signals.items():
         yield AssetCheckResult(

@@ -71,7 +71,13 @@ def _scoring_asset(model_name: str, inputs: tuple[str, ...]):
     return score
 
 
-SCORING_INPUTS = ("features.customer_rfm", "staging.transactions", "staging.returns")
+# features.daily_orders: the trading clock's orders per day, read rather than recounted.
+SCORING_INPUTS = (
+    "features.customer_rfm",
+    "features.daily_orders",
+    "staging.transactions",
+    "staging.returns",
+)
 churn_scores = _scoring_asset(CHURN_MODEL, SCORING_INPUTS)
 propensity_scores = _scoring_asset(PROPENSITY_MODEL, SCORING_INPUTS)
 product_propensity_scores = _scoring_asset(

@@ -9,6 +9,7 @@ passes both figures), or when there is no champion yet. Scoring always loads
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -17,6 +18,12 @@ if TYPE_CHECKING:
 
 CHAMPION = "champion"
 CHALLENGER = "challenger"
+
+# The estimator last loaded per (registry, model name), with what identifies its version: a
+# run loads a champion for the decay check and each score table, and a version's artifacts
+# never change once registered.
+_LOADED: dict[tuple[str, str], tuple[tuple, object]] = {}
+_LOADED_LOCK = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -115,11 +122,29 @@ def load_model(uri: str):
     return mlflow.sklearn.load_model(uri)
 
 
+def load_version(current) -> object:
+    """The estimator of the registry version ``current`` (a ModelVersion), loaded once per
+    process: later calls for the same version (same number, run, source and creation time,
+    in the same registry) return the estimator already loaded; another version of the model
+    is loaded and replaces it."""
+    import mlflow
+
+    key = (mlflow.get_registry_uri(), current.name)
+    identity = (str(current.version), current.run_id, current.source, current.creation_timestamp)
+    with _LOADED_LOCK:
+        cached = _LOADED.get(key)
+        if cached is not None and cached[0] == identity:
+            return cached[1]
+        model = load_model(f"models:/{current.name}/{current.version}")
+        _LOADED[key] = (identity, model)
+        return model
+
+
 def load_champion(client: MlflowClient, model_name: str) -> tuple[object, str]:
     """(the champion estimator, its version). The alias is read once and the model loaded
-    by that version, so the pair agrees even if the alias moves meanwhile."""
+    by that version (:func:`load_version`), so the pair agrees even if the alias moves
+    meanwhile."""
     current = champion_version(client, model_name)
     if current is None:
         raise LookupError(f"{model_name} has no champion: run the refresh job first")
-    version = str(current.version)
-    return load_model(f"models:/{model_name}/{version}"), version
+    return load_version(current), str(current.version)

@@ -84,7 +84,7 @@ def publish_snapshot(
     previous = _start_from(connection, snapshot_path, building)
     try:
         present = _tables_to_publish(connection, published_tables() if tables is None else tables)
-        layouts = {f"{s}.{t}": _layout(connection, s, t) for s, t in present}
+        layouts = _layouts(connection, present)
         fingerprints = {name: _fingerprint(connection, layouts[name]) for name in layouts}
         for name in set(previous) - set(fingerprints):
             connection.execute(f"DROP TABLE IF EXISTS {SNAPSHOT_ALIAS}.{qualified(name)}")
@@ -101,7 +101,7 @@ def publish_snapshot(
                 reused.append(name)
                 continue
             connection.execute(f"CREATE OR REPLACE TABLE {target} AS SELECT * FROM {source}")
-            counts[name] = connection.execute(f"SELECT count(*) FROM {target}").fetchall()[0][0]
+            counts[name] = _rows(fingerprints[name])
             _copy_comments(connection, layouts[name], target)
         connection.execute(
             f"CREATE OR REPLACE TABLE {SNAPSHOT_ALIAS}.main.{INFO_TABLE} AS "
@@ -163,19 +163,29 @@ class _Layout:
     columns: list[tuple]
 
 
-def _layout(connection: duckdb.DuckDBPyConnection, schema: str, table: str) -> _Layout:
-    where = {"s": schema, "t": table}
-    comment = connection.execute(
-        "SELECT comment FROM duckdb_tables() WHERE database_name = current_database() "
-        "AND schema_name = $s AND table_name = $t",
-        where,
-    ).fetchall()
-    columns = connection.execute(
-        "SELECT column_name, data_type, comment FROM duckdb_columns() WHERE database_name = "
-        "current_database() AND schema_name = $s AND table_name = $t ORDER BY column_index",
-        where,
-    ).fetchall()
-    return _Layout(f"{schema}.{table}", comment, columns)
+def _layouts(
+    connection: duckdb.DuckDBPyConnection, present: Sequence[tuple[str, str]]
+) -> dict[str, _Layout]:
+    """The :class:`_Layout` of each ``(schema, table)``, from two catalog queries for all."""
+    names = [f"{schema}.{table}" for schema, table in present]
+    comments: dict[str, list[tuple]] = {name: [] for name in names}
+    columns: dict[str, list[tuple]] = {name: [] for name in names}
+    for name, comment in connection.execute(
+        "SELECT schema_name || '.' || table_name, comment FROM duckdb_tables() "
+        "WHERE database_name = current_database() AND NOT temporary "
+        "AND schema_name || '.' || table_name IN (SELECT unnest($names))",
+        {"names": names},
+    ).fetchall():
+        comments[name].append((comment,))
+    for name, column, data_type, comment in connection.execute(
+        "SELECT schema_name || '.' || table_name, column_name, data_type, comment "
+        "FROM duckdb_columns() WHERE database_name = current_database() "
+        "AND schema_name || '.' || table_name IN (SELECT unnest($names)) "
+        "ORDER BY schema_name, table_name, column_index",
+        {"names": names},
+    ).fetchall():
+        columns[name].append((column, data_type, comment))
+    return {name: _Layout(name, comments[name], columns[name]) for name in names}
 
 
 def _fingerprint(connection: duckdb.DuckDBPyConnection, layout: _Layout) -> str:
@@ -186,6 +196,11 @@ def _fingerprint(connection: duckdb.DuckDBPyConnection, layout: _Layout) -> str:
     ).fetchall()[0]
     described = repr((layout.columns, layout.comment)).encode()
     return f"{rows}:{row_hashes}:{hashlib.sha256(described).hexdigest()[:16]}"
+
+
+def _rows(fingerprint: str) -> int:
+    """The row count a :func:`_fingerprint` starts with."""
+    return int(fingerprint.split(":", 1)[0])
 
 
 def _copy_comments(connection: duckdb.DuckDBPyConnection, layout: _Layout, target: str) -> None:

@@ -9,6 +9,7 @@ Everything the pipeline writes lives under DATA_DIR (default ``./data``):
     bi/customer_intel.duckdb  the published snapshot BI tools read
     demo/                     the demo generator's side files (latent truth per customer)
     quality/                  data-quality validation results
+    cache/decay_features/     the decay check's customer features of the next cutoffs
 
 This module has no Dagster import so the domain core and the CLI can use it too.
 """
@@ -163,6 +164,12 @@ class Settings:
     @property
     def mlflow_dir(self) -> Path:
         return self.data_dir / "mlflow"
+
+    @property
+    def decay_features_dir(self) -> Path:
+        """The decay check's customer features of the next cutoffs
+        (pipeline/modelling/decay_features.py)."""
+        return self.data_dir / "cache" / "decay_features"
 
     @property
     def exports_dir(self) -> Path:

@@ -41,7 +41,9 @@ def _reference(explained: Contributions, k: int = 3) -> tuple[list[str], list[li
 def _explained(rows: int, features: int, seed: int = 7) -> Contributions:
     rng = np.random.default_rng(seed)
     columns = [f"feature_{i}" for i in range(features)]
-    values = rng.choice([0.0, 1.0, 3.5, 0.123456, 250.7, 1e13, -2.0, np.nan], (rows, features))
+    pool = [0.0, -0.0, 1.0, 3.5, 0.123456, 250.7, 1e13, 1e12, -2.0, np.nan, 99.95, 100.5]
+    pool += [-100.5, 1e-7, -2.5e-5, 123456.7, 1e300, np.inf, 12345678901.0]
+    values = rng.choice(pool, (rows, features))
     values[:, 0] = rng.integers(0, 400, rows)  # many repeated integers, like recency days
     contributions = rng.normal(scale=2, size=(rows, features))
     contributions[::11, 0] = 0.0  # zero counts as up

@@ -105,8 +105,8 @@ def _history() -> list[dict]:
     return lines
 
 
-@pytest.fixture
-def history(connection):
+def load_history(connection):
+    """The hand-made history in staging, with its product categories."""
     ensure_raw_schema(connection)
     for values in _history():
         connection.execute(
@@ -129,6 +129,11 @@ def history(connection):
             {"c": code, "k": category},
         )
     return connection
+
+
+@pytest.fixture
+def history(connection):
+    return load_history(connection)
 
 
 def assert_features_match_reference(connection, cutoffs) -> int:

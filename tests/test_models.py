@@ -22,6 +22,7 @@ from pipeline.model_registry import (
     CHAMPION,
     champion_uri,
     champion_version,
+    load_champion,
     load_model,
     register_and_maybe_promote,
 )
@@ -384,6 +385,35 @@ def test_only_a_better_challenger_becomes_champion(tracking):
         champion_value=0.15, higher_is_better=False,
     )  # fmt: skip
     assert not tie.promoted
+
+
+def test_a_champion_is_loaded_once_per_version_and_again_when_the_champion_changes(tracking):
+    client = tracking.client()
+    name = "toy_champion_cache"
+    first_model, X, _ = _toy_model(3)
+    register_and_maybe_promote(
+        client, _log(tracking, first_model, X), name, metric="brier", value=0.2,
+        champion_value=None, higher_is_better=False,
+    )  # fmt: skip
+    loaded, version = load_champion(client, name)
+    again, same_version = load_champion(client, name)
+    assert version == same_version == "1" and again is loaded  # not read from the store again
+    np.testing.assert_array_equal(loaded.coef_, first_model.coef_)
+
+    second_model, _, _ = _toy_model(4)
+    register_and_maybe_promote(
+        client, _log(tracking, second_model, X), name, metric="brier", value=0.1,
+        champion_value=0.2, higher_is_better=False,
+    )  # fmt: skip
+    replaced, new_version = load_champion(client, name)
+    assert new_version == "2" and replaced is not loaded
+    np.testing.assert_array_equal(replaced.coef_, second_model.coef_)
+    assert not np.array_equal(replaced.coef_, loaded.coef_)
+    # The alias moved back: version 1 is loaded again, not version 2 kept.
+    client.set_registered_model_alias(name, CHAMPION, "1")
+    back, back_version = load_champion(client, name)
+    assert back_version == "1"
+    np.testing.assert_array_equal(back.coef_, first_model.coef_)
 
 
 def test_champion_is_scored_on_the_challengers_data_or_replaced_when_it_cannot(tracking):

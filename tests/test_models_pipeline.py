@@ -17,9 +17,15 @@ from pipeline.cleaning import build_staging
 from pipeline.demo import write_demo_data
 from pipeline.features import build_customer_rfm
 from pipeline.ingest import ingest_landing
-from pipeline.modelling.champion_scoring import scoring_windows, stored_features
-from pipeline.modelling.training_frames import resolve_snapshot, scoring_frame
+from pipeline.modelling.champion_scoring import (
+    scoring_windows,
+    stored_daily_orders,
+    stored_features,
+)
+from pipeline.modelling.trading_clock import daily_orders
+from pipeline.modelling.training_frames import resolve_snapshot, scoring_frame, window_frame
 from pipeline.product_categories import build_product_categories, load_rules
+from pipeline.serving.daily_orders import build_daily_orders
 from pipeline.settings import DEFAULT_NON_PRODUCT_CODES
 from resources.data_quality import DataQuality
 from resources.mlflow_tracking import ModelTracking
@@ -180,6 +186,28 @@ def test_scores_reuse_the_stored_features_of_their_date_unchanged(warehouse_with
         assert stored_features(connection, windows.snapshot - dt.timedelta(days=1)) is None
         connection.execute("DROP TABLE features.customer_rfm")
         assert stored_features(connection, windows.snapshot) is None
+
+
+def test_scores_and_the_decay_frame_reuse_the_stored_daily_orders_unchanged(
+    warehouse_without_products,
+):
+    with duckdb.connect(str(warehouse_without_products)) as connection:
+        windows = scoring_windows(connection, None, 90)
+        assert stored_daily_orders(connection, windows.snapshot) is None  # not built yet
+        build_daily_orders(connection, windows.snapshot)
+        stored = stored_daily_orders(connection, windows.snapshot)
+        pd.testing.assert_frame_equal(stored, daily_orders(connection, windows.snapshot))
+        pd.testing.assert_frame_equal(
+            scoring_frame(connection, windows, orders_per_day=stored),
+            scoring_frame(connection, windows),
+        )
+        # The decay check's window at the cutoff keeps the days before the cutoff only.
+        pd.testing.assert_frame_equal(
+            window_frame(connection, windows.cutoff, 90, orders_per_day=stored),
+            window_frame(connection, windows.cutoff, 90),
+        )
+        # features.daily_orders of another date is not taken for the snapshot's
+        assert stored_daily_orders(connection, windows.snapshot - dt.timedelta(days=1)) is None
 
 
 def test_refresh_trains_registers_and_scores_with_every_model_check_passing(data_dir):

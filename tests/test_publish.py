@@ -202,3 +202,49 @@ def test_a_snapshot_without_fingerprints_is_replaced_whole(tmp_path):
     published = publish_snapshot(connection, snapshot, run_id="new")
     assert published.reused == ()
     assert len(_published(snapshot, "marts.customer_segments")) == 10
+
+
+def _snapshot_contents(path: Path) -> dict:
+    """Every published table's rows, columns and comments (snapshot_info left out: it
+    records when and by which run)."""
+    with duckdb.connect(str(path), read_only=True) as reader:
+        tables = reader.execute(
+            "SELECT schema_name, table_name, comment FROM duckdb_tables() "
+            "WHERE table_name <> 'snapshot_info' ORDER BY ALL"
+        ).fetchall()
+        return {
+            (schema, table): (
+                comment,
+                reader.execute(
+                    "SELECT column_name, data_type, comment FROM duckdb_columns() "
+                    "WHERE schema_name = $s AND table_name = $t ORDER BY column_index",
+                    {"s": schema, "t": table},
+                ).fetchall(),
+                reader.execute(f'SELECT * FROM "{schema}"."{table}" ORDER BY ALL').fetchall(),
+            )
+            for schema, table, comment in tables
+        }
+
+
+def test_a_snapshot_updated_in_place_equals_one_published_from_scratch(tmp_path):
+    connection = _warehouse(tmp_path / "w.duckdb", 50)
+    connection.execute("COMMENT ON TABLE scores.propensity IS 'Scores'")
+    connection.execute("COMMENT ON COLUMN scores.propensity.probability IS 'P(buy)'")
+    kept = tmp_path / "bi" / "kept.duckdb"
+    publish_snapshot(connection, kept, run_id="one")
+    # The next refresh: one table rewritten with other rows and a new comment, one unchanged.
+    _refill(connection, 40)
+    connection.execute("UPDATE marts.customer_segments SET segment = 'y' WHERE customer_id < 5")
+    connection.execute("COMMENT ON COLUMN marts.customer_segments.segment IS 'the segment'")
+    updated = publish_snapshot(connection, kept, run_id="two")
+    connection.execute("CREATE OR REPLACE TABLE scores.propensity AS SELECT 1 AS customer_id")
+    third = publish_snapshot(connection, kept, run_id="three")
+    assert third.reused == ("marts.customer_segments",) and updated.reused == ()
+    scratch = publish_snapshot(connection, tmp_path / "bi" / "scratch.duckdb", run_id="three")
+    assert scratch.reused == () and scratch.tables == third.tables
+    assert _snapshot_contents(kept) == _snapshot_contents(scratch.path)
+    with duckdb.connect(str(kept), read_only=True) as reader:
+        info = reader.execute(
+            "SELECT table_name, row_count FROM snapshot_info ORDER BY ALL"
+        ).fetchall()
+    assert info == sorted(third.tables.items())

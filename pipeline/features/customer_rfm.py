@@ -30,6 +30,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 
 import duckdb
 import pandas as pd
@@ -154,6 +155,17 @@ def one_pass_features(
     cutoffs (see the comment above)."""
     with _cutoff_feature_parts(connection, cutoffs):
         return connection.execute(CUTOFF_FEATURES_SQL).df()
+
+
+def write_features_at(
+    connection: duckdb.DuckDBPyConnection, cutoffs: Sequence[dt.datetime], path: Path
+) -> None:
+    """:func:`one_pass_features` written to the Parquet file ``path`` rather than returned
+    (the rows of many cutoffs, kept without a round trip through pandas)."""
+    with _cutoff_feature_parts(connection, sorted(set(cutoffs))):
+        connection.execute(
+            f"COPY ({CUTOFF_FEATURES_SQL}) TO $path (FORMAT parquet)", {"path": str(path)}
+        )
 
 
 def customer_features(connection: duckdb.DuckDBPyConnection, as_of: dt.datetime) -> pd.DataFrame:

@@ -29,6 +29,8 @@ from pipeline.modelling.training_frames import (
     resolve_windows,
     scoring_frame,
 )
+from pipeline.serving.daily_orders import read_daily_orders
+from pipeline.sql_text import quote_identifier
 
 SCORE_TABLES = {
     CHURN_MODEL: "scores.churn",
@@ -79,10 +81,32 @@ def score_with_champion(
             f"{missing}: train the models first (materialize the asset models/{model_name}, "
             "or run the job `refresh`)"
         ) from missing
-    features = stored_features(connection, windows.snapshot)
-    frame = scoring_frame(connection, windows, _categories(model), features=features)
+    frame = scoring_frame(
+        connection,
+        windows,
+        _categories(model),
+        features=stored_features(connection, windows.snapshot),
+        orders_per_day=stored_daily_orders(connection, windows.snapshot),
+    )
     scores = score_frame(model_name, model, version, frame, windows)
     return ChampionScores(model_name, version, scores)
+
+
+def _holds_snapshot(
+    connection: duckdb.DuckDBPyConnection, schema: str, table: str, snapshot: dt.datetime
+) -> bool:
+    """Whether ``schema.table`` exists and its as_of column holds ``snapshot`` only."""
+    exists = connection.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE schema_name = $schema "
+        "AND table_name = $table AND database_name = current_database() AND NOT temporary",
+        {"schema": schema, "table": table},
+    ).fetchone()[0]
+    if not exists:
+        return False
+    dates = connection.execute(
+        f"SELECT DISTINCT as_of FROM {quote_identifier(schema)}.{quote_identifier(table)}"
+    ).fetchall()
+    return dates == [(snapshot,)]
 
 
 def stored_features(
@@ -91,16 +115,21 @@ def stored_features(
     """features.customer_rfm when it holds the customer features as of ``snapshot`` (it is
     the same query, so scoring need not run it again over every line); None when the table
     is missing or of another date."""
-    exists = connection.execute(
-        "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'features' "
-        "AND table_name = 'customer_rfm'"
-    ).fetchone()[0]
-    if not exists:
-        return None
-    dates = connection.execute("SELECT DISTINCT as_of FROM features.customer_rfm").fetchall()
-    if dates != [(snapshot,)]:
+    if not _holds_snapshot(connection, "features", "customer_rfm", snapshot):
         return None
     return connection.execute("SELECT * FROM features.customer_rfm ORDER BY customer_id").df()
+
+
+def stored_daily_orders(
+    connection: duckdb.DuckDBPyConnection, snapshot: dt.datetime
+) -> pd.DataFrame | None:
+    """features.daily_orders (the store's orders per day before its as_of) when it was built
+    as of ``snapshot``: the same query as :func:`pipeline.modelling.trading_clock.daily_orders`,
+    and the days before an earlier date are a prefix of it (the trading clock keeps the days
+    before its own date). None when the table is missing or of another date."""
+    if not _holds_snapshot(connection, "features", "daily_orders", snapshot):
+        return None
+    return read_daily_orders(connection)
 
 
 def score_frame(

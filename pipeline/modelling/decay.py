@@ -16,11 +16,14 @@ from __future__ import annotations
 import datetime as dt
 import math
 from dataclasses import dataclass
+from pathlib import Path
 
 import duckdb
 import numpy as np
 
-from pipeline.model_registry import champion_version, load_model
+from pipeline.model_registry import champion_version, load_version
+from pipeline.modelling.champion_scoring import stored_daily_orders
+from pipeline.modelling.decay_features import features_at_cutoff
 from pipeline.modelling.model_inputs import model_input_frame
 from pipeline.modelling.model_runs import CHURN_MODEL, PROPENSITY_MODEL
 from pipeline.modelling.training_frames import ModelWindows, window_frame
@@ -101,10 +104,13 @@ def champion_decay(
     client,
     model_names: tuple[str, ...] = MONITORED_MODELS,
     tolerance: float = DEFAULT_DECAY_TOLERANCE,
+    kept_features: Path | None = None,
 ) -> dict[str, DecaySignal]:
     """The champion of each of ``model_names`` judged on the latest complete horizon of
     ``windows`` (its cutoff and the horizon after it). The horizon's frame (features as of
-    the cutoff, outcomes after it) is built once and every champion is scored on it."""
+    the cutoff, outcomes after it) is built once and every champion is scored on it; the
+    features as of the cutoff are kept in ``kept_features`` for the next nights' cutoffs
+    (:mod:`pipeline.modelling.decay_features`; None: computed, nothing kept)."""
     start, end = windows.cutoff, windows.cutoff_end
     frame = None
     signals = {}
@@ -116,7 +122,13 @@ def champion_decay(
             )
             continue
         if frame is None:
-            frame = window_frame(connection, start, windows.horizon_days)
+            frame = window_frame(
+                connection,
+                start,
+                windows.horizon_days,
+                orders_per_day=stored_daily_orders(connection, windows.snapshot),
+                features=features_at_cutoff(connection, start, windows.snapshot, kept_features),
+            )
         signals[model_name] = _judge(model_name, current, frame, windows, tolerance)
     return signals
 
@@ -128,7 +140,7 @@ def _judge(model_name: str, current, frame, windows: ModelWindows, tolerance: fl
     if frame.empty:
         return DecaySignal(model_name, version, validation, None, start, end, 0, tolerance)
     try:
-        model = load_model(f"models:/{model_name}/{version}")
+        model = load_version(current)
         probability = model.predict_proba(model_input_frame(frame))[:, 1]
     except (ValueError, KeyError, TypeError, AttributeError, OSError, ImportError) as error:
         problem = f"cannot score the current features ({type(error).__name__}: {error})"

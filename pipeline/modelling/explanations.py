@@ -85,6 +85,22 @@ def _format_value(value: float) -> str:
     return f"{value:.3g}"
 
 
+def _format_values(values: np.ndarray) -> np.ndarray:
+    """:func:`_format_value` of each of ``values`` (floats), the same texts: whole numbers
+    (most values, such as days and counts) converted by NumPy at once, the rest by Python's
+    formatting one value at a time."""
+    texts = np.full(len(values), "missing", dtype=object)
+    with np.errstate(invalid="ignore"):
+        known = ~np.isnan(values)
+        whole = known & (np.mod(values, 1) == 0) & (np.abs(values) < 1e12)
+        large = known & ~whole & (np.abs(values) >= 100)
+    texts[whole] = values[whole].astype(np.int64).astype(str).astype(object)
+    texts[large] = [f"{value:.0f}" for value in values[large].tolist()]
+    small = known & ~whole & ~large
+    texts[small] = [f"{value:.3g}" for value in values[small].tolist()]
+    return texts
+
+
 def top_reasons(
     explained: Contributions, k: int = TOP_REASONS
 ) -> tuple[list[str], pd.arrays.ArrowExtensionArray]:
@@ -101,24 +117,31 @@ def top_reasons(
     order = np.argsort(-np.abs(contributions), axis=1, kind="stable")[:, :k]
     chosen = np.take_along_axis(contributions, order, axis=1).ravel()
     shown = np.take_along_axis(values, order, axis=1).ravel()
-    features = names[order].ravel()
-    directions = np.where(chosen >= 0, "up", "down").astype(object)
+    features = names[order].ravel().tolist()
+    directions = np.where(chosen >= 0, "up", "down").tolist()
     distinct, position = np.unique(shown, return_inverse=True)
-    value_texts = np.array([_format_value(v) for v in distinct.tolist()], dtype=object)
-    contribution_texts = np.array([f"{c:+.2f}" for c in chosen.tolist()], dtype=object)
-    parts = features + "=" + value_texts[position.ravel()] + " ("
-    parts = (parts + contribution_texts + ", " + directions + ")").reshape(order.shape)
-    texts = ["; ".join(row) for row in parts.tolist()]
+    value_texts = _format_values(distinct)[position.ravel()].tolist()
+    chosen = chosen.tolist()
+    parts = [
+        f"{feature}={value} ({contribution:+.2f}, {direction})"
+        for feature, value, contribution, direction in zip(
+            features, value_texts, chosen, directions, strict=True
+        )
+    ]
+    width = order.shape[1]
+    texts = ["; ".join(parts[start : start + width]) for start in range(0, len(parts), width)]
+    if not width:
+        texts = [""] * len(order)
     reasons = pa.StructArray.from_arrays(
         [
-            pa.array(features.tolist(), pa.string()),
+            pa.array(features, pa.string()),
             pa.array(shown, pa.float64(), from_pandas=True),  # NaN: no value (null)
-            pa.array([round(c, 4) for c in chosen.tolist()], pa.float64()),
-            pa.array(directions.tolist(), pa.string()),
+            pa.array([round(c, 4) for c in chosen], pa.float64()),
+            pa.array(directions, pa.string()),
         ],
         names=["feature", "value", "contribution", "direction"],
     )
-    offsets = pa.array(np.arange(len(order) + 1) * order.shape[1], pa.int32())
+    offsets = pa.array(np.arange(len(order) + 1) * width, pa.int32())
     records = pa.ListArray.from_arrays(offsets, reasons)
     return texts, pd.arrays.ArrowExtensionArray(records)
 

@@ -287,13 +287,19 @@ def window_frames(
     *,
     orders_per_day: pd.DataFrame | None = None,
     categories: tuple[str, ...] = (),
+    features: pd.DataFrame | None = None,
 ) -> list[pd.DataFrame]:
-    """For each of ``starts``, the features as of the start (:func:`features_at`) and the
-    outcomes in [start, start + horizon): actual_orders, actual_spend, purchased and, with
-    categories, one bought:<category> column each. One pass over the lines for all windows.
-    Windows without customers are left out."""
+    """For each of ``starts``, the features as of the start (:func:`features_at`, with its
+    ``features``) and the outcomes in [start, start + horizon): actual_orders, actual_spend,
+    purchased and, with categories, one bought:<category> column each. One pass over the
+    lines for all windows. Windows without customers are left out."""
     frames = features_at(
-        connection, starts, horizon_days, orders_per_day=orders_per_day, categories=categories
+        connection,
+        starts,
+        horizon_days,
+        orders_per_day=orders_per_day,
+        categories=categories,
+        features=features,
     )
     outcomes = window_outcomes(connection, starts, horizon_days).set_index(
         ["window_start", "customer_id"]
@@ -315,15 +321,23 @@ def window_frame(
     *,
     orders_per_day: pd.DataFrame | None = None,
     categories: tuple[str, ...] = (),
+    features: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Features as of ``start`` and the outcomes in [start, start + horizon), as
     :func:`window_frames` for one window (an empty frame without customers)."""
     frames = window_frames(
-        connection, [start], horizon_days, orders_per_day=orders_per_day, categories=categories
+        connection,
+        [start],
+        horizon_days,
+        orders_per_day=orders_per_day,
+        categories=categories,
+        features=features,
     )
     if frames:
         return frames[0]
-    return features_as_of(connection, start, horizon_days, orders_per_day=orders_per_day)
+    return features_as_of(
+        connection, start, horizon_days, orders_per_day=orders_per_day, features=features
+    )
 
 
 class NotEnoughHistoryError(ValueError):
@@ -430,13 +444,15 @@ def scoring_frame(
     windows: ModelWindows,
     categories: tuple[str, ...] = (),
     features: pd.DataFrame | None = None,
+    orders_per_day: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """Features as of the snapshot, for the final scores (``features``: see
-    :func:`features_as_of`)."""
+    """Features as of the snapshot, for the final scores (``features``, ``orders_per_day``:
+    see :func:`features_as_of`)."""
     return features_as_of(
         connection,
         windows.snapshot,
         windows.horizon_days,
         categories=categories,
         features=features,
+        orders_per_day=orders_per_day,
     )
