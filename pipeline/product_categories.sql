@@ -1,7 +1,11 @@
+-- Revenue is summed as DECIMAL (each line at 1e-6, exactly), as in marts.monthly_revenue: a
+-- sum of doubles depends on the order DuckDB's threads add the rows in, and so did this
+-- table's last bits and its row order.
 CREATE SCHEMA IF NOT EXISTS features;
 CREATE OR REPLACE TABLE features.product_categories AS
 WITH descriptions AS (
-    SELECT stock_code, description, count(*) AS lines, sum(line_amount) AS revenue
+    SELECT stock_code, description, count(*) AS lines,
+           sum(line_amount::DECIMAL(38, 6)) AS revenue
     FROM staging.transactions
     WHERE stock_code IS NOT NULL
     GROUP BY ALL
@@ -26,7 +30,7 @@ SELECT k.stock_code,
             WHEN k.keyword_category IS NOT NULL THEN 'keyword'
             ELSE 'no rule matched' END AS category_source,
        k.lines,
-       k.revenue
+       k.revenue::DOUBLE AS revenue
 FROM by_keyword k
 LEFT JOIN user_categories u ON u.stock_code = k.stock_code
-ORDER BY k.revenue DESC
+ORDER BY k.revenue DESC, k.stock_code
