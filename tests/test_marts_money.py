@@ -1,6 +1,6 @@
-"""Money in the marts and features does not depend on the order of the lines: staging tables are appended
-to by the nightly cleaning, so the same lines can come in another order than a full
-rebuild's, and a sum of doubles taken in another order can move a rounded cent."""
+"""Money in the marts and features does not depend on the order of the lines: staging
+tables are appended to by the nightly cleaning, so the same lines can come in another order
+than a full rebuild's, and a sum of doubles taken in another order can move a rounded cent."""
 
 from __future__ import annotations
 
