@@ -9,7 +9,6 @@ old one or the new one, never half of each. The champions are loaded once
 from __future__ import annotations
 
 import datetime as dt
-import functools
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -18,7 +17,7 @@ import pandas as pd
 
 from pipeline.action_rules import ActionPlan, action_case_sql
 from pipeline.catalog.ddl import create_tables_sql
-from pipeline.model_registry import champion_version, load_model
+from pipeline.model_registry import champion_version, load_version
 from pipeline.modelling.champion_scoring import score_frame
 from pipeline.modelling.model_runs import CHURN_MODEL, PROPENSITY_MODEL
 from pipeline.modelling.training_frames import features_at, resolve_windows, scoring_frame
@@ -65,18 +64,11 @@ class SnapshotModels:
 SNAPSHOT_MODELS = (VALUE_MODEL, STYLE_MODEL, PERSONA_MODEL, CHURN_MODEL, PROPENSITY_MODEL)
 
 
-@functools.lru_cache(maxsize=16)
-def _model_version(registry_uri: str, name: str, version: str):
-    """A registered version (immutable), loaded once per process: a backfill of dates a
-    month apart is one run per date, all in one process."""
-    return load_model(f"models:/{name}/{version}")
-
-
 def load_snapshot_models(client) -> SnapshotModels:
-    """The current champion of every model a snapshot uses; LookupError naming the model
-    when one has none yet (train the models first)."""
-    import mlflow
-
+    """The current champion of every model a snapshot uses, each version loaded once per
+    process (:func:`~pipeline.model_registry.load_version`: a backfill of dates a month apart
+    is one run per date, all in one process); LookupError naming the model when one has
+    none yet (train the models first)."""
     champions = {}
     for name in SNAPSHOT_MODELS:
         current = champion_version(client, name)
@@ -85,8 +77,7 @@ def load_snapshot_models(client) -> SnapshotModels:
                 f"{name} has no champion: a history snapshot needs every champion; run the "
                 "job `refresh` (or materialize the segments and models/train_models) first"
             )
-        version = str(current.version)
-        champions[name] = (_model_version(mlflow.get_registry_uri(), name, version), version)
+        champions[name] = (load_version(current), str(current.version))
     return SnapshotModels(champions)
 
 
