@@ -87,17 +87,15 @@ def _format_value(value: float) -> str:
 
 def _format_values(values: np.ndarray) -> np.ndarray:
     """:func:`_format_value` of each of ``values`` (floats), the same texts: whole numbers
-    (most values, such as days and counts) converted by NumPy at once, the rest by Python's
-    formatting one value at a time."""
+    (most values, such as days and counts) converted by NumPy at once, the rest by
+    :func:`_format_value` one value at a time."""
     texts = np.full(len(values), "missing", dtype=object)
     with np.errstate(invalid="ignore"):
         known = ~np.isnan(values)
         whole = known & (np.mod(values, 1) == 0) & (np.abs(values) < 1e12)
-        large = known & ~whole & (np.abs(values) >= 100)
     texts[whole] = values[whole].astype(np.int64).astype(str).astype(object)
-    texts[large] = [f"{value:.0f}" for value in values[large].tolist()]
-    small = known & ~whole & ~large
-    texts[small] = [f"{value:.3g}" for value in values[small].tolist()]
+    rest = known & ~whole
+    texts[rest] = [_format_value(value) for value in values[rest].tolist()]
     return texts
 
 
