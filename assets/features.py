@@ -5,6 +5,7 @@ import datetime as dt
 from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, multi_asset
 
 from assets.common import comment_and_describe, markdown_rows, table_key, table_spec
+from assets.coverage import PURCHASERS_BEFORE_SNAPSHOT, covers_customers_check
 from assets.quality import contract_checks
 from pipeline.features import RFM_SEGMENTS, build_customer_rfm, default_as_of
 from pipeline.product_categories import build_product_categories, load_rules
@@ -109,3 +110,8 @@ def daily_orders(context: AssetExecutionContext, warehouse: DuckDBWarehouse):
 
 
 gx_checks = contract_checks(product_categories, customer_rfm, daily_orders)
+customer_rfm_coverage = covers_customers_check(
+    "features.customer_rfm",
+    PURCHASERS_BEFORE_SNAPSHOT,
+    "Every customer with a purchase in staging.transactions before the snapshot date has a row.",
+)

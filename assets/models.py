@@ -92,14 +92,17 @@ def model_key(model_name: str) -> AssetKey:
     return AssetKey(["models", model_name])
 
 
-def model_spec(model_name: str) -> AssetSpec:
+def model_spec(
+    model_name: str, description: str | None = None, inputs: tuple[str, ...] = MODEL_INPUTS
+) -> AssetSpec:
+    """The asset of a registered model trained on the tables ``inputs``."""
     return AssetSpec(
         key=model_key(model_name),
-        description=MODEL_DESCRIPTIONS[model_name]
+        description=(description or MODEL_DESCRIPTIONS[model_name])
         + f" A new version is registered at every training; scoring loads "
         f"{champion_uri(model_name)}.",
         group_name="models",
-        deps=[table_key(t) for t in MODEL_INPUTS],
+        deps=[table_key(t) for t in inputs],
         kinds={"mlflow", "scikitlearn"},
         owners=OWNERS,
         metadata={

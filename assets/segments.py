@@ -1,10 +1,11 @@
-"""Segments layer: customer value, purchase style and personas, with their MLflow models.
+"""Segments layer: customer value, purchase style and personas per customer.
 
-Each asset fits its model on features.customer_rfm (pipeline/segmentation), logs and registers
-it in MLflow (the newest fit becomes the champion that assign_segments loads), writes its
-table stamped with the model version, and reports segment sizes, centroids and separation.
-On generated demo data (DATA_DIR/demo/customer_truth.parquet present) it also reports how
-well the segments recover the generator's truth.
+Each table is labelled by its model's MLflow champion (``models:/NAME@champion``, trained
+on the training cadence by assets/segment_models.py; no refit here), stamped with the
+champion's version, with segment sizes and centroids as metadata. Only on a machine
+without a champion yet (the first run) does the asset fit and register one itself. On
+generated demo data (DATA_DIR/demo/customer_truth.parquet present) it also reports how well
+the segments recover the generator's truth.
 """
 
 from pathlib import Path
@@ -20,8 +21,12 @@ from dagster import (
 )
 
 from assets.common import comment_and_describe, markdown_rows, table_key, table_spec
+from assets.coverage import FEATURE_CUSTOMERS, covers_customers_check
+from assets.models import model_key
 from assets.quality import contract_checks
+from assets.segment_models import STYLE_INPUTS, train_segment_model
 from pipeline.demo import TRUTH_FILE
+from pipeline.model_registry import champion_version, load_version
 from pipeline.segmentation import (
     PERSONA_TABLE,
     PERSONAS,
@@ -29,14 +34,8 @@ from pipeline.segmentation import (
     STYLE_TABLE,
     VALUE_SEGMENTS,
     VALUE_TABLE,
-    FittedSegments,
-    RegisteredSegmentModel,
-    fit_customer_value,
-    fit_personas,
-    fit_purchase_style,
-    log_segment_model,
-    write_segments,
 )
+from pipeline.segmentation.build import SEGMENT_TABLES, SegmentTable, write_assignments
 from pipeline.segmentation.evaluation import (
     SEGMENT_SIZES_HEADER,
     SPEND_BY_SEGMENT_HEADER,
@@ -46,7 +45,6 @@ from pipeline.segmentation.evaluation import (
 )
 from pipeline.segmentation.labels import value_style_markdown
 from pipeline.settings import Settings
-from pipeline.sql_text import one_row, qualified
 from resources.mlflow_tracking import ModelTracking
 from resources.warehouse import WRITER_POOL, WRITER_RETRY, DuckDBWarehouse
 
@@ -60,52 +58,45 @@ def _truth_path() -> Path | None:
     return path if path.exists() else None
 
 
-def _log_model(
-    context: AssetExecutionContext, tracking: ModelTracking, fitted: FittedSegments
-) -> RegisteredSegmentModel:
-    """Log and register the fitted model in an MLflow run tagged with the Dagster run."""
-    tags = {
-        "dagster_run_id": context.run_id,
-        "dagster_asset_key": table_key(fitted.table).to_user_string(),
-    }
-    with tracking.run(fitted.table, tags=tags):
-        return log_segment_model(
-            tracking.client(),
-            fitted.model,
-            model_name=fitted.model_name,
-            quality=fitted.quality,
-            centroids=fitted.centroids,
-            tags=tags,
-        )
+def _segment_spec(table: str, inputs: tuple[str, ...] = ()):
+    segment = SEGMENT_TABLES[table]
+    spec = table_spec(table, group=GROUP, deps=["features.customer_rfm", *inputs], kinds=KINDS)
+    return spec.replace_attributes(deps=[model_key(segment.model_name), *spec.deps])
 
 
-def _segment_metadata(
-    connection,
-    fitted: FittedSegments,
-    logged: RegisteredSegmentModel,
-    column: str,
-    labels: tuple[str, ...],
+def _label_customers(
+    context: AssetExecutionContext, connection, tracking: ModelTracking, segment: SegmentTable
 ) -> dict:
-    quality = fitted.quality
-    metadata = comment_and_describe(connection, fitted.table)
-    metadata["segment_sizes"] = MetadataValue.md(
-        markdown_rows(segment_sizes(connection, fitted.table, column, labels), SEGMENT_SIZES_HEADER)
-    )
+    """Label every customer with ``segment``'s champion (fitted and registered now when
+    there is none yet), write the table; its metadata."""
+    current = champion_version(tracking.client(), segment.model_name)
+    if current is None:
+        fitted, logged = train_segment_model(context, tracking, connection, segment)
+        model, version = fitted.model, logged.version
+        chosen = f"{logged.summary}; fitted in this run: there was no champion yet"
+    else:
+        model, version = load_version(current), str(current.version)
+        chosen = f"{segment.model_name} v{version} (champion)"
+    write_assignments(connection, segment.table, segment.assign(connection, model), version)
+    context.log.info(f"{segment.table} labelled by {chosen}")
+    centroids = model.centroid_table()
+    metadata = comment_and_describe(connection, segment.table)
     metadata["centroids"] = MetadataValue.md(
-        markdown_rows(fitted.centroids.itertuples(index=False), list(fitted.centroids.columns))
+        markdown_rows(centroids.itertuples(index=False), list(centroids.columns))
     )
-    if quality.silhouette is not None:
-        metadata["silhouette"] = MetadataValue.float(round(quality.silhouette, 4))
-    if quality.davies_bouldin is not None:
-        metadata["davies_bouldin"] = MetadataValue.float(round(quality.davies_bouldin, 4))
-    metadata["model"] = MetadataValue.text(logged.summary)
-    metadata["model_uri"] = MetadataValue.text(f"models:/{logged.model_name}/{logged.version}")
-    metadata["mlflow_seconds"] = MetadataValue.float(round(logged.seconds, 2))
+    metadata["model"] = MetadataValue.text(chosen)
+    metadata["model_uri"] = MetadataValue.text(f"models:/{segment.model_name}/{version}")
     return metadata
 
 
+def _sizes(connection, table: str, column: str, labels: tuple[str, ...]) -> MetadataValue:
+    return MetadataValue.md(
+        markdown_rows(segment_sizes(connection, table, column, labels), SEGMENT_SIZES_HEADER)
+    )
+
+
 @multi_asset(
-    specs=[table_spec(VALUE_TABLE, group=GROUP, deps=["features.customer_rfm"], kinds=KINDS)],
+    specs=[_segment_spec(VALUE_TABLE)],
     pool=WRITER_POOL,
     retry_policy=WRITER_RETRY,
     name="customer_value",
@@ -114,13 +105,11 @@ def customer_value(
     context: AssetExecutionContext, warehouse: DuckDBWarehouse, mlflow: ModelTracking
 ):
     """Low / Mid / High value per customer: k-means (k=3) on standardized log recency,
-    frequency and monetary, clusters named by their centroid's value score; the model is
-    registered in MLflow as customer_value_segments."""
+    frequency and monetary, clusters named by their centroid's value score; labelled by the
+    champion of customer_value_segments."""
     with warehouse.writer() as connection:
-        fitted = fit_customer_value(connection)
-        logged = _log_model(context, mlflow, fitted)
-        write_segments(connection, fitted, logged.version)
-        metadata = _segment_metadata(connection, fitted, logged, "value_segment", VALUE_SEGMENTS)
+        metadata = _label_customers(context, connection, mlflow, SEGMENT_TABLES[VALUE_TABLE])
+        metadata["segment_sizes"] = _sizes(connection, VALUE_TABLE, "value_segment", VALUE_SEGMENTS)
         truth = _truth_path()
         if truth is not None:
             ordering = value_ordering(connection, truth)
@@ -133,14 +122,7 @@ def customer_value(
 
 
 @multi_asset(
-    specs=[
-        table_spec(
-            STYLE_TABLE,
-            group=GROUP,
-            deps=["features.customer_rfm", "staging.transactions", "staging.returns", VALUE_TABLE],
-            kinds=KINDS,
-        )
-    ],
+    specs=[_segment_spec(STYLE_TABLE, (*STYLE_INPUTS, VALUE_TABLE))],
     pool=WRITER_POOL,
     retry_policy=WRITER_RETRY,
     name="purchase_style",
@@ -150,12 +132,13 @@ def purchase_style(
 ):
     """Regular / Bulk / Anomaly per customer from units per line (Bulk: k-means on the
     quartiles of line quantity; Anomaly: isolation forest plus a materiality rule), with a
-    reason and the value x style label; registered in MLflow as purchase_style_segments."""
+    reason and the value x style label; labelled by the champion of
+    purchase_style_segments."""
     with warehouse.writer() as connection:
-        fitted = fit_purchase_style(connection)
-        logged = _log_model(context, mlflow, fitted)
-        write_segments(connection, fitted, logged.version)
-        metadata = _segment_metadata(connection, fitted, logged, "purchase_style", PURCHASE_STYLES)
+        metadata = _label_customers(context, connection, mlflow, SEGMENT_TABLES[STYLE_TABLE])
+        metadata["segment_sizes"] = _sizes(
+            connection, STYLE_TABLE, "purchase_style", PURCHASE_STYLES
+        )
         labels = connection.execute(
             "SELECT value_style_label, count(*) FROM segments.purchase_style "
             "GROUP BY 1 ORDER BY 2 DESC"
@@ -187,7 +170,7 @@ def purchase_style(
 
 
 @multi_asset(
-    specs=[table_spec(PERSONA_TABLE, group=GROUP, deps=["features.customer_rfm"], kinds=KINDS)],
+    specs=[_segment_spec(PERSONA_TABLE)],
     pool=WRITER_POOL,
     retry_policy=WRITER_RETRY,
     name="personas",
@@ -198,48 +181,21 @@ def personas(context: AssetExecutionContext, warehouse: DuckDBWarehouse, mlflow:
     log frequency, spend and average order value names a Loyal, Big Spender or Occasional
     profile (each cluster takes the nearest archetype, an assignment problem, not a fixed
     cluster id), and a valuable profile without a purchase for 90 days is At Risk;
-    registered in MLflow as customer_personas."""
+    labelled by the champion of customer_personas."""
     with warehouse.writer() as connection:
-        fitted = fit_personas(connection)
-        logged = _log_model(context, mlflow, fitted)
-        write_segments(connection, fitted, logged.version)
-        metadata = _segment_metadata(connection, fitted, logged, "persona", PERSONAS)
+        metadata = _label_customers(context, connection, mlflow, SEGMENT_TABLES[PERSONA_TABLE])
+        metadata["segment_sizes"] = _sizes(connection, PERSONA_TABLE, "persona", PERSONAS)
     yield MaterializeResult(asset_key=table_key(PERSONA_TABLE), metadata=metadata)
 
 
 # -- checks ------------------------------------------------------------------------------------
 
 
-def _covers_all_customers(table: str):
-    """A blocking check that every customer with a purchase before the snapshot has a row
-    (one row per customer, labels not null and from their vocabulary are in the table's
-    contract and its GX check)."""
-    target = qualified(table)
-
-    @asset_check(asset=table_key(table), name="covers_all_customers", blocking=True)
-    def covers_all_customers(warehouse: DuckDBWarehouse) -> AssetCheckResult:
-        """Every customer with a purchase in staging.transactions before the snapshot date
-        has a row."""
-        with warehouse.reader() as connection:
-            missing, example = one_row(
-                connection,
-                f"""
-                SELECT count(DISTINCT t.customer_id), min(t.customer_id)
-                FROM staging.transactions t
-                ANTI JOIN {target} s USING (customer_id)
-                WHERE t.invoice_ts < (SELECT max(as_of) FROM {target})
-                """,
-            )
-        metadata = {"missing_customers": missing}
-        if missing:
-            metadata["example_missing_customer"] = str(example)
-        return AssetCheckResult(passed=missing == 0, metadata=metadata)
-
-    return covers_all_customers
-
-
 segment_checks = [
-    _covers_all_customers(table) for table in (VALUE_TABLE, STYLE_TABLE, PERSONA_TABLE)
+    covers_customers_check(
+        table, FEATURE_CUSTOMERS, "Every customer of features.customer_rfm has a row."
+    )
+    for table in (VALUE_TABLE, STYLE_TABLE, PERSONA_TABLE)
 ]
 
 

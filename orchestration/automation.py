@@ -5,9 +5,10 @@
   and none is missing or in progress, so a new file flows through staging, features,
   segments, the scores (with the current champions), marts, exports and the BI snapshot.
   Training is not part of that.
-- **Training** (``train_models``) runs on ``RETRAIN_CRON`` (default Sunday 03:00) on the
-  data of that moment, when a champion's decay check newly fails, or when
-  no model exists yet (a fresh machine), and on demand.
+- **Training** (``train_models`` and the segment models) runs on ``RETRAIN_CRON`` (default
+  Sunday 03:00) on the data of that moment, when no model exists yet (a fresh machine),
+  and on demand; ``train_models`` also when a champion's decay check newly fails (the
+  segment models have no out-of-time score to decay).
 - What consumers read (marts, exports, the BI snapshot) carries a freshness policy: overdue
   after ``FRESHNESS_HOURS`` (default 26 h) without a materialization.
 

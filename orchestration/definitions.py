@@ -22,6 +22,7 @@ from assets import (
     models,
     raw,
     scores,
+    segment_models,
     segments,
     staging,
 )
@@ -31,7 +32,13 @@ from orchestration.history import (
     history_snapshot_job,
     history_snapshot_schedule,
 )
-from orchestration.jobs import ingest_job, nightly_job, refresh_job, score_new_customers_job
+from orchestration.jobs import (
+    TRAINING_KEYS,
+    ingest_job,
+    nightly_job,
+    refresh_job,
+    score_new_customers_job,
+)
 from orchestration.recovery import dead_runs_sensor
 from orchestration.schedules import nightly_refresh_schedule
 from orchestration.sensors import (
@@ -50,6 +57,7 @@ _ASSET_MODULES = [
     staging,
     features,
     segments,
+    segment_models,
     models,
     scores,
     marts,
@@ -62,7 +70,7 @@ def _assets():
     automated = with_automation(
         load_assets_from_modules(_ASSET_MODULES),
         Settings.from_env(),
-        training_keys=set(models.train_models_asset.keys),
+        training_keys=TRAINING_KEYS,
     )
     # Code references (a link from each asset to its source file in the UI) are a beta
     # API; their warning would be printed on every load of the code location.

@@ -21,11 +21,15 @@ from dagster import (
 )
 
 from assets.models import decay_check_key, train_models_asset
+from assets.segment_models import SEGMENT_MODEL_KEYS
 from orchestration.automation import MIGRATION_MARTS, RUN_GUARD_TAG, RUN_GUARD_VALUE
 from pipeline.modelling.decay import MONITORED_MODELS
 
 WRITER_TAGS = {RUN_GUARD_TAG: RUN_GUARD_VALUE}
-TRAINING = AssetSelection.assets(*train_models_asset.keys)
+# Everything fitted and registered on the training cadence: the churn and propensity models
+# with their report, and the segment models (the nightly labels with their champions).
+TRAINING_KEYS = {*train_models_asset.keys, *SEGMENT_MODEL_KEYS}
+TRAINING = AssetSelection.assets(*TRAINING_KEYS)
 DECAY_CHECKS = AssetSelection.checks(*(decay_check_key(name) for name in MONITORED_MODELS))
 # The history's partitions are snapshot dates: its own job (orchestration/history.py)
 # takes them after a refresh, on its cadence, or in a backfill.

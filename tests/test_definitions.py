@@ -9,6 +9,7 @@ from assets.quality import check_name_for
 from orchestration.definitions import defs
 from pipeline.catalog import TABLES
 from pipeline.modelling.model_runs import CHURN_MODEL, PRODUCT_MODEL, PROPENSITY_MODEL
+from pipeline.segmentation import SEGMENT_MODELS
 
 ASSET_SPECS = list(defs.resolve_asset_graph().asset_nodes)
 CHECK_SPECS = {
@@ -72,7 +73,8 @@ def test_asset_keys_mirror_warehouse_tables(node):
 
 
 def test_model_assets_are_the_registered_models():
-    assert {n.key.path[1] for n in MODEL_ASSETS} == {CHURN_MODEL, PROPENSITY_MODEL, PRODUCT_MODEL}
+    registered = {CHURN_MODEL, PROPENSITY_MODEL, PRODUCT_MODEL, *SEGMENT_MODELS}
+    assert {n.key.path[1] for n in MODEL_ASSETS} == registered
     for node in MODEL_ASSETS:
         assert node.group_name == "models"
         assert node.kinds == {"mlflow", "scikitlearn"}

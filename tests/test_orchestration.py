@@ -26,6 +26,7 @@ from dagster import (
     materialize,
 )
 
+from assets.segment_models import SEGMENT_MODEL_KEYS
 from orchestration.automation import RUN_GUARD_TAG, freshness_policy
 from orchestration.definitions import defs
 from orchestration.sensors import landing_files_sensor
@@ -151,11 +152,10 @@ def test_training_follows_the_retrain_cron():
             defs, instance, evaluation_time=sunday + dt.timedelta(minutes=1), cursor=due.cursor
         )
     assert TRAINED <= _requested(due)
-    assert (
-        not _requested(due)
-        - TRAINED
-        - {k for k in ALL_KEYS if k.path[0] in {"scores", "marts", "exports", "bi"}}
-    )
+    # What the new champions label and score follows them (segments: the segment models').
+    downstream = {"segments", "scores", "marts", "exports", "bi"}
+    assert not _requested(due) - TRAINED - {k for k in ALL_KEYS if k.path[0] in downstream}
+    assert AssetKey(["segments", "customer_value"]) in _requested(due)
     assert not _requested(later) & TRAINED  # once per tick of the cron
 
 
@@ -185,7 +185,10 @@ def test_a_decayed_champion_requests_a_retrain_once():
             defs, instance, evaluation_time=SATURDAY_NOON, cursor=decayed.cursor
         )
     assert not _requested(kept) & TRAINED  # a challenger that lost is no reason to retrain
-    assert TRAINED <= _requested(decayed)
+    # The decay of a scoring model retrains the scoring models; the segment models, which
+    # have no out-of-time score to decay, keep their cron.
+    assert TRAINED - SEGMENT_MODEL_KEYS <= _requested(decayed)
+    assert not _requested(decayed) & SEGMENT_MODEL_KEYS
     assert not _requested(again) & TRAINED
 
 

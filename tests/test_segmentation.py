@@ -485,6 +485,7 @@ def test_models_are_logged_registered_and_assign_new_customers(demo, fitted, tra
 
 
 def test_checks_catch_duplicates_unknown_labels_and_missing_customers(tmp_path, demo, fitted):
+    from assets.features import customer_rfm_coverage
     from assets.segments import segment_checks
     from pipeline import quality
 
@@ -515,6 +516,16 @@ def test_checks_catch_duplicates_unknown_labels_and_missing_customers(tmp_path, 
     verdict = checks["covers_all_customers"](warehouse=warehouse)
     assert not verdict.passed
     assert verdict.metadata["missing_customers"].value == 1
+    # The segments are checked against features.customer_rfm, which is checked against
+    # the purchases in staging.
+    assert customer_rfm_coverage(warehouse=warehouse).passed
+    with duckdb.connect(str(path)) as connection:
+        connection.execute(
+            "DELETE FROM features.customer_rfm "
+            "WHERE customer_id = (SELECT max(customer_id) FROM features.customer_rfm)"
+        )
+    verdict = customer_rfm_coverage(warehouse=warehouse)
+    assert not verdict.passed and verdict.metadata["missing_customers"].value == 1
     # The duplicate and the unknown label fail the table's contract suite, blocking.
     with duckdb.connect(str(path), read_only=True) as connection:
         report = quality.validate_table(
@@ -579,8 +590,12 @@ def test_refresh_builds_segments_and_their_checks_pass(data_dir, monkeypatch):
     assert "Key Account" in style["value_style_matrix"].value
     value = metadata["segments/customer_value"]
     assert value["demo_truth/spearman_value_score_true_spend"].value > 0.7
-    assert "| High |" in value["centroids"].value and value["silhouette"].value > 0
-    assert "v1" in metadata["segments/personas"]["model"].value
+    assert "| High |" in value["centroids"].value
+    # Trained first (the models' assets), then the tables labelled by those champions.
+    trained = metadata["models/customer_value_segments"]
+    assert trained["silhouette"].value > 0 and "now the champion" in trained["model"].value
+    for table in ("customer_value", "purchase_style", "personas"):
+        assert metadata[f"segments/{table}"]["model"].value.endswith("v1 (champion)"), table
 
     with duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True) as connection:
         customers = connection.execute("SELECT count(*) FROM features.customer_rfm").fetchone()[0]

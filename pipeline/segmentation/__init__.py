@@ -11,7 +11,7 @@
 
 Modules: ``value``, ``style`` and ``personas`` hold the scikit-learn estimators (each
 carries its cluster -> label mapping, so MLflow stores both together); ``warehouse`` the SQL;
-``build`` the fit-and-write functions the assets call; ``tracking`` MLflow logging and
+``build`` the fit, label and write functions the assets call; ``tracking`` MLflow logging and
 :func:`assign_segments`; ``evaluation`` the segment summaries and the demo-truth figures.
 No Dagster import anywhere in this package.
 """

@@ -1,12 +1,18 @@
-"""Fit each segment model on the warehouse and write its table: what the assets call.
+"""Fit each segment model on the warehouse, label customers with it, write its table: what
+the assets call.
 
 Each ``fit_*`` reads the per-customer features with one SQL query, fits the model and returns
-a :class:`FittedSegments` (model, assignments, quality, centroids); ``write_segments`` writes
-the table, stamped with the registered model version when the model was logged to MLflow.
+a :class:`FittedSegments` (model, assignments, quality, centroids): the training side, on
+the retrain cadence. Each ``assign_*`` labels the customers of the warehouse with a model
+already fitted (the registered champion) without refitting: the nightly side.
+``write_segments`` / ``write_assignments`` write the table, stamped with the registered
+model version. Both sides label through the model's own ``assign``, so a table written from
+a fit equals one written by its champion on the same features.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import duckdb
@@ -70,12 +76,10 @@ def fit_persona_model(features: pd.DataFrame) -> FittedSegments:
     )
 
 
-def fit_style_model(features: pd.DataFrame, values: pd.DataFrame) -> FittedSegments:
-    """``values``: customer_id and value_segment (segments.customer_value), for the value x
-    style label."""
-    features = sorted_by_customer(features)
-    model = PurchaseStyleModel().fit(features)
-    assignments = model.assign(features)
+def with_value_style_labels(assignments: pd.DataFrame, values: pd.DataFrame) -> pd.DataFrame:
+    """``assignments`` of the purchase-style model with each customer's value segment and
+    the value x style label. ``values``: customer_id and value_segment
+    (segments.customer_value)."""
     value_by_customer = dict(zip(values["customer_id"], values["value_segment"], strict=True))
     missing = [c for c in assignments["customer_id"] if c not in value_by_customer]
     if missing:
@@ -88,12 +92,21 @@ def fit_style_model(features: pd.DataFrame, values: pd.DataFrame) -> FittedSegme
         value_style_label(v, s)
         for v, s in zip(assignments["value_segment"], assignments["purchase_style"], strict=True)
     ]
+    return assignments
+
+
+def fit_style_model(features: pd.DataFrame, values: pd.DataFrame | None) -> FittedSegments:
+    """``values``: customer_id and value_segment (segments.customer_value), for the value x
+    style label; None leaves the assignments without it (a fit for the registry alone)."""
+    features = sorted_by_customer(features)
+    model = PurchaseStyleModel().fit(features)
+    assignments = model.assign(features)
     return FittedSegments(
         STYLE_TABLE,
         STYLE_MODEL,
         model,
         features,
-        assignments,
+        assignments if values is None else with_value_style_labels(assignments, values),
         model.evaluate(features),
         model.centroid_table(),
     )
@@ -107,15 +120,71 @@ def fit_personas(connection: duckdb.DuckDBPyConnection) -> FittedSegments:
     return fit_persona_model(value_features(connection))
 
 
-def fit_purchase_style(connection: duckdb.DuckDBPyConnection) -> FittedSegments:
-    return fit_style_model(style_features(connection), value_segments(connection))
+def fit_purchase_style(
+    connection: duckdb.DuckDBPyConnection, *, value_labels: bool = True
+) -> FittedSegments:
+    """``value_labels=False``: without the value x style label, so without reading
+    segments.customer_value (training runs before that table is rebuilt)."""
+    values = value_segments(connection) if value_labels else None
+    return fit_style_model(style_features(connection), values)
+
+
+def train_purchase_style(connection: duckdb.DuckDBPyConnection) -> FittedSegments:
+    return fit_purchase_style(connection, value_labels=False)
+
+
+def assign_customer_value(connection: duckdb.DuckDBPyConnection, model) -> pd.DataFrame:
+    """segments.customer_value's rows from a fitted ValueSegmenter (no refit)."""
+    return model.assign(sorted_by_customer(value_features(connection)))
+
+
+def assign_personas(connection: duckdb.DuckDBPyConnection, model) -> pd.DataFrame:
+    """segments.personas' rows from a fitted PersonaSegmenter (no refit)."""
+    return model.assign(sorted_by_customer(value_features(connection)))
+
+
+def assign_purchase_style(connection: duckdb.DuckDBPyConnection, model) -> pd.DataFrame:
+    """segments.purchase_style's rows from a fitted PurchaseStyleModel (no refit); reads
+    segments.customer_value for the value x style label."""
+    assignments = model.assign(sorted_by_customer(style_features(connection)))
+    return with_value_style_labels(assignments, value_segments(connection))
+
+
+@dataclass(frozen=True)
+class SegmentTable:
+    """A segment table and its model: how to fit one, and how to label with one."""
+
+    table: str
+    model_name: str
+    fit: Callable[[duckdb.DuckDBPyConnection], FittedSegments]  # reads only the features
+    assign: Callable[[duckdb.DuckDBPyConnection, object], pd.DataFrame]
+
+
+SEGMENT_TABLES = {
+    segment.table: segment
+    for segment in (
+        SegmentTable(VALUE_TABLE, VALUE_MODEL, fit_customer_value, assign_customer_value),
+        SegmentTable(STYLE_TABLE, STYLE_MODEL, train_purchase_style, assign_purchase_style),
+        SegmentTable(PERSONA_TABLE, PERSONA_MODEL, fit_personas, assign_personas),
+    )
+}
+
+
+def write_assignments(
+    connection: duckdb.DuckDBPyConnection,
+    table: str,
+    assignments: pd.DataFrame,
+    model_version: str | None,
+) -> int:
+    """Write a segment table; ``model_version`` is the registered version of the model that
+    labelled it (None when the model was not logged)."""
+    rows = assignments.copy()
+    rows["model_version"] = np.full(len(rows), model_version, dtype=object)
+    return replace_table(connection, table, rows, order_by="customer_id")
 
 
 def write_segments(
     connection: duckdb.DuckDBPyConnection, fitted: FittedSegments, model_version: str | None
 ) -> int:
-    """Write the fitted table; ``model_version`` is the registered version (None when the
-    model was not logged)."""
-    rows = fitted.assignments.copy()
-    rows["model_version"] = np.full(len(rows), model_version, dtype=object)
-    return replace_table(connection, fitted.table, rows, order_by="customer_id")
+    """Write the fitted table (see :func:`write_assignments`)."""
+    return write_assignments(connection, fitted.table, fitted.assignments, model_version)

@@ -1,0 +1,85 @@
+"""The segment models are trained on the training cadence; the segment tables are labelled by
+their champions, so a run without training neither refits nor registers anything, and a
+machine without a champion gets one from the first run that needs it."""
+
+from __future__ import annotations
+
+import duckdb
+import pytest
+from dagster import AssetSelection, DagsterInstance
+
+from assets.segment_models import SEGMENT_MODEL_KEYS
+from pipeline.demo import write_demo_data
+from pipeline.segmentation import SEGMENT_MODELS
+from pipeline.table_fingerprints import fingerprint_tables
+from resources.mlflow_tracking import ModelTracking
+from tests.test_segmentation import forget_mlflow_uris
+
+TABLES = ("segments/customer_value", "segments/purchase_style", "segments/personas")
+
+
+def _run(selection: AssetSelection) -> dict[str, dict]:
+    """The refresh job narrowed to ``selection`` (no checks); the metadata of each asset."""
+    from orchestration.definitions import defs
+
+    graph = defs.resolve_asset_graph()
+    job = defs.resolve_job_def("refresh").get_subset(
+        asset_selection=selection.required_multi_asset_neighbors().resolve(graph),
+        asset_check_selection=set(),
+    )
+    with DagsterInstance.ephemeral() as instance:
+        result = job.execute_in_process(instance=instance, raise_on_error=False)
+    assert result.success
+    return {
+        e.asset_key.to_user_string(): e.step_materialization_data.materialization.metadata
+        for e in result.all_events
+        if e.event_type_value == "ASSET_MATERIALIZATION"
+    }
+
+
+def _versions() -> dict[str, list[int]]:
+    client = ModelTracking().client()
+    return {
+        name: sorted(int(v.version) for v in client.search_model_versions(f"name='{name}'"))
+        for name in SEGMENT_MODELS
+    }
+
+
+def _segment_tables(data_dir) -> dict:
+    with duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True) as connection:
+        return fingerprint_tables(connection, schemas=("segments",))
+
+
+@pytest.mark.slow
+def test_segment_tables_follow_their_champions_between_trainings(data_dir, monkeypatch):
+    forget_mlflow_uris(monkeypatch)  # the default store: DATA_DIR/mlflow
+    write_demo_data(data_dir / "landing", data_dir / "demo", n_rows=20_000, seed=7)
+    segments = AssetSelection.groups("segments")
+    models = AssetSelection.assets(*SEGMENT_MODEL_KEYS)
+
+    # No champion yet: each table fits and registers the first version itself.
+    first = _run(segments.upstream() - models)
+    assert _versions() == {name: [1] for name in SEGMENT_MODELS}
+    for table in TABLES:
+        assert "there was no champion yet" in first[table]["model"].value, table
+
+    # Training registers version 2, and the tables are labelled by it.
+    second = _run(segments.upstream())
+    assert _versions() == {name: [1, 2] for name in SEGMENT_MODELS}
+    for table in TABLES:
+        assert second[table]["model"].value.endswith("v2 (champion)"), table
+    trained = second["models/purchase_style_segments"]
+    assert "now the champion" in trained["model"].value and "Bulk" in trained["centroids"].value
+    labelled = _segment_tables(data_dir)
+
+    # A run without training: the same champions label the same customers the same way,
+    # and the registry gains nothing.
+    third = _run(segments)
+    assert _versions() == {name: [1, 2] for name in SEGMENT_MODELS}
+    assert _segment_tables(data_dir) == labelled
+    assert set(third) == set(TABLES)
+    with duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True) as connection:
+        stamped = connection.execute(
+            "SELECT DISTINCT model_version FROM segments.purchase_style"
+        ).fetchall()
+    assert stamped == [("2",)]
