@@ -9,11 +9,22 @@ benchmarks/RESULTS.md, "Thread limits of the models").
   models (k-means, isolation forest) run inside it.
 - :func:`single_blas_thread` (a decorator): BLAS at one thread, OpenMP left alone, so the
   gradient-boosted models keep their threads; the supervised models' training and scoring.
+- :func:`fit_each`: independent fits of one-thread BLAS side by side, one per core. Each
+  fit is whole (a second of work, not a tiny call), so the threads pay their scheduling
+  once; each fit computes what it would alone, so the results are the same bit for bit.
 """
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable, Iterable
+from typing import TypeVar
+
+from joblib import Parallel, delayed
 from threadpoolctl import threadpool_limits
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 def single_thread() -> threadpool_limits:
@@ -22,3 +33,19 @@ def single_thread() -> threadpool_limits:
 
 
 single_blas_thread = threadpool_limits.wrap(limits=1, user_api="blas")
+
+
+def usable_cores() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def fit_each(fit: Callable[[T], R], items: Iterable[T]) -> list[R]:
+    """``[fit(item) for item in items]``, on up to one thread per core (joblib's threading
+    backend). For fits whose work releases the GIL: BLAS and scikit-learn's compiled loss
+    functions, as in a logistic regression fitted by Newton-Cholesky (BLAS limited to one
+    thread by :data:`single_blas_thread`, a process-wide limit the threads share)."""
+    items = list(items)
+    workers = min(len(items), usable_cores())
+    if workers <= 1:
+        return [fit(item) for item in items]
+    return Parallel(n_jobs=workers, prefer="threads")(delayed(fit)(item) for item in items)

@@ -40,7 +40,7 @@ from pipeline.modelling.training_frames import (
     season_column,
     share_column,
 )
-from pipeline.threads import single_blas_thread
+from pipeline.threads import fit_each, single_blas_thread
 
 MODEL = "logistic_per_category"  # its predictions in the Evaluation
 MIN_OUTCOMES = 10
@@ -98,12 +98,15 @@ class CategoryPropensityModel(BaseEstimator):
             ]
         ).set_output(transform="pandas")
         prepared = self.prepare_.fit_transform(self._inputs(X))
-        self.models_ = {
-            c: LogisticRegression(C=self.C, solver=SOLVER, max_iter=2000).fit(
-                self._design(prepared, c), outcomes[c]
-            )
-            for c in self.categories_
-        }
+
+        def fit_category(category: str) -> LogisticRegression:
+            model = LogisticRegression(C=self.C, solver=SOLVER, max_iter=2000)
+            return model.fit(self._design(prepared, category), outcomes[category])
+
+        # The categories' fits are independent: side by side, one per core.
+        self.models_ = dict(
+            zip(self.categories_, fit_each(fit_category, self.categories_), strict=True)
+        )
         return self
 
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:

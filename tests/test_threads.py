@@ -1,0 +1,77 @@
+"""Fits side by side (pipeline.threads.fit_each) give what one after the other gives."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pandas as pd
+
+import pipeline.modelling.product_propensity as product
+from pipeline import threads
+from pipeline.modelling.model_inputs import BEHAVIOUR_FEATURES
+from pipeline.modelling.training_frames import bought_column, season_column, share_column
+
+CATEGORIES = ("CANDLES", "BAGS", "CLOCKS", "GARDEN", "KITCHEN")
+
+
+def test_fit_each_keeps_the_order_and_uses_a_thread_per_core(monkeypatch):
+    monkeypatch.setattr(threads, "usable_cores", lambda: 2)
+    seen = set()
+    started = threading.Barrier(2, timeout=10)
+
+    def work(item: int) -> int:
+        seen.add(threading.get_ident())
+        if item < 2:
+            started.wait()  # the first two items run at the same time, or this times out
+        return item * item
+
+    assert threads.fit_each(work, range(7)) == [i * i for i in range(7)]
+    assert len(seen) == 2
+
+
+def test_fit_each_on_one_core_runs_in_the_caller(monkeypatch):
+    monkeypatch.setattr(threads, "usable_cores", lambda: 1)
+    assert (
+        threads.fit_each(lambda _: threading.get_ident(), range(3)) == [threading.get_ident()] * 3
+    )
+
+
+def _customers(n: int = 4000, seed: int = 3) -> tuple[pd.DataFrame, pd.DataFrame]:
+    rng = np.random.default_rng(seed)
+    frame = pd.DataFrame({column: rng.gamma(2.0, 10.0, n) for column in BEHAVIOUR_FEATURES}).astype(
+        np.float64
+    )
+    frame["frequency"] = rng.integers(1, 30, n).astype(np.float64)
+    frame["recency_days"] = rng.integers(0, 365, n).astype(np.float64)
+    frame["tenure_days"] = frame["recency_days"] + rng.integers(0, 365, n)
+    frame["trading_recency_days"] = frame["recency_days"] * 0.8
+    frame["trading_tenure_days"] = frame["tenure_days"] * 0.8
+    frame["horizon_trading_days"] = 72.0
+    frame.loc[rng.random(n) < 0.1, "median_unit_price"] = np.nan  # imputed
+    outcomes = {}
+    for category in CATEGORIES:
+        share = rng.beta(1.0, 4.0, n)
+        frame[share_column(category)] = share
+        frame[season_column(category)] = rng.normal(1.0, 0.2, n)
+        outcomes[bought_column(category)] = rng.random(n) < 0.1 + 0.6 * share
+    return frame, pd.DataFrame(outcomes)
+
+
+def test_product_model_side_by_side_equals_one_after_the_other(monkeypatch):
+    frame, outcomes = _customers()
+    X = product.product_input_frame(frame, CATEGORIES)
+
+    @threads.single_blas_thread
+    def fitted():
+        return product.CategoryPropensityModel(categories=CATEGORIES).fit(X, outcomes)
+
+    monkeypatch.setattr(threads, "usable_cores", lambda: 2)
+    side_by_side = fitted()
+    monkeypatch.setattr(product, "fit_each", lambda fit, items: [fit(i) for i in items])
+    one_after_another = fitted()
+    assert side_by_side.categories_ == one_after_another.categories_ == CATEGORIES
+    for category in CATEGORIES:
+        a, b = side_by_side.models_[category], one_after_another.models_[category]
+        assert np.array_equal(a.coef_, b.coef_) and np.array_equal(a.intercept_, b.intercept_)
+    assert np.array_equal(side_by_side.predict_proba(X), one_after_another.predict_proba(X))
