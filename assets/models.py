@@ -70,6 +70,8 @@ EVALUATION = "scores.model_evaluation"
 MODEL_INPUTS = (
     "features.customer_rfm",
     "features.product_categories",
+    # The demo-truth comparison scores the snapshot on the stored orders per day.
+    "features.daily_orders",
     "staging.transactions",
     "staging.returns",
 )

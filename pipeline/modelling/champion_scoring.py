@@ -81,15 +81,23 @@ def score_with_champion(
             f"{missing}: train the models first (materialize the asset models/{model_name}, "
             "or run the job `refresh`)"
         ) from missing
-    frame = scoring_frame(
+    frame = snapshot_frame(connection, windows, _categories(model))
+    scores = score_frame(model_name, model, version, frame, windows)
+    return ChampionScores(model_name, version, scores)
+
+
+def snapshot_frame(
+    connection: duckdb.DuckDBPyConnection, windows: ModelWindows, categories: tuple[str, ...]
+) -> pd.DataFrame:
+    """The scoring frame as of the snapshot, from the stored customer features and orders
+    per day where they hold that date (else computed from the lines)."""
+    return scoring_frame(
         connection,
         windows,
-        _categories(model),
+        categories,
         features=stored_features(connection, windows.snapshot),
         orders_per_day=stored_daily_orders(connection, windows.snapshot),
     )
-    scores = score_frame(model_name, model, version, frame, windows)
-    return ChampionScores(model_name, version, scores)
 
 
 def _holds_snapshot(
@@ -165,12 +173,7 @@ def truth_comparison(
     if truth is None:
         return None, note
     product = champions.get(PRODUCT_MODEL)
-    frame = scoring_frame(
-        connection,
-        windows,
-        _categories(product[0]) if product else (),
-        features=stored_features(connection, windows.snapshot),
-    )
+    frame = snapshot_frame(connection, windows, _categories(product[0]) if product else ())
     scored = {
         name: score_frame(name, model, version, frame, windows, explain=False)
         for name, (model, version) in champions.items()
