@@ -44,6 +44,8 @@ from pipeline.features import customer_features_at, default_as_of
 from pipeline.modelling.trading_clock import TradingClock, daily_orders, fit_trading_clock
 from pipeline.modelling.window_queries import (
     CategoryCounts,
+    WindowRows,
+    category_columns,
     window_categories_bought,
     window_outcomes,
 )
@@ -171,20 +173,86 @@ def _with_columns(frame: pd.DataFrame, columns: dict) -> pd.DataFrame:
 
 
 def _category_columns(
-    frame: pd.DataFrame, shares: np.ndarray, season: np.ndarray, categories: tuple[str, ...]
-) -> pd.DataFrame:
-    """share:<category> (``shares``: the frame's rows, one column per category) and
+    shares: np.ndarray, season: np.ndarray, categories: tuple[str, ...]
+) -> dict[str, np.ndarray | float]:
+    """share:<category> (``shares``: one window's rows, one column per category) and
     season:<category> (one value per category) of one window."""
     columns = {}
     for i, category in enumerate(categories):
         columns[share_column(category)] = shares[:, i]
         columns[season_column(category)] = season[i]
-    return _with_columns(frame, columns)
+    return columns
 
 
-def _window_keys(frame: pd.DataFrame) -> pd.MultiIndex:
+def _window_rows(frame: pd.DataFrame) -> WindowRows:
     """(as_of, customer_id) of the rows: the keys of the one-pass queries' rows."""
-    return pd.MultiIndex.from_arrays([frame["as_of"], frame["customer_id"]])
+    return WindowRows(frame["as_of"].to_numpy(), frame["customer_id"].to_numpy())
+
+
+def _outcome_columns(
+    connection: duckdb.DuckDBPyConnection,
+    starts: Sequence[dt.datetime],
+    horizon_days: int,
+    categories: tuple[str, ...],
+    rows: WindowRows,
+) -> dict[str, np.ndarray]:
+    """actual_orders, actual_spend, purchased and bought:<category> of ``rows`` (every
+    window's), from the one-pass queries."""
+    outcomes = window_outcomes(connection, starts, horizon_days)
+    orders = rows.values(outcomes, ["actual_orders"], 0, np.int64)[:, 0]
+    spend = rows.values(outcomes, ["actual_spend"], 0.0, np.float64)[:, 0]
+    columns = {"actual_orders": orders, "actual_spend": spend, "purchased": orders > 0}
+    if categories:
+        bought = window_categories_bought(connection, starts, horizon_days, categories)
+        flags = rows.values(bought, category_columns(categories), False, bool)
+        columns |= {bought_column(c): flags[:, i] for i, c in enumerate(categories)}
+    return columns
+
+
+def _frames_per_window(
+    connection: duckdb.DuckDBPyConnection,
+    starts: Sequence[dt.datetime],
+    horizon_days: int,
+    *,
+    orders_per_day: pd.DataFrame | None,
+    categories: tuple[str, ...],
+    features: pd.DataFrame | None,
+    with_outcomes: bool,
+) -> list[pd.DataFrame]:
+    """:func:`features_at`, and with ``with_outcomes`` the outcome columns of
+    :func:`window_frames` on the windows with customers. The one-pass queries' values are
+    placed on every window's rows at once; per window only the trading clock is fitted and
+    the frame assembled."""
+    if features is None:
+        features = customer_features_at(connection, starts)
+    features["customer_id"] = features["customer_id"].astype(object)
+    if orders_per_day is None:
+        orders_per_day = daily_orders(connection, max(starts))
+    rows = _window_rows(features) if categories or with_outcomes else None
+    counts = shares = None
+    if categories:
+        counts = CategoryCounts.read(connection, starts, horizon_days, categories)
+        shares = counts.shares(rows, features["purchase_lines"], categories)
+    outcomes = {}
+    if with_outcomes:
+        outcomes = _outcome_columns(connection, starts, horizon_days, categories, rows)
+    frames = []
+    for start in starts:
+        in_window = (features["as_of"] == start).to_numpy()
+        frame = features.loc[in_window].reset_index(drop=True)
+        frame["window_start"] = start
+        if not frame.empty:
+            frame, clock = add_trading_columns(frame, orders_per_day, start, horizon_days)
+            columns = {}
+            if counts is not None:
+                first_day = dt.datetime.combine(clock.first_day, dt.time())
+                season = counts.season_index(start, horizon_days, categories, first_day)
+                columns = _category_columns(shares[in_window], season, categories)
+            columns |= {name: values[in_window] for name, values in outcomes.items()}
+            if columns:
+                frame = _with_columns(frame, columns)
+        frames.append(frame)
+    return frames
 
 
 def features_at(
@@ -203,28 +271,15 @@ def features_at(
     A window without customers gives an empty frame of the feature columns. ``features``:
     the customer features of ``starts`` already computed (the rows of
     :func:`pipeline.features.customer_features_at`)."""
-    if features is None:
-        features = customer_features_at(connection, starts)
-    features["customer_id"] = features["customer_id"].astype(object)
-    if orders_per_day is None:
-        orders_per_day = daily_orders(connection, max(starts))
-    counts = shares = None
-    if categories:
-        counts = CategoryCounts.read(connection, starts, horizon_days, categories)
-        shares = counts.shares(_window_keys(features), features["purchase_lines"], categories)
-    frames = []
-    for start in starts:
-        in_window = (features["as_of"] == start).to_numpy()
-        frame = features.loc[in_window].reset_index(drop=True)
-        frame["window_start"] = start
-        if not frame.empty:
-            frame, clock = add_trading_columns(frame, orders_per_day, start, horizon_days)
-            if counts is not None:
-                first_day = dt.datetime.combine(clock.first_day, dt.time())
-                season = counts.season_index(start, horizon_days, categories, first_day)
-                frame = _category_columns(frame, shares[in_window], season, categories)
-        frames.append(frame)
-    return frames
+    return _frames_per_window(
+        connection,
+        starts,
+        horizon_days,
+        orders_per_day=orders_per_day,
+        categories=categories,
+        features=features,
+        with_outcomes=False,
+    )
 
 
 def features_as_of(
@@ -251,35 +306,6 @@ def features_as_of(
     return frame
 
 
-def _with_outcomes(
-    frame: pd.DataFrame,
-    outcomes: pd.DataFrame,
-    bought: pd.DataFrame | None,
-    categories: tuple[str, ...],
-) -> pd.DataFrame:
-    """actual_orders, actual_spend, purchased and bought:<category> of one window's rows
-    (``outcomes`` and ``bought``: the one-pass queries' rows, indexed by (as_of,
-    customer_id); ``bought`` one boolean column per category)."""
-    keys = _window_keys(frame)
-    found = outcomes.reindex(keys)
-    frame["actual_orders"] = found["actual_orders"].fillna(0).astype(np.int64).to_numpy()
-    frame["actual_spend"] = found["actual_spend"].fillna(0.0).astype(np.float64).to_numpy()
-    frame["purchased"] = frame["actual_orders"] > 0
-    if categories:
-        flags = bought.reindex(index=keys, columns=list(categories), fill_value=False)
-        flags = flags.to_numpy(dtype=bool)
-        columns = {bought_column(c): flags[:, i] for i, c in enumerate(categories)}
-        frame = _with_columns(frame, columns)
-    return frame
-
-
-def _bought_flags(bought: pd.DataFrame, categories: tuple[str, ...]) -> pd.DataFrame:
-    """One row per (window start, customer) who bought a category, one column per category."""
-    flags = bought.assign(bought=True).set_index(["window_start", "customer_id", "category"])
-    flags = flags["bought"].unstack("category", fill_value=False)
-    return flags.reindex(columns=list(categories), fill_value=False)
-
-
 def window_frames(
     connection: duckdb.DuckDBPyConnection,
     starts: Sequence[dt.datetime],
@@ -293,25 +319,16 @@ def window_frames(
     ``features``) and the outcomes in [start, start + horizon): actual_orders, actual_spend,
     purchased and, with categories, one bought:<category> column each. One pass over the
     lines for all windows. Windows without customers are left out."""
-    frames = features_at(
+    frames = _frames_per_window(
         connection,
         starts,
         horizon_days,
         orders_per_day=orders_per_day,
         categories=categories,
         features=features,
+        with_outcomes=True,
     )
-    outcomes = window_outcomes(connection, starts, horizon_days).set_index(
-        ["window_start", "customer_id"]
-    )
-    bought = None
-    if categories:
-        bought = _bought_flags(
-            window_categories_bought(connection, starts, horizon_days, categories), categories
-        )
-    return [
-        _with_outcomes(frame, outcomes, bought, categories) for frame in frames if not frame.empty
-    ]
+    return [frame for frame in frames if not frame.empty]
 
 
 def window_frame(
