@@ -34,6 +34,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from itertools import pairwise
 
 import duckdb
 import numpy as np
@@ -174,13 +175,13 @@ def _with_columns(frame: pd.DataFrame, columns: dict) -> pd.DataFrame:
 
 def _category_columns(
     shares: np.ndarray, season: np.ndarray, categories: tuple[str, ...]
-) -> dict[str, np.ndarray | float]:
-    """share:<category> (``shares``: one window's rows, one column per category) and
-    season:<category> (one value per category) of one window."""
+) -> dict[str, np.ndarray]:
+    """share:<category> and season:<category> (``shares``, ``season``: one row per frame
+    row, one column per category)."""
     columns = {}
     for i, category in enumerate(categories):
         columns[share_column(category)] = shares[:, i]
-        columns[season_column(category)] = season[i]
+        columns[season_column(category)] = season[:, i]
     return columns
 
 
@@ -199,8 +200,9 @@ def _outcome_columns(
     """actual_orders, actual_spend, purchased and bought:<category> of ``rows`` (every
     window's), from the one-pass queries."""
     outcomes = window_outcomes(connection, starts, horizon_days)
-    orders = rows.values(outcomes, ["actual_orders"], 0, np.int64)[:, 0]
-    spend = rows.values(outcomes, ["actual_spend"], 0.0, np.float64)[:, 0]
+    found = rows.positions(outcomes)
+    orders = rows.values(outcomes, ["actual_orders"], 0, np.int64, found)[:, 0]
+    spend = rows.values(outcomes, ["actual_spend"], 0.0, np.float64, found)[:, 0]
     columns = {"actual_orders": orders, "actual_spend": spend, "purchased": orders > 0}
     if categories:
         bought = window_categories_bought(connection, starts, horizon_days, categories)
@@ -209,7 +211,30 @@ def _outcome_columns(
     return columns
 
 
-def _frames_per_window(
+def _trading_columns_per_window(
+    frame: pd.DataFrame,
+    starts: Sequence[dt.datetime],
+    bounds: np.ndarray,
+    orders_per_day: pd.DataFrame,
+    horizon_days: int,
+) -> tuple[pd.DataFrame, list[TradingClock | None]]:
+    """:func:`add_trading_columns` on the stacked rows of each window (rows ``bounds[k]`` to
+    ``bounds[k + 1]`` are ``starts[k]``'s), and each window's clock (None without rows)."""
+    parts, clocks = [], []
+    for start, (first, last) in zip(starts, pairwise(bounds), strict=True):
+        if first == last:
+            clocks.append(None)
+            continue
+        part = frame.iloc[first:last][["first_purchase_ts", "last_purchase_ts"]].copy()
+        part, clock = add_trading_columns(part, orders_per_day, start, horizon_days)
+        parts.append(part)
+        clocks.append(clock)
+    trading = pd.concat(parts)
+    frame = frame.assign(**{c: trading[c] for c in ("first_purchase_ts", "last_purchase_ts")})
+    return _with_columns(frame, trading.iloc[:, 2:].to_dict("series")), clocks
+
+
+def _stacked_windows(
     connection: duckdb.DuckDBPyConnection,
     starts: Sequence[dt.datetime],
     horizon_days: int,
@@ -218,41 +243,49 @@ def _frames_per_window(
     categories: tuple[str, ...],
     features: pd.DataFrame | None,
     with_outcomes: bool,
-) -> list[pd.DataFrame]:
-    """:func:`features_at`, and with ``with_outcomes`` the outcome columns of
-    :func:`window_frames` on the windows with customers. The one-pass queries' values are
-    placed on every window's rows at once; per window only the trading clock is fitted and
-    the frame assembled."""
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """Every window's rows stacked in the order of ``starts`` (:func:`features_at`'s
+    columns and, with ``with_outcomes``, :func:`window_frames`'), and the bounds of each
+    window's rows (``starts[k]``'s are rows ``bounds[k]`` to ``bounds[k + 1]``). The
+    columns are computed once for all the rows; per window only the trading clock is fitted."""
     if features is None:
         features = customer_features_at(connection, starts)
     features["customer_id"] = features["customer_id"].astype(object)
     if orders_per_day is None:
         orders_per_day = daily_orders(connection, max(starts))
-    rows = _window_rows(features) if categories or with_outcomes else None
-    counts = shares = None
+    order = [np.flatnonzero((features["as_of"] == start).to_numpy()) for start in starts]
+    sizes = [len(rows) for rows in order]
+    bounds = np.cumsum([0, *sizes])
+    order = np.concatenate(order)
+    frame = features.take(order).reset_index(drop=True)
+    frame["window_start"] = pd.Series(np.repeat(np.array(starts, dtype=object), sizes))
+    if frame.empty:
+        return frame, bounds
+    frame, clocks = _trading_columns_per_window(frame, starts, bounds, orders_per_day, horizon_days)
+    rows = _window_rows(frame) if categories or with_outcomes else None
+    columns = {}
     if categories:
         counts = CategoryCounts.read(connection, starts, horizon_days, categories)
-        shares = counts.shares(rows, features["purchase_lines"], categories)
-    outcomes = {}
+        shares = counts.shares(rows, frame["purchase_lines"], categories)
+        seasons = [
+            counts.season_index(
+                start, horizon_days, categories, dt.datetime.combine(clock.first_day, dt.time())
+            )
+            for start, clock in zip(starts, clocks, strict=True)
+            if clock is not None
+        ]
+        season = np.repeat(np.array(seasons), [size for size in sizes if size], axis=0)
+        columns = _category_columns(shares, season, categories)
     if with_outcomes:
-        outcomes = _outcome_columns(connection, starts, horizon_days, categories, rows)
-    frames = []
-    for start in starts:
-        in_window = (features["as_of"] == start).to_numpy()
-        frame = features.loc[in_window].reset_index(drop=True)
-        frame["window_start"] = start
-        if not frame.empty:
-            frame, clock = add_trading_columns(frame, orders_per_day, start, horizon_days)
-            columns = {}
-            if counts is not None:
-                first_day = dt.datetime.combine(clock.first_day, dt.time())
-                season = counts.season_index(start, horizon_days, categories, first_day)
-                columns = _category_columns(shares[in_window], season, categories)
-            columns |= {name: values[in_window] for name, values in outcomes.items()}
-            if columns:
-                frame = _with_columns(frame, columns)
-        frames.append(frame)
-    return frames
+        columns |= _outcome_columns(connection, starts, horizon_days, categories, rows)
+    if columns:
+        frame = _with_columns(frame, columns)
+    return frame, bounds
+
+
+def _per_window(stacked: pd.DataFrame, bounds: np.ndarray) -> list[pd.DataFrame]:
+    """The stacked rows cut into one frame per window (empty for a window without rows)."""
+    return [stacked.iloc[first:last].reset_index(drop=True) for first, last in pairwise(bounds)]
 
 
 def features_at(
@@ -271,7 +304,9 @@ def features_at(
     A window without customers gives an empty frame of the feature columns. ``features``:
     the customer features of ``starts`` already computed (the rows of
     :func:`pipeline.features.customer_features_at`)."""
-    return _frames_per_window(
+    if features is None:
+        features = customer_features_at(connection, starts)
+    stacked, bounds = _stacked_windows(
         connection,
         starts,
         horizon_days,
@@ -280,6 +315,11 @@ def features_at(
         features=features,
         with_outcomes=False,
     )
+    empty = features.iloc[:0].reset_index(drop=True)  # the columns of a window without rows
+    return [
+        frame if not frame.empty else empty.assign(window_start=start)
+        for start, frame in zip(starts, _per_window(stacked, bounds), strict=True)
+    ]
 
 
 def features_as_of(
@@ -319,7 +359,7 @@ def window_frames(
     ``features``) and the outcomes in [start, start + horizon): actual_orders, actual_spend,
     purchased and, with categories, one bought:<category> column each. One pass over the
     lines for all windows. Windows without customers are left out."""
-    frames = _frames_per_window(
+    stacked, bounds = _stacked_windows(
         connection,
         starts,
         horizon_days,
@@ -328,7 +368,7 @@ def window_frames(
         features=features,
         with_outcomes=True,
     )
-    return [frame for frame in frames if not frame.empty]
+    return [frame for frame in _per_window(stacked, bounds) if not frame.empty]
 
 
 def window_frame(
@@ -421,14 +461,15 @@ def build_training_data(
     categories = top_categories(connection, windows.cutoff, limit=max_categories)
     categories = categories if with_categories else ()
     starts = windows.window_starts(first_purchase)
-    frames = window_frames(
+    rows, _ = _stacked_windows(
         connection,
         starts,
         windows.horizon_days,
         orders_per_day=orders_per_day,
         categories=categories,
+        features=None,
+        with_outcomes=True,
     )
-    rows = pd.concat(frames, ignore_index=True)
     latest = rows.loc[rows["window_start"] == windows.cutoff]
     outcome_counts = latest["purchased"].value_counts()
     fewest = min(outcome_counts.get(True, 0), outcome_counts.get(False, 0))

@@ -105,13 +105,23 @@ class WindowRows:
         codes = windows.astype(np.int64) * len(self._customers) + customers
         return np.where((windows >= 0) & (customers >= 0), codes, -1)
 
+    def positions(self, found: Columns) -> np.ndarray:
+        """The row of each of ``found``'s rows (a query's window_start and customer_id), -1
+        where it is none of the rows'."""
+        return self._rows.get_indexer(self._codes(found["window_start"], found["customer_id"]))
+
     def values(
-        self, found: Columns, columns: Sequence[str], fill_value: object, dtype: type
+        self,
+        found: Columns,
+        columns: Sequence[str],
+        fill_value: object,
+        dtype: type,
+        positions: np.ndarray | None = None,
     ) -> np.ndarray:
         """``found``'s ``columns`` on the rows, one column each, ``fill_value`` where
-        ``found`` (a query's window_start, customer_id and ``columns``) has no row; its rows
-        that are none of the rows' are left out."""
-        positions = self._rows.get_indexer(self._codes(found["window_start"], found["customer_id"]))
+        ``found`` has no row; its rows that are none of the rows' are left out
+        (``positions``: :meth:`positions` of ``found``, if already known)."""
+        positions = self.positions(found) if positions is None else positions
         kept = positions >= 0
         values = np.full((len(self), len(columns)), fill_value, dtype=dtype)
         for i, column in enumerate(columns):
