@@ -238,10 +238,10 @@ def _stacked_windows(
     connection: duckdb.DuckDBPyConnection,
     starts: Sequence[dt.datetime],
     horizon_days: int,
-    *,
     orders_per_day: pd.DataFrame | None,
     categories: tuple[str, ...],
     features: pd.DataFrame | None,
+    *,
     with_outcomes: bool,
 ) -> tuple[pd.DataFrame, np.ndarray]:
     """Every window's rows stacked in the order of ``starts`` (:func:`features_at`'s
@@ -307,13 +307,7 @@ def features_at(
     if features is None:
         features = customer_features_at(connection, starts)
     stacked, bounds = _stacked_windows(
-        connection,
-        starts,
-        horizon_days,
-        orders_per_day=orders_per_day,
-        categories=categories,
-        features=features,
-        with_outcomes=False,
+        connection, starts, horizon_days, orders_per_day, categories, features, with_outcomes=False
     )
     empty = features.iloc[:0].reset_index(drop=True)  # the columns of a window without rows
     return [
@@ -360,13 +354,7 @@ def window_frames(
     purchased and, with categories, one bought:<category> column each. One pass over the
     lines for all windows. Windows without customers are left out."""
     stacked, bounds = _stacked_windows(
-        connection,
-        starts,
-        horizon_days,
-        orders_per_day=orders_per_day,
-        categories=categories,
-        features=features,
-        with_outcomes=True,
+        connection, starts, horizon_days, orders_per_day, categories, features, with_outcomes=True
     )
     return [frame for frame in _per_window(stacked, bounds) if not frame.empty]
 
@@ -461,14 +449,9 @@ def build_training_data(
     categories = top_categories(connection, windows.cutoff, limit=max_categories)
     categories = categories if with_categories else ()
     starts = windows.window_starts(first_purchase)
+    horizon_days = windows.horizon_days
     rows, _ = _stacked_windows(
-        connection,
-        starts,
-        windows.horizon_days,
-        orders_per_day=orders_per_day,
-        categories=categories,
-        features=None,
-        with_outcomes=True,
+        connection, starts, horizon_days, orders_per_day, categories, None, with_outcomes=True
     )
     latest = rows.loc[rows["window_start"] == windows.cutoff]
     outcome_counts = latest["purchased"].value_counts()
