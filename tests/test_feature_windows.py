@@ -22,12 +22,20 @@ from pipeline.features import (
 )
 from pipeline.features.customer_rfm import one_pass_features
 from pipeline.ingest import ensure_raw_schema
+from pipeline.modelling.trading_clock import daily_orders
 from pipeline.modelling.training_frames import (
+    add_trading_columns,
     bought_column,
     season_column,
     share_column,
     window_frame,
     window_frames,
+)
+from pipeline.modelling.window_queries import (
+    BOUGHT_AT_TIME,
+    WindowRows,
+    category_parameters,
+    category_select,
 )
 from pipeline.product_categories import OTHER
 from pipeline.settings import DEFAULT_NON_PRODUCT_CODES
@@ -246,6 +254,77 @@ def test_outcomes_and_category_columns_of_every_window_equal_a_plain_computation
             assert (frame[season_column(category)] == 0.0).all()
         single = window_frame(history, start, 30, categories=categories)
         pd.testing.assert_frame_equal(single, frame, check_exact=True)
+
+
+def _plain_frame(history, start: dt.datetime, categories: tuple[str, ...]) -> pd.DataFrame:
+    """One window's frame assembled column by column from the plain computation: the
+    features of the start alone, the trading clock, then the category and outcome columns in
+    the models' order and types (the spend, a float sum here, is compared on its own)."""
+    frame = customer_features_at(history, [start]).reset_index(drop=True)
+    frame["customer_id"] = frame["customer_id"].astype(object)
+    frame["window_start"] = start
+    frame, _ = add_trading_columns(frame, daily_orders(history, start), start, 30)
+    plain = _plain_window(history, start, start + dt.timedelta(days=30))
+    customers = frame["customer_id"]
+    columns = {}
+    for category in categories:
+        lines = [plain["lines_before"].get((c, category), 0) for c in customers]
+        columns[share_column(category)] = np.asarray(lines, np.float64) / np.maximum(
+            frame["purchase_lines"].to_numpy(), 1
+        )
+        columns[season_column(category)] = 0.0  # less than a year of history
+    orders = plain["orders"].reindex(customers, fill_value=0).to_numpy(np.int64)
+    columns |= {"actual_orders": orders, "actual_spend": np.nan, "purchased": orders > 0}
+    for category in categories:
+        columns[bought_column(category)] = [(c, category) in plain["bought"] for c in customers]
+    return pd.concat([frame, pd.DataFrame(columns, index=frame.index)], axis=1)
+
+
+def test_window_frames_equal_a_plain_assembly_in_columns_types_and_row_order(history):
+    """Every window's frame equals one assembled on its own from plain computations:
+    the same columns in the same order, the same types, rows and index, values bit for bit
+    (the spend to 1e-12, summed exactly by the query and in floats here)."""
+    starts = [start for start in reversed(CUTOFFS) if start.hour == 0]
+    categories = ("KITCHEN", "HOME")  # not in the order of the table's rows
+    frames = window_frames(history, starts, 30, categories=categories)
+    assert len(frames) == len(starts)
+    for start, frame in zip(starts, frames, strict=True):
+        expected = _plain_frame(history, start, categories)
+        spend = _plain_window(history, start, start + dt.timedelta(days=30))["spend"]
+        np.testing.assert_allclose(
+            frame["actual_spend"], spend.reindex(frame["customer_id"], fill_value=0), rtol=1e-12
+        )
+        expected["actual_spend"] = frame["actual_spend"]
+        pd.testing.assert_frame_equal(frame, expected, check_exact=True)
+
+
+def test_category_names_are_parameters_of_the_generated_columns_never_sql():
+    categories = ["it's", 'a "quoted" one']
+    assert category_select(BOUGHT_AT_TIME, categories) == (
+        "bool_or(c.category = $category_1) AS category_1,\n"
+        "       bool_or(c.category = $category_2) AS category_2"
+    )
+    assert category_parameters(categories) == {
+        "categories": categories,
+        "category_1": "it's",
+        "category_2": 'a "quoted" one',
+    }
+
+
+def test_window_rows_place_query_rows_on_their_keys():
+    starts = np.array(["2011-01-01", "2011-01-01", "2011-02-01"], dtype="datetime64[us]")
+    rows = WindowRows(starts, np.array(["A", "B", "A"], dtype=object))
+    found = {
+        "window_start": np.array(
+            ["2011-02-01", "2011-01-01", "2011-03-01", "2011-01-01"], dtype="datetime64[us]"
+        ),
+        # A customer of no row, a window of no row and a NULL id are left out.
+        "customer_id": np.ma.masked_array(["A", "C", "A", "B"], mask=[False, False, False, True]),
+        "lines": np.array([3, 4, 5, 6]),
+    }
+    np.testing.assert_array_equal(rows.values(found, ["lines"], 0, np.int64)[:, 0], [0, 0, 3])
+    with pytest.raises(ValueError, match="two rows of one customer"):
+        WindowRows(starts[:2], np.array(["A", "A"], dtype=object))
 
 
 @pytest.fixture(scope="module")

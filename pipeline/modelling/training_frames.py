@@ -34,6 +34,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from itertools import pairwise
 
 import duckdb
 import numpy as np
@@ -44,6 +45,8 @@ from pipeline.features import customer_features_at, default_as_of
 from pipeline.modelling.trading_clock import TradingClock, daily_orders, fit_trading_clock
 from pipeline.modelling.window_queries import (
     CategoryCounts,
+    WindowRows,
+    category_columns,
     window_categories_bought,
     window_outcomes,
 )
@@ -171,20 +174,118 @@ def _with_columns(frame: pd.DataFrame, columns: dict) -> pd.DataFrame:
 
 
 def _category_columns(
-    frame: pd.DataFrame, shares: np.ndarray, season: np.ndarray, categories: tuple[str, ...]
-) -> pd.DataFrame:
-    """share:<category> (``shares``: the frame's rows, one column per category) and
-    season:<category> (one value per category) of one window."""
+    shares: np.ndarray, season: np.ndarray, categories: tuple[str, ...]
+) -> dict[str, np.ndarray]:
+    """share:<category> and season:<category> (``shares``, ``season``: one row per frame
+    row, one column per category)."""
     columns = {}
     for i, category in enumerate(categories):
         columns[share_column(category)] = shares[:, i]
-        columns[season_column(category)] = season[i]
-    return _with_columns(frame, columns)
+        columns[season_column(category)] = season[:, i]
+    return columns
 
 
-def _window_keys(frame: pd.DataFrame) -> pd.MultiIndex:
+def _window_rows(frame: pd.DataFrame) -> WindowRows:
     """(as_of, customer_id) of the rows: the keys of the one-pass queries' rows."""
-    return pd.MultiIndex.from_arrays([frame["as_of"], frame["customer_id"]])
+    return WindowRows(frame["as_of"].to_numpy(), frame["customer_id"].to_numpy())
+
+
+def _outcome_columns(
+    connection: duckdb.DuckDBPyConnection,
+    starts: Sequence[dt.datetime],
+    horizon_days: int,
+    categories: tuple[str, ...],
+    rows: WindowRows,
+) -> dict[str, np.ndarray]:
+    """actual_orders, actual_spend, purchased and bought:<category> of ``rows`` (every
+    window's), from the one-pass queries."""
+    outcomes = window_outcomes(connection, starts, horizon_days)
+    found = rows.positions(outcomes)
+    orders = rows.values(outcomes, ["actual_orders"], 0, np.int64, found)[:, 0]
+    spend = rows.values(outcomes, ["actual_spend"], 0.0, np.float64, found)[:, 0]
+    columns = {"actual_orders": orders, "actual_spend": spend, "purchased": orders > 0}
+    if categories:
+        bought = window_categories_bought(connection, starts, horizon_days, categories)
+        flags = rows.values(bought, category_columns(categories), False, bool)
+        columns |= {bought_column(c): flags[:, i] for i, c in enumerate(categories)}
+    return columns
+
+
+def _trading_columns_per_window(
+    frame: pd.DataFrame,
+    starts: Sequence[dt.datetime],
+    bounds: np.ndarray,
+    orders_per_day: pd.DataFrame,
+    horizon_days: int,
+) -> tuple[pd.DataFrame, list[TradingClock | None]]:
+    """:func:`add_trading_columns` on the stacked rows of each window (rows ``bounds[k]`` to
+    ``bounds[k + 1]`` are ``starts[k]``'s), and each window's clock (None without rows)."""
+    parts, clocks = [], []
+    for start, (first, last) in zip(starts, pairwise(bounds), strict=True):
+        if first == last:
+            clocks.append(None)
+            continue
+        part = frame.iloc[first:last][["first_purchase_ts", "last_purchase_ts"]].copy()
+        part, clock = add_trading_columns(part, orders_per_day, start, horizon_days)
+        parts.append(part)
+        clocks.append(clock)
+    trading = pd.concat(parts)
+    frame = frame.assign(**{c: trading[c] for c in ("first_purchase_ts", "last_purchase_ts")})
+    return _with_columns(frame, trading.iloc[:, 2:].to_dict("series")), clocks
+
+
+def _stacked_windows(
+    connection: duckdb.DuckDBPyConnection,
+    starts: Sequence[dt.datetime],
+    horizon_days: int,
+    orders_per_day: pd.DataFrame | None,
+    categories: tuple[str, ...],
+    features: pd.DataFrame | None,
+    *,
+    with_outcomes: bool,
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """Every window's rows stacked in the order of ``starts`` (:func:`features_at`'s
+    columns and, with ``with_outcomes``, :func:`window_frames`'), and the bounds of each
+    window's rows (``starts[k]``'s are rows ``bounds[k]`` to ``bounds[k + 1]``). The
+    columns are computed once for all the rows; per window only the trading clock is fitted."""
+    if features is None:
+        features = customer_features_at(connection, starts)
+    features["customer_id"] = features["customer_id"].astype(object)
+    if orders_per_day is None:
+        orders_per_day = daily_orders(connection, max(starts))
+    order = [np.flatnonzero((features["as_of"] == start).to_numpy()) for start in starts]
+    sizes = [len(rows) for rows in order]
+    bounds = np.cumsum([0, *sizes])
+    order = np.concatenate(order)
+    frame = features.take(order).reset_index(drop=True)
+    frame["window_start"] = pd.Series(np.repeat(np.array(starts, dtype=object), sizes))
+    if frame.empty:
+        return frame, bounds
+    frame, clocks = _trading_columns_per_window(frame, starts, bounds, orders_per_day, horizon_days)
+    rows = _window_rows(frame) if categories or with_outcomes else None
+    columns = {}
+    if categories:
+        counts = CategoryCounts.read(connection, starts, horizon_days, categories)
+        shares = counts.shares(rows, frame["purchase_lines"], categories)
+        seasons = [
+            counts.season_index(
+                start, horizon_days, categories, dt.datetime.combine(clock.first_day, dt.time())
+            )
+            for start, clock in zip(starts, clocks, strict=True)
+            if clock is not None
+        ]
+        season = np.repeat(np.array(seasons), [size for size in sizes if size], axis=0)
+        columns = _category_columns(shares, season, categories)
+    if with_outcomes:
+        columns |= _outcome_columns(connection, starts, horizon_days, categories, rows)
+    if columns:
+        frame = _with_columns(frame, columns)
+    return frame, bounds
+
+
+def _per_window(stacked: pd.DataFrame, bounds: np.ndarray) -> list[pd.DataFrame]:
+    """The stacked rows cut into one frame per window (empty for a window without rows)."""
+    return [stacked.iloc[first:last].reset_index(drop=True) for first, last in pairwise(bounds)]
 
 
 def features_at(
@@ -205,26 +306,14 @@ def features_at(
     :func:`pipeline.features.customer_features_at`)."""
     if features is None:
         features = customer_features_at(connection, starts)
-    features["customer_id"] = features["customer_id"].astype(object)
-    if orders_per_day is None:
-        orders_per_day = daily_orders(connection, max(starts))
-    counts = shares = None
-    if categories:
-        counts = CategoryCounts.read(connection, starts, horizon_days, categories)
-        shares = counts.shares(_window_keys(features), features["purchase_lines"], categories)
-    frames = []
-    for start in starts:
-        in_window = (features["as_of"] == start).to_numpy()
-        frame = features.loc[in_window].reset_index(drop=True)
-        frame["window_start"] = start
-        if not frame.empty:
-            frame, clock = add_trading_columns(frame, orders_per_day, start, horizon_days)
-            if counts is not None:
-                first_day = dt.datetime.combine(clock.first_day, dt.time())
-                season = counts.season_index(start, horizon_days, categories, first_day)
-                frame = _category_columns(frame, shares[in_window], season, categories)
-        frames.append(frame)
-    return frames
+    stacked, bounds = _stacked_windows(
+        connection, starts, horizon_days, orders_per_day, categories, features, with_outcomes=False
+    )
+    empty = features.iloc[:0].reset_index(drop=True)  # the columns of a window without rows
+    return [
+        frame if not frame.empty else empty.assign(window_start=start)
+        for start, frame in zip(starts, _per_window(stacked, bounds), strict=True)
+    ]
 
 
 def features_as_of(
@@ -251,35 +340,6 @@ def features_as_of(
     return frame
 
 
-def _with_outcomes(
-    frame: pd.DataFrame,
-    outcomes: pd.DataFrame,
-    bought: pd.DataFrame | None,
-    categories: tuple[str, ...],
-) -> pd.DataFrame:
-    """actual_orders, actual_spend, purchased and bought:<category> of one window's rows
-    (``outcomes`` and ``bought``: the one-pass queries' rows, indexed by (as_of,
-    customer_id); ``bought`` one boolean column per category)."""
-    keys = _window_keys(frame)
-    found = outcomes.reindex(keys)
-    frame["actual_orders"] = found["actual_orders"].fillna(0).astype(np.int64).to_numpy()
-    frame["actual_spend"] = found["actual_spend"].fillna(0.0).astype(np.float64).to_numpy()
-    frame["purchased"] = frame["actual_orders"] > 0
-    if categories:
-        flags = bought.reindex(index=keys, columns=list(categories), fill_value=False)
-        flags = flags.to_numpy(dtype=bool)
-        columns = {bought_column(c): flags[:, i] for i, c in enumerate(categories)}
-        frame = _with_columns(frame, columns)
-    return frame
-
-
-def _bought_flags(bought: pd.DataFrame, categories: tuple[str, ...]) -> pd.DataFrame:
-    """One row per (window start, customer) who bought a category, one column per category."""
-    flags = bought.assign(bought=True).set_index(["window_start", "customer_id", "category"])
-    flags = flags["bought"].unstack("category", fill_value=False)
-    return flags.reindex(columns=list(categories), fill_value=False)
-
-
 def window_frames(
     connection: duckdb.DuckDBPyConnection,
     starts: Sequence[dt.datetime],
@@ -293,25 +353,10 @@ def window_frames(
     ``features``) and the outcomes in [start, start + horizon): actual_orders, actual_spend,
     purchased and, with categories, one bought:<category> column each. One pass over the
     lines for all windows. Windows without customers are left out."""
-    frames = features_at(
-        connection,
-        starts,
-        horizon_days,
-        orders_per_day=orders_per_day,
-        categories=categories,
-        features=features,
+    stacked, bounds = _stacked_windows(
+        connection, starts, horizon_days, orders_per_day, categories, features, with_outcomes=True
     )
-    outcomes = window_outcomes(connection, starts, horizon_days).set_index(
-        ["window_start", "customer_id"]
-    )
-    bought = None
-    if categories:
-        bought = _bought_flags(
-            window_categories_bought(connection, starts, horizon_days, categories), categories
-        )
-    return [
-        _with_outcomes(frame, outcomes, bought, categories) for frame in frames if not frame.empty
-    ]
+    return [frame for frame in _per_window(stacked, bounds) if not frame.empty]
 
 
 def window_frame(
@@ -404,14 +449,10 @@ def build_training_data(
     categories = top_categories(connection, windows.cutoff, limit=max_categories)
     categories = categories if with_categories else ()
     starts = windows.window_starts(first_purchase)
-    frames = window_frames(
-        connection,
-        starts,
-        windows.horizon_days,
-        orders_per_day=orders_per_day,
-        categories=categories,
+    horizon_days = windows.horizon_days
+    rows, _ = _stacked_windows(
+        connection, starts, horizon_days, orders_per_day, categories, None, with_outcomes=True
     )
-    rows = pd.concat(frames, ignore_index=True)
     latest = rows.loc[rows["window_start"] == windows.cutoff]
     outcome_counts = latest["purchased"].value_counts()
     fewest = min(outcome_counts.get(True, 0), outcome_counts.get(False, 0))

@@ -7,6 +7,11 @@ Each function takes all the window starts at once, so more windows add rows to t
 not scans of staging.transactions. The counts before a start use the segments of
 :func:`pipeline.features.cutoff_segments`; the windows' outcomes join the lines of the
 windows' whole span once to the (overlapping) windows.
+
+The per-category results come pivoted by DuckDB, one row per window and customer and one
+column per category (``category_<n>``, from :func:`category_select`), and
+:class:`WindowRows` places them on the rows of the model frames by one key lookup: a
+long (window, customer, category) result reshaped by pandas cost more than the queries.
 """
 
 from __future__ import annotations
@@ -31,6 +36,12 @@ WINDOW_OUTCOMES_SQL = SQL.read("window_outcomes.sql")
 WINDOW_CATEGORIES_BOUGHT_SQL = SQL.read("window_categories_bought.sql")
 CATEGORY_LINES_BEFORE_SQL = SQL.read("category_lines_before.sql")
 STORE_CATEGORY_LINES_BEFORE_SQL = SQL.read("store_category_lines_before.sql")
+# The generated items of the per-category queries ({n}: the category's number, from 1).
+BOUGHT_AT_TIME = "bool_or(c.category = $category_{n}) AS category_{n}"
+BOUGHT_IN_WINDOW = "bool_or(b.category_{n}) AS category_{n}"
+LINES_IN_SEGMENT = "count(*) FILTER (WHERE c.category = $category_{n}) AS category_{n}"
+RUNNING_LINES = "sum(category_{n}) OVER by_segment AS category_{n}"
+LINES_SELECTED = "r.category_{n}::BIGINT AS category_{n}"
 
 
 @contextmanager
@@ -42,18 +53,89 @@ def _model_windows(
         yield
 
 
-def _customer_ids_as_objects(frame: pd.DataFrame) -> pd.DataFrame:
-    frame["customer_id"] = frame["customer_id"].astype(object)
-    return frame
+Columns = dict[str, np.ndarray]  # a query's result as NumPy arrays, by column name
+
+
+def _fetch_columns(
+    connection: duckdb.DuckDBPyConnection, sql: str, parameters: dict | None = None
+) -> Columns:
+    """The result of ``sql`` as NumPy arrays (customer ids as Python strings): the results
+    are only looked up by key, a pandas frame of them would cost more than the query."""
+    return connection.execute(sql, parameters or {}).fetchnumpy()
+
+
+def category_columns(categories: Sequence[str]) -> list[str]:
+    """The result columns of the per-category queries, one per category, in order."""
+    return [f"category_{n}" for n in range(1, len(categories) + 1)]
+
+
+def category_select(item: str, categories: Sequence[str]) -> str:
+    """``item`` once per category, ``{n}`` its number: the category's name is never part of
+    the SQL, only of the parameters (:func:`category_parameters`)."""
+    return ",\n       ".join(item.format(n=n) for n in range(1, len(categories) + 1))
+
+
+def category_parameters(categories: Sequence[str]) -> dict[str, object]:
+    """``$categories`` (the list) and ``$category_<n>`` (each one) of the per-category
+    queries."""
+    numbered = {f"category_{n}": category for n, category in enumerate(categories, start=1)}
+    return {"categories": list(categories), **numbered}
+
+
+class WindowRows:
+    """The (window start, customer_id) of the model frames' rows (unique), to place the
+    one-pass queries' rows on them: each key is coded once as an integer (window number
+    times the number of customers plus customer number), so a result is placed by one
+    lookup of integers, not by reshaping and reindexing frames on string keys."""
+
+    def __init__(self, window_starts: np.ndarray, customer_ids: np.ndarray):
+        self._windows = pd.Index(pd.unique(window_starts))
+        self._customers = pd.Index(pd.unique(customer_ids), dtype=object)
+        self._rows = pd.Index(self._codes(window_starts, customer_ids))
+        if not self._rows.is_unique:
+            raise ValueError("the model frames have two rows of one customer in one window")
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def _codes(self, window_starts: np.ndarray, customer_ids: np.ndarray) -> np.ndarray:
+        """Each key's code, -1 for a window or customer not among the rows'."""
+        windows = self._windows.get_indexer(np.asarray(window_starts))
+        customers = self._customers.get_indexer(np.ma.filled(customer_ids, None))
+        codes = windows.astype(np.int64) * len(self._customers) + customers
+        return np.where((windows >= 0) & (customers >= 0), codes, -1)
+
+    def positions(self, found: Columns) -> np.ndarray:
+        """The row of each of ``found``'s rows (a query's window_start and customer_id), -1
+        where it is none of the rows'."""
+        return self._rows.get_indexer(self._codes(found["window_start"], found["customer_id"]))
+
+    def values(
+        self,
+        found: Columns,
+        columns: Sequence[str],
+        fill_value: object,
+        dtype: type,
+        positions: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """``found``'s ``columns`` on the rows, one column each, ``fill_value`` where
+        ``found`` has no row; its rows that are none of the rows' are left out
+        (``positions``: :meth:`positions` of ``found``, if already known)."""
+        positions = self.positions(found) if positions is None else positions
+        kept = positions >= 0
+        values = np.full((len(self), len(columns)), fill_value, dtype=dtype)
+        for i, column in enumerate(columns):
+            values[positions[kept], i] = np.asarray(found[column], dtype=dtype)[kept]
+        return values
 
 
 def window_outcomes(
     connection: duckdb.DuckDBPyConnection, starts: Sequence[dt.datetime], horizon_days: int
-) -> pd.DataFrame:
+) -> Columns:
     """window_start, customer_id, actual_orders, actual_spend: every customer who bought or
     returned something in [start, start + horizon_days) for each start."""
     with _model_windows(connection, starts, horizon_days):
-        return _customer_ids_as_objects(connection.execute(WINDOW_OUTCOMES_SQL).df())
+        return _fetch_columns(connection, WINDOW_OUTCOMES_SQL)
 
 
 def window_categories_bought(
@@ -61,26 +143,33 @@ def window_categories_bought(
     starts: Sequence[dt.datetime],
     horizon_days: int,
     categories: Sequence[str],
-) -> pd.DataFrame:
-    """window_start, customer_id, category: the categories of ``categories`` each customer
-    bought in [start, start + horizon_days) for each start."""
+) -> Columns:
+    """window_start, customer_id and one boolean column per category of ``categories``
+    (:func:`category_columns`): whether the customer bought it in [start, start +
+    horizon_days), for each start and customer who bought any of them."""
+    sql = WINDOW_CATEGORIES_BOUGHT_SQL.format(
+        bought_at_time=category_select(BOUGHT_AT_TIME, categories),
+        bought_in_window=category_select(BOUGHT_IN_WINDOW, categories),
+    )
     with _model_windows(connection, starts, horizon_days):
-        frame = connection.execute(
-            WINDOW_CATEGORIES_BOUGHT_SQL, {"categories": list(categories)}
-        ).df()
-    return _customer_ids_as_objects(frame)
+        return _fetch_columns(connection, sql, category_parameters(categories))
 
 
 def category_lines_before(
     connection: duckdb.DuckDBPyConnection,
     starts: Sequence[dt.datetime],
     categories: Sequence[str],
-) -> pd.DataFrame:
-    """window_start, customer_id, category, lines: each customer's purchase lines in each
-    category of ``categories`` before each start (no row where there are none)."""
+) -> Columns:
+    """window_start, customer_id and one column per category of ``categories``
+    (:func:`category_columns`): the customer's purchase lines in it before the start, for
+    each start and customer with lines in any of them."""
+    sql = CATEGORY_LINES_BEFORE_SQL.format(
+        lines_in_segment=category_select(LINES_IN_SEGMENT, categories),
+        running_lines=category_select(RUNNING_LINES, categories),
+        lines=category_select(LINES_SELECTED, categories),
+    )
     with cutoff_segments(connection, starts):
-        frame = connection.execute(CATEGORY_LINES_BEFORE_SQL, {"categories": list(categories)}).df()
-    return _customer_ids_as_objects(frame)
+        return _fetch_columns(connection, sql, category_parameters(categories))
 
 
 def store_category_lines_before(
@@ -115,7 +204,7 @@ def _season_boundaries(start: dt.datetime, horizon_days: int) -> tuple[dt.dateti
 class CategoryCounts:
     """The category counts of every window, each read in one pass over the lines."""
 
-    lines_before: pd.DataFrame  # category_lines_before
+    lines_before: Columns  # category_lines_before
     store_wide: pd.DataFrame  # store_category_lines_before: one row per cutoff
 
     @classmethod
@@ -132,15 +221,13 @@ class CategoryCounts:
         return cls(category_lines_before(connection, starts, categories), store_wide)
 
     def shares(
-        self, keys: pd.MultiIndex, purchase_lines: pd.Series, categories: tuple[str, ...]
+        self, rows: WindowRows, purchase_lines: pd.Series, categories: tuple[str, ...]
     ) -> np.ndarray:
         """Share of each row's customer's purchase lines in each category before the row's
-        window start (``keys``: (window start, customer_id) per row; one column per
+        window start (``rows``: the rows' keys, ``purchase_lines``: theirs; one column per
         category)."""
-        lines = self.lines_before.set_index(["window_start", "customer_id", "category"])
-        lines = lines["lines"].unstack("category", fill_value=0)
-        lines = lines.reindex(index=keys, columns=list(categories), fill_value=0)
-        return lines.to_numpy(np.float64) / np.maximum(purchase_lines.to_numpy(), 1)[:, None]
+        lines = rows.values(self.lines_before, category_columns(categories), 0, np.float64)
+        return lines / np.maximum(purchase_lines.to_numpy(), 1)[:, None]
 
     def season_index(
         self,
