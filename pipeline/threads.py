@@ -9,9 +9,10 @@ benchmarks/RESULTS.md, "Thread limits of the models").
   models (k-means, isolation forest) run inside it.
 - :func:`single_blas_thread` (a decorator): BLAS at one thread, OpenMP left alone, so the
   gradient-boosted models keep their threads; the supervised models' training and scoring.
-- :func:`fit_each`: independent fits of one-thread BLAS side by side, one per core. Each
+- :func:`fit_each`: independent fits side by side, one per core, each on one thread. Each
   fit is whole (a second of work, not a tiny call), so the threads pay their scheduling
-  once; each fit computes what it would alone, so the results are the same bit for bit.
+  once; each fit computes what it would alone, so the results are the same bit for bit
+  (the trees' and BLAS's results do not depend on their thread count).
 """
 
 from __future__ import annotations
@@ -41,11 +42,18 @@ def usable_cores() -> int:
 
 def fit_each(fit: Callable[[T], R], items: Iterable[T]) -> list[R]:
     """``[fit(item) for item in items]``, on up to one thread per core (joblib's threading
-    backend). For fits whose work releases the GIL: BLAS and scikit-learn's compiled loss
-    functions, as in a logistic regression fitted by Newton-Cholesky (BLAS limited to one
-    thread by :data:`single_blas_thread`, a process-wide limit the threads share)."""
+    backend), each fit on one thread: BLAS at one thread for the process while they run,
+    and OpenMP (the gradient-boosted trees) at one thread in each worker, where its limit
+    applies (OpenMP's is per thread). For fits whose work releases the GIL: BLAS, the
+    compiled loss of a logistic regression, the trees' histograms and splits."""
     items = list(items)
     workers = min(len(items), usable_cores())
     if workers <= 1:
         return [fit(item) for item in items]
-    return Parallel(n_jobs=workers, prefer="threads")(delayed(fit)(item) for item in items)
+
+    def alone(item: T) -> R:
+        with threadpool_limits(limits=1, user_api="openmp"):
+            return fit(item)
+
+    with threadpool_limits(limits=1, user_api="blas"):
+        return Parallel(n_jobs=workers, prefer="threads")(delayed(alone)(item) for item in items)

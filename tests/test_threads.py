@@ -6,10 +6,13 @@ import threading
 
 import numpy as np
 import pandas as pd
+import pytest
 
+import pipeline.modelling.classifiers as classifiers
 import pipeline.modelling.product_propensity as product
 from pipeline import threads
-from pipeline.modelling.model_inputs import BEHAVIOUR_FEATURES
+from pipeline.modelling.classifiers import CalibratedModel
+from pipeline.modelling.model_inputs import BEHAVIOUR_FEATURES, model_input_frame
 from pipeline.modelling.training_frames import bought_column, season_column, share_column
 
 CATEGORIES = ("CANDLES", "BAGS", "CLOCKS", "GARDEN", "KITCHEN")
@@ -75,3 +78,20 @@ def test_product_model_side_by_side_equals_one_after_the_other(monkeypatch):
         a, b = side_by_side.models_[category], one_after_another.models_[category]
         assert np.array_equal(a.coef_, b.coef_) and np.array_equal(a.intercept_, b.intercept_)
     assert np.array_equal(side_by_side.predict_proba(X), one_after_another.predict_proba(X))
+
+
+@pytest.mark.parametrize("kind", ["logistic", "gradient_boosting"])
+def test_out_of_fold_scores_side_by_side_equal_one_after_the_other(monkeypatch, kind):
+    frame, outcomes = _customers(n=3000, seed=5)
+    X = model_input_frame(frame)
+    y = outcomes[bought_column("CANDLES")].to_numpy()
+    groups = np.array([f"C{i // 2}" for i in range(len(y))], dtype=object)  # two rows each
+
+    @threads.single_blas_thread
+    def scores():
+        return CalibratedModel(kind=kind).fit_out_of_fold(X, y, groups)
+
+    monkeypatch.setattr(threads, "usable_cores", lambda: 2)
+    side_by_side = scores()
+    monkeypatch.setattr(classifiers, "fit_each", lambda fit, items: [fit(i) for i in items])
+    assert np.array_equal(side_by_side, scores())

@@ -12,7 +12,8 @@ Candidates (all take the plain feature frame; see :mod:`pipeline.modelling.model
 
 :class:`CalibratedModel` is what gets registered: the selected candidate, Platt-calibrated
 (sigmoid) by cross-fitting over customers: 5 fold models, each fitted without one fifth of
-the training customers (all their windows), score the held-out rows; a logistic map from
+the training customers (all their windows) and side by side, one per core
+(:func:`pipeline.threads.fit_each`), score the held-out rows; a logistic map from
 those out-of-fold scores to the outcome is the calibration, fitted on every window's rows,
 on the latest labelled window's only, or on every window with the window's date as an
 input and extrapolated one horizon (the share of buyers drifts from window to window; see
@@ -51,6 +52,7 @@ from pipeline.modelling.model_inputs import (
     ModelInputs,
     ParetoNBDClassifier,
 )
+from pipeline.threads import fit_each
 
 # Newton steps with a Cholesky solve: the solver scikit-learn advises when there are far more
 # rows than columns, as here (hundreds of thousands of customer windows, about 20 inputs). It
@@ -171,10 +173,17 @@ class CalibratedModel(ClassifierMixin, BaseEstimator):
         """
         y = np.asarray(y, dtype=bool)
         base = candidate(self.kind, random_state=self.random_state)
-        scores = np.empty(len(y))
-        for fit_rows, held_out in customer_folds(y, groups, self.folds, self.random_state):
+        folds = customer_folds(y, groups, self.folds, self.random_state)
+
+        def fold_scores(fold: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+            fit_rows, held_out = fold
             fold_model = clone(base).fit(X.iloc[fit_rows], y[fit_rows])
-            scores[held_out] = decision_scores(fold_model, X.iloc[held_out])
+            return decision_scores(fold_model, X.iloc[held_out])
+
+        scores = np.empty(len(y))
+        # The fold models are independent: side by side, one per core.
+        for (_, held_out), held_out_scores in zip(folds, fit_each(fold_scores, folds), strict=True):
+            scores[held_out] = held_out_scores
         window_days = np.zeros(len(y)) if window_days is None else window_days
         self.calibrators_ = fit_maps(scores, y, window_days, ahead_days)
         self.calibration_backtest_ = backtest(scores, y, window_days, ahead_days)
