@@ -109,6 +109,10 @@ def write_event_log(instance: DagsterInstance, run_id: str, path: Path) -> Path:
     return path
 
 
+# The tables written by the champion models (their "model" metadata names the version).
+LABELLED_BY_CHAMPIONS = ("scores/", "segments/")
+
+
 @dataclass
 class RunSummary:
     success: bool
@@ -129,7 +133,7 @@ class RunSummary:
                 key = materialization.asset_key.to_user_string()
                 summary.tables[key] = rows.value if rows is not None else None
                 champion = materialization.metadata.get("model")
-                if key.startswith("scores/") and champion is not None:
+                if key.startswith(LABELLED_BY_CHAMPIONS) and champion is not None:
                     summary.champions[key] = str(champion.value)
             elif event.event_type == DagsterEventType.ASSET_CHECK_EVALUATION:
                 evaluation = event.asset_check_evaluation_data

@@ -85,6 +85,24 @@ def test_summary_counts_tables_checks_and_failures(finished_run, tmp_path):
     assert "STEP_FAILURE broken" in logged and "ASSET_MATERIALIZATION loaded" in logged
 
 
+def test_summary_names_the_champions_that_labelled_and_scored_the_tables():
+    @asset(key=["segments", "customer_value"])
+    def labelled() -> MaterializeResult:
+        return MaterializeResult(metadata={"model": "customer_value_segments v3 (champion)"})
+
+    @asset(key=["models", "customer_value_segments"])
+    def trained() -> MaterializeResult:
+        return MaterializeResult(metadata={"model": "customer_value_segments v3 (new)"})
+
+    job = Definitions(
+        assets=[labelled, trained], jobs=[define_asset_job("j", selection="*")]
+    ).resolve_job_def("j")
+    with DagsterInstance.ephemeral() as instance:
+        result = job.execute_in_process(instance=instance, run_config=QUIET_CONSOLE)
+    summary = RunSummary.of(result, seconds=1.0)
+    assert summary.champions == {"segments/customer_value": "customer_value_segments v3 (champion)"}
+
+
 def test_dev_finds_dagster_beside_the_interpreter_without_an_activated_venv(monkeypatch):
     monkeypatch.setenv("PATH", "/nonexistent")
     assert cli.dagster_executable() == str(Path(sys.executable).with_name("dagster"))
