@@ -11,16 +11,29 @@ The segment tables (assets/segments.py) are labelled by these champions.
 """
 
 from dagster import (
+    AssetCheckExecutionContext,
+    AssetCheckKey,
+    AssetCheckResult,
+    AssetCheckSeverity,
+    AssetCheckSpec,
     AssetExecutionContext,
+    AutomationCondition,
     MaterializeResult,
     MetadataValue,
     multi_asset,
+    multi_asset_check,
 )
 
-from assets.common import markdown_rows
-from assets.models import model_key, model_spec
+from assets.common import markdown_rows, table_key
+from assets.models import DECAY_CHECK, model_key, model_spec
 from pipeline.segmentation import RegisteredSegmentModel, log_segment_model
-from pipeline.segmentation.build import SEGMENT_TABLES, FittedSegments, SegmentTable
+from pipeline.segmentation.build import (
+    SEGMENT_TABLES,
+    FittedSegments,
+    SegmentTable,
+    label_sizes,
+)
+from pipeline.segmentation.drift import DRIFT_TOLERANCE, segment_drift
 from resources.mlflow_tracking import ModelTracking
 from resources.warehouse import WRITER_POOL, WRITER_RETRY, DuckDBWarehouse
 
@@ -107,3 +120,64 @@ def _segment_model_asset(segment: SegmentTable):
 
 segment_model_assets = [_segment_model_asset(s) for s in SEGMENT_TABLES.values()]
 SEGMENT_MODEL_KEYS = {model_key(s.model_name) for s in SEGMENT_TABLES.values()}
+
+
+# -- the decay signal: drift of the segment shares (pipeline/segmentation/drift.py) ----------
+
+SEGMENT_DRIFT_CHECKS = [
+    AssetCheckKey(model_key(s.model_name), DECAY_CHECK) for s in SEGMENT_TABLES.values()
+]
+
+
+@multi_asset_check(
+    name="segment_models_not_drifted",
+    specs=[
+        AssetCheckSpec(
+            DECAY_CHECK,
+            asset=model_key(segment.model_name),
+            # Judged on the table the champion has just labelled (downstream of the model,
+            # so the check cannot block; the segment models' retrain condition takes any of
+            # their failed checks: orchestration/automation.py).
+            additional_deps=[table_key(segment.table)],
+            automation_condition=AutomationCondition.eager(),
+            description=f"The customers' shares over the labels of {segment.table} moved by "
+            f"at most {DRIFT_TOLERANCE:.2f} (total variation) since the champion's fit; a "
+            "warning requests a retrain.",
+        )
+        for segment in SEGMENT_TABLES.values()
+    ],
+    can_subset=True,
+)
+def segment_models_not_drifted(
+    context: AssetCheckExecutionContext, warehouse: DuckDBWarehouse, mlflow: ModelTracking
+):
+    selected = context.selected_asset_check_keys
+    client = mlflow.client()
+    with warehouse.reader() as connection:
+        sizes = {
+            segment.model_name: label_sizes(connection, segment)
+            for segment in SEGMENT_TABLES.values()
+            if AssetCheckKey(model_key(segment.model_name), DECAY_CHECK) in selected
+        }
+    for model_name, current in sizes.items():
+        drift = segment_drift(client, model_name, current)
+        metadata = {
+            "reason": drift.reason,
+            "champion_version": drift.champion_version or "none",
+            "tolerance": drift.tolerance,
+            "shares": MetadataValue.md(
+                markdown_rows(
+                    [(label, round(fit, 4), round(now, 4)) for label, fit, now in drift.shares],
+                    ["label", "share at the fit", "share now"],
+                )
+            ),
+        }
+        if drift.distance is not None:
+            metadata["distance"] = round(drift.distance, 4)
+        yield AssetCheckResult(
+            asset_key=model_key(model_name),
+            check_name=DECAY_CHECK,
+            passed=not drift.drifted,
+            severity=AssetCheckSeverity.WARN,
+            metadata=metadata,
+        )

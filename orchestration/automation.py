@@ -7,8 +7,9 @@
   Training is not part of that.
 - **Training** (``train_models`` and the segment models) runs on ``RETRAIN_CRON`` (default
   Sunday 03:00) on the data of that moment, when no model exists yet (a fresh machine),
-  and on demand; ``train_models`` also when a champion's decay check newly fails (the
-  segment models have no out-of-time score to decay).
+  and on demand; ``train_models`` also when a champion's decay check newly fails, a
+  segment model when its drift check does (the customers' shares over its labels moved
+  beyond the tolerance since its fit: pipeline/segmentation/drift.py).
 - What consumers read (marts, exports, the BI snapshot) carries a freshness policy: overdue
   after ``FRESHNESS_HOURS`` (default 26 h) without a materialization.
 
@@ -78,11 +79,22 @@ CHAMPION_DECAYED = (
 )
 
 
-def retrain_condition(settings: Settings) -> AutomationCondition:
-    """Train on the cron once the inputs updated since its tick, when a champion decayed,
-    or when no model exists yet; never while training or an input is in progress."""
+# The segment models' only checks are their drift checks, which judge the table their
+# champion labelled (downstream of the model, so they cannot be blocking).
+SEGMENTS_DRIFTED = (
+    AutomationCondition.any_checks_match(AutomationCondition.check_failed(), blocking_only=False)
+    .newly_true()
+    .since_last_handled()
+    .with_label("segment shares drifted since the champion's fit")
+)
+
+
+def retrain_condition(settings: Settings, decayed: AutomationCondition = CHAMPION_DECAYED):
+    """Train on the cron once the inputs updated since its tick, when a champion decayed
+    (``decayed``), or when no model exists yet; never while training or an input is in
+    progress."""
     on_decay = (
-        CHAMPION_DECAYED
+        decayed
         & ~AutomationCondition.any_deps_missing()
         & ~AutomationCondition.any_deps_in_progress()
     ).with_label("champion decayed")
@@ -112,17 +124,24 @@ def freshness_policy(settings: Settings) -> FreshnessPolicy:
 
 
 def with_automation(
-    assets: Iterable[AssetsDefinition], settings: Settings, training_keys: set[AssetKey]
+    assets: Iterable[AssetsDefinition],
+    settings: Settings,
+    training_keys: set[AssetKey],
+    drift_keys: set[AssetKey] = frozenset(),
 ) -> list[AssetsDefinition]:
     """``assets`` with their automation condition and, for what consumers read, a freshness
-    policy. ``training_keys``: the assets the training step writes (they follow its cron)."""
+    policy. ``training_keys``: the assets training writes (they follow its cron);
+    ``drift_keys``: those of them whose decay signal is a drift check (the segment models)."""
     retrain = retrain_condition(settings)
+    retrain_on_drift = retrain_condition(settings, SEGMENTS_DRIFTED)
     policy = freshness_policy(settings)
 
     def apply(spec: AssetSpec) -> AssetSpec:
         path = tuple(spec.key.path)
         history_deps = any(dep.asset_key == HISTORY_SNAPSHOTS for dep in spec.deps)
-        if spec.key in training_keys:
+        if spec.key in drift_keys:
+            condition = retrain_on_drift
+        elif spec.key in training_keys:
             condition = retrain
         elif spec.key == HISTORY_SNAPSHOTS:
             condition = None

@@ -71,6 +71,7 @@ def _assets():
         load_assets_from_modules(_ASSET_MODULES),
         Settings.from_env(),
         training_keys=TRAINING_KEYS,
+        drift_keys=segment_models.SEGMENT_MODEL_KEYS,
     )
     # Code references (a link from each asset to its source file in the UI) are a beta
     # API; their warning would be printed on every load of the code location.

@@ -21,7 +21,7 @@ from dagster import (
 )
 
 from assets.models import decay_check_key, train_models_asset
-from assets.segment_models import SEGMENT_MODEL_KEYS
+from assets.segment_models import SEGMENT_DRIFT_CHECKS, SEGMENT_MODEL_KEYS
 from orchestration.automation import MIGRATION_MARTS, RUN_GUARD_TAG, RUN_GUARD_VALUE
 from pipeline.modelling.decay import MONITORED_MODELS
 
@@ -30,7 +30,9 @@ WRITER_TAGS = {RUN_GUARD_TAG: RUN_GUARD_VALUE}
 # with their report, and the segment models (the nightly labels with their champions).
 TRAINING_KEYS = {*train_models_asset.keys, *SEGMENT_MODEL_KEYS}
 TRAINING = AssetSelection.assets(*TRAINING_KEYS)
-DECAY_CHECKS = AssetSelection.checks(*(decay_check_key(name) for name in MONITORED_MODELS))
+DECAY_CHECKS = AssetSelection.checks(
+    *(decay_check_key(name) for name in MONITORED_MODELS), *SEGMENT_DRIFT_CHECKS
+)
 # The history's partitions are snapshot dates: its own job (orchestration/history.py)
 # takes them after a refresh, on its cadence, or in a backfill.
 HISTORY_SNAPSHOTS = AssetSelection.assets(AssetKey(["history", "customer_snapshots"]))

@@ -192,6 +192,22 @@ def test_a_decayed_champion_requests_a_retrain_once():
     assert not _requested(again) & TRAINED
 
 
+def test_a_drifted_segment_model_requests_its_own_retrain_once():
+    personas = AssetKey(["models", "customer_personas"])
+    with DagsterInstance.ephemeral() as instance:
+        first = _steady_state(instance)
+        _check_result(instance, "customer_personas", "champion_not_decayed", False)
+        drifted = evaluate_automation_conditions(
+            defs, instance, evaluation_time=SATURDAY_NOON, cursor=first.cursor
+        )
+        again = evaluate_automation_conditions(
+            defs, instance, evaluation_time=SATURDAY_NOON, cursor=drifted.cursor
+        )
+    assert _requested(drifted) & TRAINED == {personas}
+    assert AssetKey(["segments", "personas"]) in _requested(drifted)  # relabelled after it
+    assert not _requested(again) & TRAINED
+
+
 def test_consumers_tables_carry_the_freshness_policy(monkeypatch):
     graph = defs.resolve_asset_graph()
     policies = {

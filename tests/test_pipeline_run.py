@@ -213,11 +213,15 @@ def test_the_nightly_job_rebuilds_the_same_tables_without_training(
     steps = {e.step_key for e in result.all_events if e.event_type_value == "STEP_SUCCESS"}
     assert "train_models" not in steps and {"score_churn", "score_propensity"} <= steps
     decay = {
-        e.asset_check_evaluation_data.check_name: e.asset_check_evaluation_data
-        for e in result.all_events
-        if e.event_type_value == "ASSET_CHECK_EVALUATION"
-    }["champion_not_decayed"]
-    assert "latest complete horizon" in decay.metadata["reason"].value
+        (e.asset_key.to_user_string(), e.check_name): e
+        for e in result.get_asset_check_evaluations()
+    }
+    propensity = decay[("models/purchase_propensity", "champion_not_decayed")]
+    assert "latest complete horizon" in propensity.metadata["reason"].value
+    # The segment champions label the same customers as at their fit: no drift.
+    for model in ("customer_value_segments", "purchase_style_segments", "customer_personas"):
+        drift = decay[(f"models/{model}", "champion_not_decayed")]
+        assert drift.passed and drift.metadata["distance"].value == 0.0, model
     # Same data, same champions: every table as the full refresh left it.
     assert table_fingerprints(data_dir / "warehouse.duckdb") == before
 

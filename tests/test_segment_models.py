@@ -11,6 +11,7 @@ from dagster import AssetSelection, DagsterInstance
 from assets.segment_models import SEGMENT_MODEL_KEYS
 from pipeline.demo import write_demo_data
 from pipeline.segmentation import SEGMENT_MODELS
+from pipeline.segmentation.drift import SegmentDrift, share_distance
 from pipeline.table_fingerprints import fingerprint_tables
 from resources.mlflow_tracking import ModelTracking
 from tests.test_segmentation import forget_mlflow_uris
@@ -83,3 +84,19 @@ def test_segment_tables_follow_their_champions_between_trainings(data_dir, monke
             "SELECT DISTINCT model_version FROM segments.purchase_style"
         ).fetchall()
     assert stamped == [("2",)]
+
+
+def test_the_share_distance_is_the_share_of_customers_that_would_have_to_move():
+    distance, shares = share_distance({"high": 20, "low": 80}, {"high": 35, "low": 60, "mid": 5})
+    assert distance == pytest.approx(0.2)  # (0.15 + 0.20 + 0.05) / 2
+    assert shares == (("high", 0.2, 0.35), ("low", 0.8, 0.6), ("mid", 0.0, 0.05))
+    assert share_distance({"a": 3}, {"a": 30})[0] == 0.0
+
+
+def test_drift_beyond_the_tolerance_asks_for_a_retrain_and_says_why():
+    moved = SegmentDrift("customer_personas", "4", 0.15, 0.10, (("New Customers", 0.1, 0.25),))
+    assert moved.drifted and "a retrain is due" in moved.reason
+    assert "New Customers 10% -> 25%" in moved.reason and "v4" in moved.reason
+    assert not SegmentDrift("customer_personas", "4", 0.05, 0.10).drifted
+    nothing = SegmentDrift("customer_personas", None, None, 0.10)
+    assert not nothing.drifted and "no champion" in nothing.reason

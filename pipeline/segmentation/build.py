@@ -31,6 +31,7 @@ from pipeline.segmentation.warehouse import (
     value_features,
     value_segments,
 )
+from pipeline.sql_text import qualified, quote_identifier
 
 VALUE_TABLE = "segments.customer_value"
 STYLE_TABLE = "segments.purchase_style"
@@ -156,6 +157,7 @@ class SegmentTable:
 
     table: str
     model_name: str
+    label_column: str
     fit: Callable[[duckdb.DuckDBPyConnection], FittedSegments]  # reads only the features
     assign: Callable[[duckdb.DuckDBPyConnection, object], pd.DataFrame]
 
@@ -163,11 +165,24 @@ class SegmentTable:
 SEGMENT_TABLES = {
     segment.table: segment
     for segment in (
-        SegmentTable(VALUE_TABLE, VALUE_MODEL, fit_customer_value, assign_customer_value),
-        SegmentTable(STYLE_TABLE, STYLE_MODEL, train_purchase_style, assign_purchase_style),
-        SegmentTable(PERSONA_TABLE, PERSONA_MODEL, fit_personas, assign_personas),
+        SegmentTable(
+            VALUE_TABLE, VALUE_MODEL, "value_segment", fit_customer_value, assign_customer_value
+        ),
+        SegmentTable(
+            STYLE_TABLE, STYLE_MODEL, "purchase_style", train_purchase_style, assign_purchase_style
+        ),
+        SegmentTable(PERSONA_TABLE, PERSONA_MODEL, "persona", fit_personas, assign_personas),
     )
 }
+
+
+def label_sizes(connection: duckdb.DuckDBPyConnection, segment: SegmentTable) -> dict[str, int]:
+    """Customers per label in ``segment``'s table."""
+    rows = connection.execute(
+        f"SELECT {quote_identifier(segment.label_column)}, count(*) "
+        f"FROM {qualified(segment.table)} GROUP BY 1"
+    ).fetchall()
+    return {str(label): int(count) for label, count in rows}
 
 
 def write_assignments(
