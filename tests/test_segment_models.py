@@ -96,7 +96,9 @@ def test_the_share_distance_is_the_share_of_customers_that_would_have_to_move():
 def test_drift_beyond_the_tolerance_asks_for_a_retrain_and_says_why():
     moved = SegmentDrift("customer_personas", "4", 0.15, 0.10, (("New Customers", 0.1, 0.25),))
     assert moved.drifted and "a retrain is due" in moved.reason
-    assert "New Customers 10% -> 25%" in moved.reason and "v4" in moved.reason
+    assert "New Customers 10.0% -> 25.0%" in moved.reason and "v4" in moved.reason
+    steady = SegmentDrift("customer_value_segments", "2", 0.0004, 0.10, (("High", 0.2801, 0.2804),))
+    assert steady.reason.endswith("within tolerance")  # no label moved by a tenth of a point
     assert not SegmentDrift("customer_personas", "4", 0.05, 0.10).drifted
     nothing = SegmentDrift("customer_personas", None, None, 0.10)
     assert not nothing.drifted and "no champion" in nothing.reason

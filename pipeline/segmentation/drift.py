@@ -48,9 +48,8 @@ class SegmentDrift:
                 f"{self.model_name} v{self.champion_version} recorded no segment sizes at its "
                 "fit: nothing to compare"
             )
-        moved = ", ".join(
-            f"{label} {fit:.0%} -> {now:.0%}" for label, fit, now in self.shares if fit != now
-        )
+        shown = ((label, f"{fit:.1%}", f"{now:.1%}") for label, fit, now in self.shares)
+        moved = ", ".join(f"{label} {fit} -> {now}" for label, fit, now in shown if fit != now)
         verdict = "a retrain is due" if self.drifted else "within tolerance"
         return (
             f"segment shares moved by {self.distance:.3f} (total variation) since the fit of "
