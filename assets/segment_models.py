@@ -31,9 +31,10 @@ from pipeline.segmentation.build import (
     SEGMENT_TABLES,
     FittedSegments,
     SegmentTable,
+    assessed_share,
     label_sizes,
 )
-from pipeline.segmentation.drift import DRIFT_TOLERANCE, segment_drift
+from pipeline.segmentation.drift import DRIFT_TOLERANCE, fit_input_metrics, segment_drift
 from resources.mlflow_tracking import ModelTracking
 from resources.warehouse import WRITER_POOL, WRITER_RETRY, DuckDBWarehouse
 
@@ -66,6 +67,7 @@ def train_segment_model(
             model_name=fitted.model_name,
             quality=fitted.quality,
             centroids=fitted.centroids,
+            extra_metrics=fit_input_metrics(fitted.model),
             tags=tags,
         )
     return fitted, logged
@@ -154,13 +156,16 @@ def segment_models_not_drifted(
     selected = context.selected_asset_check_keys
     client = mlflow.client()
     with warehouse.reader() as connection:
-        sizes = {
-            segment.model_name: label_sizes(connection, segment)
+        today = {
+            segment.model_name: (
+                label_sizes(connection, segment),
+                assessed_share(connection, segment),
+            )
             for segment in SEGMENT_TABLES.values()
             if AssetCheckKey(model_key(segment.model_name), DECAY_CHECK) in selected
         }
-    for model_name, current in sizes.items():
-        drift = segment_drift(client, model_name, current)
+    for model_name, (sizes, assessed) in today.items():
+        drift = segment_drift(client, model_name, sizes, assessed_now=assessed)
         metadata = {
             "reason": drift.reason,
             "champion_version": drift.champion_version or "none",
@@ -174,6 +179,9 @@ def segment_models_not_drifted(
         }
         if drift.distance is not None:
             metadata["distance"] = round(drift.distance, 4)
+        if drift.assessed is not None:
+            metadata["assessed_share_at_fit"] = round(drift.assessed[0], 4)
+            metadata["assessed_share_now"] = round(drift.assessed[1], 4)
         yield AssetCheckResult(
             asset_key=model_key(model_name),
             check_name=DECAY_CHECK,

@@ -222,6 +222,8 @@ def test_the_nightly_job_rebuilds_the_same_tables_without_training(
     for model in ("customer_value_segments", "purchase_style_segments", "customer_personas"):
         drift = decay[(f"models/{model}", "champion_not_decayed")]
         assert drift.passed and drift.metadata["distance"].value == 0.0, model
+    style = decay[("models/purchase_style_segments", "champion_not_decayed")].metadata
+    assert style["assessed_share_now"].value == style["assessed_share_at_fit"].value > 0
     # Same data, same champions: every table as the full refresh left it.
     assert table_fingerprints(data_dir / "warehouse.duckdb") == before
 

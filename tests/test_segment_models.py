@@ -5,13 +5,15 @@ machine without a champion gets one from the first run that needs it."""
 from __future__ import annotations
 
 import duckdb
+import numpy as np
+import pandas as pd
 import pytest
 from dagster import AssetSelection, DagsterInstance
 
 from assets.segment_models import SEGMENT_MODEL_KEYS
 from pipeline.demo import write_demo_data
-from pipeline.segmentation import SEGMENT_MODELS
-from pipeline.segmentation.drift import SegmentDrift, share_distance
+from pipeline.segmentation import SEGMENT_MODELS, PurchaseStyleModel
+from pipeline.segmentation.drift import SegmentDrift, fit_input_metrics, share_distance
 from pipeline.table_fingerprints import fingerprint_tables
 from resources.mlflow_tracking import ModelTracking
 from tests.test_segmentation import forget_mlflow_uris
@@ -71,6 +73,9 @@ def test_segment_tables_follow_their_champions_between_trainings(data_dir, monke
         assert second[table]["model"].value.endswith("v2 (champion)"), table
     trained = second["models/purchase_style_segments"]
     assert "now the champion" in trained["model"].value and "Bulk" in trained["centroids"].value
+    client = ModelTracking().client()
+    style_run = client.get_run(client.get_model_version("purchase_style_segments", "2").run_id)
+    assert style_run.data.metrics["assessed_customers"] > 0  # for its drift check
     labelled = _segment_tables(data_dir)
 
     # A run without training: the same champions label the same customers the same way,
@@ -102,3 +107,32 @@ def test_drift_beyond_the_tolerance_asks_for_a_retrain_and_says_why():
     assert not SegmentDrift("customer_personas", "4", 0.05, 0.10).drifted
     nothing = SegmentDrift("customer_personas", None, None, 0.10)
     assert not nothing.drifted and "no champion" in nothing.reason
+
+
+def test_a_style_model_that_could_assess_few_customers_drifts_when_quantities_arrive():
+    # Fitted on files without quantities (nobody assessed, everyone Regular); now 80% of the
+    # customers have quantities, and the labels have not moved.
+    quantities = SegmentDrift(
+        "purchase_style_segments", "1", 0.0, 0.10, (("Regular", 1.0, 1.0),), (0.0, 0.8)
+    )
+    assert quantities.drifted
+    assert "customers it can assess 0.0% at the fit, 80.0% now" in quantities.reason
+    same = SegmentDrift("purchase_style_segments", "1", 0.0, 0.10, (), (0.75, 0.8))
+    assert not same.drifted
+
+
+def test_the_style_fit_logs_how_many_customers_it_could_assess():
+    frame = pd.DataFrame(
+        {
+            "customer_id": [f"C{i}" for i in range(40)],
+            "quantity_lines": [0] * 10 + [5] * 30,
+            "median_units_per_line": [np.nan] * 10 + [3.0] * 30,
+        }
+    )
+    for column in ("p25_units_per_line", "p75_units_per_line", "avg_units_per_line"):
+        frame[column] = frame["median_units_per_line"]
+    frame["max_units_per_line"] = frame["median_units_per_line"] * 2
+    model = PurchaseStyleModel().fit(frame)
+    assert model.n_assessed_ == 30
+    assert fit_input_metrics(model) == {"assessed_customers": 30.0}
+    assert fit_input_metrics(object()) == {}

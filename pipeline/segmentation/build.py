@@ -160,6 +160,7 @@ class SegmentTable:
     label_column: str
     fit: Callable[[duckdb.DuckDBPyConnection], FittedSegments]  # reads only the features
     assign: Callable[[duckdb.DuckDBPyConnection, object], pd.DataFrame]
+    assessed_column: str | None = None  # whether the model could judge each customer
 
 
 SEGMENT_TABLES = {
@@ -169,7 +170,12 @@ SEGMENT_TABLES = {
             VALUE_TABLE, VALUE_MODEL, "value_segment", fit_customer_value, assign_customer_value
         ),
         SegmentTable(
-            STYLE_TABLE, STYLE_MODEL, "purchase_style", train_purchase_style, assign_purchase_style
+            STYLE_TABLE,
+            STYLE_MODEL,
+            "purchase_style",
+            train_purchase_style,
+            assign_purchase_style,
+            assessed_column="style_assessed",
         ),
         SegmentTable(PERSONA_TABLE, PERSONA_MODEL, "persona", fit_personas, assign_personas),
     )
@@ -183,6 +189,17 @@ def label_sizes(connection: duckdb.DuckDBPyConnection, segment: SegmentTable) ->
         f"FROM {qualified(segment.table)} GROUP BY 1"
     ).fetchall()
     return {str(label): int(count) for label, count in rows}
+
+
+def assessed_share(connection: duckdb.DuckDBPyConnection, segment: SegmentTable) -> float | None:
+    """The share of ``segment``'s customers its model could judge (None: it judges all)."""
+    if segment.assessed_column is None:
+        return None
+    (share,) = connection.execute(
+        f"SELECT coalesce(avg({quote_identifier(segment.assessed_column)}::DOUBLE), 0) "
+        f"FROM {qualified(segment.table)}"
+    ).fetchone()
+    return float(share)
 
 
 def write_assignments(
