@@ -12,7 +12,6 @@ The segment tables (assets/segments.py) are labelled by these champions.
 
 from dagster import (
     AssetCheckExecutionContext,
-    AssetCheckKey,
     AssetCheckResult,
     AssetCheckSeverity,
     AssetCheckSpec,
@@ -25,7 +24,7 @@ from dagster import (
 )
 
 from assets.common import markdown_rows, table_key
-from assets.models import DECAY_CHECK, model_key, model_spec
+from assets.models import DECAY_CHECK, decay_check_key, model_key, model_spec
 from pipeline.segmentation import RegisteredSegmentModel, log_segment_model
 from pipeline.segmentation.build import (
     SEGMENT_TABLES,
@@ -38,8 +37,6 @@ from pipeline.segmentation.drift import DRIFT_TOLERANCE, fit_input_metrics, segm
 from resources.mlflow_tracking import ModelTracking
 from resources.warehouse import WRITER_POOL, WRITER_RETRY, DuckDBWarehouse
 
-# The purchase-style features also read the lines (pipeline/segmentation/warehouse.py).
-STYLE_INPUTS = ("staging.transactions", "staging.returns")
 DESCRIPTIONS = {
     "segments.customer_value": "Customer-value segments: k-means (k=3) on standardized log "
     "recency, frequency and monetary, clusters named Low / Mid / High by their value.",
@@ -95,15 +92,13 @@ def training_metadata(fitted: FittedSegments, logged: RegisteredSegmentModel) ->
 
 
 def _segment_model_asset(segment: SegmentTable):
-    inputs = STYLE_INPUTS if segment.table == "segments.purchase_style" else ()
-
     @multi_asset(
         specs=[
             model_spec(
                 segment.model_name,
                 description=DESCRIPTIONS[segment.table]
                 + f" Labels {segment.table}; refitted on the training cadence.",
-                inputs=("features.customer_rfm", *inputs),
+                inputs=("features.customer_rfm", *segment.inputs),
             )
         ],
         pool=WRITER_POOL,
@@ -126,9 +121,7 @@ SEGMENT_MODEL_KEYS = {model_key(s.model_name) for s in SEGMENT_TABLES.values()}
 
 # -- the decay signal: drift of the segment shares (pipeline/segmentation/drift.py) ----------
 
-SEGMENT_DRIFT_CHECKS = [
-    AssetCheckKey(model_key(s.model_name), DECAY_CHECK) for s in SEGMENT_TABLES.values()
-]
+SEGMENT_DRIFT_CHECKS = [decay_check_key(s.model_name) for s in SEGMENT_TABLES.values()]
 
 
 @multi_asset_check(
@@ -162,7 +155,7 @@ def segment_models_not_drifted(
                 assessed_share(connection, segment),
             )
             for segment in SEGMENT_TABLES.values()
-            if AssetCheckKey(model_key(segment.model_name), DECAY_CHECK) in selected
+            if decay_check_key(segment.model_name) in selected
         }
     for model_name, (sizes, assessed) in today.items():
         drift = segment_drift(client, model_name, sizes, assessed_now=assessed)

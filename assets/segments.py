@@ -24,13 +24,11 @@ from assets.common import comment_and_describe, markdown_rows, table_key, table_
 from assets.coverage import FEATURE_CUSTOMERS, covers_customers_check
 from assets.models import model_key
 from assets.quality import contract_checks
-from assets.segment_models import STYLE_INPUTS, train_segment_model
+from assets.segment_models import train_segment_model
 from pipeline.demo import TRUTH_FILE
 from pipeline.model_registry import champion_version, load_version
 from pipeline.segmentation import (
     PERSONA_TABLE,
-    PERSONAS,
-    PURCHASE_STYLES,
     STYLE_TABLE,
     VALUE_SEGMENTS,
     VALUE_TABLE,
@@ -58,9 +56,12 @@ def _truth_path() -> Path | None:
     return path if path.exists() else None
 
 
-def _segment_spec(table: str, inputs: tuple[str, ...] = ()):
+def _segment_spec(table: str, after: tuple[str, ...] = ()):
+    """The table's spec: it reads its model, the features (and ``after``: tables its labels
+    take from)."""
     segment = SEGMENT_TABLES[table]
-    spec = table_spec(table, group=GROUP, deps=["features.customer_rfm", *inputs], kinds=KINDS)
+    deps = ["features.customer_rfm", *segment.inputs, *after]
+    spec = table_spec(table, group=GROUP, deps=deps, kinds=KINDS)
     return spec.replace_attributes(deps=[model_key(segment.model_name), *spec.deps])
 
 
@@ -81,18 +82,18 @@ def _label_customers(
     context.log.info(f"{segment.table} labelled by {chosen}")
     centroids = model.centroid_table()
     metadata = comment_and_describe(connection, segment.table)
+    metadata["segment_sizes"] = MetadataValue.md(
+        markdown_rows(
+            segment_sizes(connection, segment.table, segment.label_column, segment.labels),
+            SEGMENT_SIZES_HEADER,
+        )
+    )
     metadata["centroids"] = MetadataValue.md(
         markdown_rows(centroids.itertuples(index=False), list(centroids.columns))
     )
     metadata["model"] = MetadataValue.text(chosen)
     metadata["model_uri"] = MetadataValue.text(f"models:/{segment.model_name}/{version}")
     return metadata
-
-
-def _sizes(connection, table: str, column: str, labels: tuple[str, ...]) -> MetadataValue:
-    return MetadataValue.md(
-        markdown_rows(segment_sizes(connection, table, column, labels), SEGMENT_SIZES_HEADER)
-    )
 
 
 @multi_asset(
@@ -109,7 +110,6 @@ def customer_value(
     champion of customer_value_segments."""
     with warehouse.writer() as connection:
         metadata = _label_customers(context, connection, mlflow, SEGMENT_TABLES[VALUE_TABLE])
-        metadata["segment_sizes"] = _sizes(connection, VALUE_TABLE, "value_segment", VALUE_SEGMENTS)
         truth = _truth_path()
         if truth is not None:
             ordering = value_ordering(connection, truth)
@@ -122,7 +122,7 @@ def customer_value(
 
 
 @multi_asset(
-    specs=[_segment_spec(STYLE_TABLE, (*STYLE_INPUTS, VALUE_TABLE))],
+    specs=[_segment_spec(STYLE_TABLE, (VALUE_TABLE,))],
     pool=WRITER_POOL,
     retry_policy=WRITER_RETRY,
     name="purchase_style",
@@ -136,9 +136,6 @@ def purchase_style(
     purchase_style_segments."""
     with warehouse.writer() as connection:
         metadata = _label_customers(context, connection, mlflow, SEGMENT_TABLES[STYLE_TABLE])
-        metadata["segment_sizes"] = _sizes(
-            connection, STYLE_TABLE, "purchase_style", PURCHASE_STYLES
-        )
         labels = connection.execute(
             "SELECT value_style_label, count(*) FROM segments.purchase_style "
             "GROUP BY 1 ORDER BY 2 DESC"
@@ -184,7 +181,6 @@ def personas(context: AssetExecutionContext, warehouse: DuckDBWarehouse, mlflow:
     labelled by the champion of customer_personas."""
     with warehouse.writer() as connection:
         metadata = _label_customers(context, connection, mlflow, SEGMENT_TABLES[PERSONA_TABLE])
-        metadata["segment_sizes"] = _sizes(connection, PERSONA_TABLE, "persona", PERSONAS)
     yield MaterializeResult(asset_key=table_key(PERSONA_TABLE), metadata=metadata)
 
 

@@ -21,7 +21,12 @@ import pandas as pd
 
 from pipeline.catalog.writer import replace_table
 from pipeline.segmentation.clustering import ClusterQuality, sorted_by_customer
-from pipeline.segmentation.labels import value_style_label
+from pipeline.segmentation.labels import (
+    PERSONAS,
+    PURCHASE_STYLES,
+    VALUE_SEGMENTS,
+    value_style_label,
+)
 from pipeline.segmentation.personas import PersonaSegmenter
 from pipeline.segmentation.style import PurchaseStyleModel
 from pipeline.segmentation.tracking import PERSONA_MODEL, STYLE_MODEL, VALUE_MODEL
@@ -36,6 +41,8 @@ from pipeline.sql_text import qualified, quote_identifier
 VALUE_TABLE = "segments.customer_value"
 STYLE_TABLE = "segments.purchase_style"
 PERSONA_TABLE = "segments.personas"
+# The purchase-style features also read the lines (pipeline/segmentation/warehouse.py).
+STYLE_INPUT_TABLES = ("staging.transactions", "staging.returns")
 
 
 @dataclass
@@ -134,13 +141,9 @@ def train_purchase_style(connection: duckdb.DuckDBPyConnection) -> FittedSegment
     return fit_purchase_style(connection, value_labels=False)
 
 
-def assign_customer_value(connection: duckdb.DuckDBPyConnection, model) -> pd.DataFrame:
-    """segments.customer_value's rows from a fitted ValueSegmenter (no refit)."""
-    return model.assign(sorted_by_customer(value_features(connection)))
-
-
-def assign_personas(connection: duckdb.DuckDBPyConnection, model) -> pd.DataFrame:
-    """segments.personas' rows from a fitted PersonaSegmenter (no refit)."""
+def assign_on_value_features(connection: duckdb.DuckDBPyConnection, model) -> pd.DataFrame:
+    """segments.customer_value's or segments.personas' rows from a fitted ValueSegmenter or
+    PersonaSegmenter (no refit): both label the R, F, M and order-value features."""
     return model.assign(sorted_by_customer(value_features(connection)))
 
 
@@ -158,8 +161,11 @@ class SegmentTable:
     table: str
     model_name: str
     label_column: str
+    labels: tuple[str, ...]  # the label vocabulary, in display order
     fit: Callable[[duckdb.DuckDBPyConnection], FittedSegments]  # reads only the features
     assign: Callable[[duckdb.DuckDBPyConnection, object], pd.DataFrame]
+    # What the features read besides features.customer_rfm.
+    inputs: tuple[str, ...] = ()
     assessed_column: str | None = None  # whether the model could judge each customer
 
 
@@ -167,17 +173,31 @@ SEGMENT_TABLES = {
     segment.table: segment
     for segment in (
         SegmentTable(
-            VALUE_TABLE, VALUE_MODEL, "value_segment", fit_customer_value, assign_customer_value
+            VALUE_TABLE,
+            VALUE_MODEL,
+            "value_segment",
+            VALUE_SEGMENTS,
+            fit_customer_value,
+            assign_on_value_features,
         ),
         SegmentTable(
             STYLE_TABLE,
             STYLE_MODEL,
             "purchase_style",
+            PURCHASE_STYLES,
             train_purchase_style,
             assign_purchase_style,
+            inputs=STYLE_INPUT_TABLES,
             assessed_column="style_assessed",
         ),
-        SegmentTable(PERSONA_TABLE, PERSONA_MODEL, "persona", fit_personas, assign_personas),
+        SegmentTable(
+            PERSONA_TABLE,
+            PERSONA_MODEL,
+            "persona",
+            PERSONAS,
+            fit_personas,
+            assign_on_value_features,
+        ),
     )
 }
 
