@@ -8,7 +8,7 @@ from dagster import Config
 from pydantic import Field
 
 from pipeline.modelling.champion_scoring import scoring_windows
-from pipeline.modelling.training_frames import resolve_windows
+from pipeline.modelling.training_frames import MAX_TRAINING_ROWS, resolve_windows
 from pipeline.settings import Settings
 
 
@@ -37,6 +37,12 @@ class ModelConfig(ScoringConfig):
     window_step_days: int = Field(default=30, description="Days between training windows.")
     validation_share: float = Field(
         default=0.3, description="Share of the cutoff's customers held out for validation."
+    )
+    max_training_rows: int = Field(
+        default=MAX_TRAINING_ROWS,
+        ge=0,
+        description="Cap on the training rows (customer x window): above it the earlier "
+        "windows are sampled, the evaluation window kept whole (0: every row).",
     )
     max_categories: int = Field(default=12, description="Product categories to model.")
     random_seed: int = Field(default=42, description="Seed of the split and the models.")

@@ -171,6 +171,7 @@ def _training_metadata(trained: TrainedModels, comparison) -> dict[str, dict]:
         "horizon_days": windows.horizon_days,
         "training_windows": len(data.window_starts),
         "training_rows": len(data.train),
+        "earlier_windows_share_kept": round(data.earlier_share, 4),
         "validation_customers": len(data.validation),
         "step_seconds": MetadataValue.md(
             markdown_rows(
@@ -275,6 +276,7 @@ def train_models_asset(
             validation_share=config.validation_share,
             seed=config.random_seed,
             max_categories=config.max_categories,
+            max_training_rows=config.max_training_rows,
         )
         data_end = default_as_of(connection)
     read_seconds = time.perf_counter() - started

@@ -39,8 +39,11 @@ from pipeline.modelling.propensity import score_propensity, train_propensity
 from pipeline.modelling.tracking import champion_value
 from pipeline.modelling.trading_clock import fit_trading_clock
 from pipeline.modelling.training_frames import (
+    MIN_EARLIER_SHARE,
+    TrainingData,
     bought_column,
     build_training_data,
+    cap_training_rows,
     resolve_snapshot,
     resolve_windows,
     scoring_frame,
@@ -239,6 +242,49 @@ def test_no_transaction_after_the_cutoff_reaches_the_training_features(demo_root
     assert row["actual_spend"] == pytest.approx(2e6 - 5e5)
     assert row[bought_column(before.categories[0])]
     assert "NEW-CUSTOMER" not in set(after.rows["customer_id"])
+
+
+def test_the_cap_on_training_rows_samples_the_earlier_windows_only(training, demo_root):
+    data, _ = training
+    train = data.train
+    at_cutoff = int((train["window_start"] == data.windows.cutoff).sum())
+    assert len(train) < 250_000  # the default cap leaves the small demo as it is
+    assert data.earlier_share == 1.0
+    is_validation = data.is_validation_customer.to_numpy()
+    cap = at_cutoff + (len(train) - at_cutoff) // 2
+
+    rows, share = cap_training_rows(data.rows, is_validation, data.windows.cutoff, cap, seed=7)
+    capped = TrainingData(data.windows, rows, data.validation_customers, data.categories)
+
+    windows = train["window_start"].nunique()
+    assert share == pytest.approx(0.5, abs=0.01)
+    assert abs(len(capped.train) - cap) <= windows  # each window's share is rounded
+    # The evaluation window and the validation customers are untouched ...
+    pd.testing.assert_frame_equal(capped.evaluation_window, data.evaluation_window)
+    pd.testing.assert_frame_equal(capped.validation, data.validation)
+    # ... each earlier window keeps the same share of its rows, unchanged and in order ...
+    before = train.groupby("window_start").size()
+    after = capped.train.groupby("window_start").size()
+    earlier = before.index != data.windows.cutoff
+    assert ((after[earlier] - share * before[earlier]).abs() <= 0.5 + 1e-9).all()
+    keys = ["window_start", "customer_id"]
+    everyone = train.reset_index(names="position")
+    kept = capped.train.merge(everyone, on=keys, suffixes=("", "_all"), validate="one_to_one")
+    assert len(kept) == len(capped.train)
+    assert (kept["recency_days"] == kept["recency_days_all"]).all()
+    assert kept["position"].is_monotonic_increasing
+    # ... the same rows for the same seed, and no cap when it is 0 or above the rows.
+    again, _ = cap_training_rows(data.rows, is_validation, data.windows.cutoff, cap, seed=7)
+    pd.testing.assert_frame_equal(again, rows)
+    for no_cap in (0, len(train)):
+        kept_all, share = cap_training_rows(
+            data.rows, is_validation, data.windows.cutoff, no_cap, seed=7
+        )
+        assert share == 1.0 and kept_all is data.rows
+    # A cap below the evaluation window keeps a floor of every earlier window.
+    rows, share = cap_training_rows(data.rows, is_validation, data.windows.cutoff, 10, seed=7)
+    assert share == MIN_EARLIER_SHARE
+    assert set(rows["window_start"]) == set(data.rows["window_start"])
 
 
 def test_cutoff_and_horizon_are_configuration(training):

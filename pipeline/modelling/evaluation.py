@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -81,7 +82,9 @@ class Evaluation:
     y_true: np.ndarray
     predictions: dict[str, np.ndarray]
 
-    @property
+    # Computed once: a training run reads them for the selection, MLflow, the report tables
+    # and the asset's metadata (the product model's run ranks ~200k cells on each read).
+    @cached_property
     def metrics(self) -> dict[str, dict[str, float]]:
         return {
             name: classification_metrics(self.y_true, p) for name, p in self.predictions.items()

@@ -69,6 +69,7 @@ def _window_params(data: TrainingData) -> dict[str, object]:
         "window_step_days": windows.window_step_days,
         "earliest_window": min(data.window_starts).date().isoformat(),
         "training_rows": len(data.train),
+        "earlier_windows_share_kept": round(data.earlier_share, 4),
         "training_customers": data.train["customer_id"].nunique(),
         "validation_customers": len(data.validation),
     }
