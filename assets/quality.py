@@ -20,6 +20,7 @@ database) are raised, so the step fails with its traceback instead of posing as 
 """
 
 from dagster import (
+    AssetCheckEvaluation,
     AssetCheckExecutionContext,
     AssetCheckKey,
     AssetCheckResult,
@@ -51,17 +52,20 @@ def check_name_for(suite_name: str) -> str:
     return "gx_" + "".join(char if char.isalnum() else "_" for char in suite_name)
 
 
-def previous_row_count(instance: DagsterInstance, asset_key: AssetKey) -> int | None:
+def previous_row_count(
+    instance: DagsterInstance, asset_key: AssetKey, newer: int = 1
+) -> int | None:
     """The row count the asset reported one materialization before the current table.
 
     The latest materialization is the one that wrote the table being checked (in this run,
     or in an earlier run when the check runs alone), so the comparison point is the one
-    before it. None when there is no such materialization or it reported no row count.
+    before it (``newer=0``: the latest, for a caller that has not reported the table yet).
+    None when there is no such materialization or it reported no row count.
     """
-    records = instance.fetch_materializations(asset_key, limit=2).records
-    if len(records) < 2:
+    records = instance.fetch_materializations(asset_key, limit=newer + 1).records
+    if len(records) < newer + 1:
         return None
-    materialization = records[1].asset_materialization
+    materialization = records[newer].asset_materialization
     if materialization is None:
         return None
     for key in ROW_COUNT_METADATA_KEYS:
@@ -182,27 +186,49 @@ def gx_check(table: str) -> AssetChecksDefinition:
         data_quality: DataQuality,
     ) -> AssetCheckResult:
         previous = previous_row_count(context.instance, key)
-        marks, whole_reason = None, None
-        if table in quality.SCOPED_TABLES:
-            check_key = AssetCheckKey(key, check_name_for(table))
-            marks, whole_reason = previous_marks(context.instance, check_key)
-        with warehouse.reader() as connection:
-            scope = quality.scope_for(connection, table, marks, whole_reason)
-            report = data_quality.validate(
-                connection,
-                table,
-                quality.suite_for(table),
-                previous_row_count=previous,
-                scope=scope,
-            )
-        context.log.info(
-            "%s: %s (%s, %s); result in %s",
-            table,
-            "passed" if report.success else f"failed ({report.failed_severity})",
-            report.scope,
-            report.engine,
-            report.result_path,
-        )
-        return check_result(report, previous, scope)
+        return validate_contract(context, table, warehouse, data_quality, previous)
 
     return _gx_check
+
+
+def validate_contract(
+    context, table: str, warehouse: DuckDBWarehouse, data_quality: DataQuality, previous
+) -> AssetCheckResult:
+    """The verdict of ``table``'s suite (the body of its check; ``context``: a step's
+    context, for the instance and the log; ``previous``: the row count to compare with)."""
+    marks, whole_reason = None, None
+    if table in quality.SCOPED_TABLES:
+        check_key = AssetCheckKey(table_key(table), check_name_for(table))
+        marks, whole_reason = previous_marks(context.instance, check_key)
+    with warehouse.reader() as connection:
+        scope = quality.scope_for(connection, table, marks, whole_reason)
+        report = data_quality.validate(
+            connection,
+            table,
+            quality.suite_for(table),
+            previous_row_count=previous,
+            scope=scope,
+        )
+    context.log.info(
+        "%s: %s (%s, %s); result in %s",
+        table,
+        "passed" if report.success else f"failed ({report.failed_severity})",
+        report.scope,
+        report.engine,
+        report.result_path,
+    )
+    return check_result(report, previous, scope)
+
+
+def contract_evaluation(table: str, result: AssetCheckResult) -> AssetCheckEvaluation:
+    """``result`` as the evaluation of ``table``'s check, for an asset that validates its
+    table itself because its check step cannot run (see assets/history.py)."""
+    return AssetCheckEvaluation(
+        asset_key=table_key(table),
+        check_name=check_name_for(table),
+        passed=result.passed,
+        metadata=result.metadata,
+        severity=result.severity,
+        description=result.description,
+        blocking=TABLES[table].blocking,
+    )

@@ -8,7 +8,7 @@ import shutil
 import duckdb
 import pandas as pd
 import pytest
-from dagster import AssetKey, DagsterInstance
+from dagster import AssetCheckKey, AssetKey, DagsterInstance
 
 from tests.conftest import DEMO_ENVIRONMENT, run_refresh
 
@@ -209,3 +209,62 @@ def defs_job(name: str):
     from orchestration.definitions import defs
 
     return defs.resolve_job_def(name)
+
+
+def _thinned_run(instance, start: str, end: str):
+    return defs_job("history_snapshot").execute_in_process(
+        instance=instance,
+        raise_on_error=False,
+        run_config={"ops": {"customer_snapshots": {"config": {"every": "week"}}}},
+        tags={
+            "dagster/asset_partition_range_start": start,
+            "dagster/asset_partition_range_end": end,
+        },
+    )
+
+
+def _history_evaluations(run) -> list:
+    return [
+        event.event_specific_data
+        for event in run.all_events
+        if event.event_type_value == "ASSET_CHECK_EVALUATION"
+        and event.event_specific_data.asset_key == HISTORY
+    ]
+
+
+def test_a_thinned_backfill_runs_the_snapshots_checks_itself(history_data_dir):
+    """A weekly run reports its dates as events, so the check step after the asset's output
+    is skipped; the asset validates the table and logs the check's evaluation instead, and
+    a failed blocking expectation fails the run."""
+    with DagsterInstance.ephemeral() as instance:
+        run = _thinned_run(instance, "2011-08-18", SNAPSHOT_DATE)
+        assert run.success
+        (evaluation,) = _history_evaluations(run)
+        assert evaluation.check_name == "gx_history_customer_snapshots"
+        assert evaluation.passed and evaluation.blocking
+        assert evaluation.metadata["evaluated"].value > 5
+        # A row with an unknown RFM segment, from a date this run does not take, is checked.
+        with duckdb.connect(str(history_data_dir / "warehouse.duckdb")) as connection:
+            connection.execute(
+                """
+                INSERT INTO history.customer_snapshots BY NAME
+                SELECT * REPLACE ('Unknown' AS rfm_segment, DATE '2011-07-01' AS snapshot_date)
+                FROM history.customer_snapshots LIMIT 1
+                """
+            )
+        run = _thinned_run(instance, "2011-08-18", SNAPSHOT_DATE)
+        assert not run.success
+        (evaluation,) = _history_evaluations(run)
+        assert not evaluation.passed
+        assert evaluation.metadata["failed_critical"].value >= 1
+        assert "(rfm_segment)" in evaluation.description
+        failure = next(e for e in run.all_events if e.event_type_value == "STEP_FAILURE")
+        assert "failed their blocking checks" in failure.event_specific_data.error.message
+        # The dates written before the verdict are reported all the same.
+        taken = [e.partition for e in run.get_asset_materialization_events()]
+        assert taken == ["2011-08-18", "2011-08-25", SNAPSHOT_DATE]
+        record = instance.event_log_storage.get_latest_asset_check_execution_by_key(
+            [AssetCheckKey(HISTORY, "gx_history_customer_snapshots")]
+        )
+        (latest,) = record.values()
+        assert latest.event.dagster_event.event_specific_data.passed is False
