@@ -96,12 +96,12 @@ def publish_snapshot(
             name = f"{schema}.{table}"
             source = qualified(name)
             target = f"{SNAPSHOT_ALIAS}.{source}"
-            if previous.get(name, (None,))[0] == fingerprints[name]:
+            if previous.get(name, (None,))[0] == fingerprints[name].text:
                 counts[name] = previous[name][1]
                 reused.append(name)
                 continue
             connection.execute(f"CREATE OR REPLACE TABLE {target} AS SELECT * FROM {source}")
-            counts[name] = _rows(fingerprints[name])
+            counts[name] = fingerprints[name].rows
             _copy_comments(connection, layouts[name], target)
         connection.execute(
             f"CREATE OR REPLACE TABLE {SNAPSHOT_ALIAS}.main.{INFO_TABLE} AS "
@@ -113,7 +113,7 @@ def publish_snapshot(
                 "run_id": run_id,
                 "names": list(counts),
                 "rows": list(counts.values()),
-                "fingerprints": [fingerprints[name] for name in counts],
+                "fingerprints": [fingerprints[name].text for name in counts],
             },
         )
         connection.execute(f"CHECKPOINT {SNAPSHOT_ALIAS}")
@@ -188,19 +188,24 @@ def _layouts(
     return {name: _Layout(name, comments[name], columns[name]) for name in names}
 
 
-def _fingerprint(connection: duckdb.DuckDBPyConnection, layout: _Layout) -> str:
-    """What the snapshot's copy of a table must match to be kept: its rows (count and the
-    order-insensitive sum of each row's hash) and its columns, types and comments."""
+@dataclass(frozen=True)
+class _Fingerprint:
+    """What the snapshot's copy of a table must match to be kept (``text``, recorded in the
+    snapshot's info table), and the table's row count."""
+
+    rows: int
+    text: str
+
+
+def _fingerprint(connection: duckdb.DuckDBPyConnection, layout: _Layout) -> _Fingerprint:
+    """A table's rows (count and the order-insensitive sum of each row's hash) and its
+    columns, types and comments, as a :class:`_Fingerprint`."""
     rows, row_hashes = connection.execute(
         f"SELECT count(*), coalesce(sum(hash(t)::HUGEINT), 0) FROM {qualified(layout.name)} t"
     ).fetchall()[0]
     described = repr((layout.columns, layout.comment)).encode()
-    return f"{rows}:{row_hashes}:{hashlib.sha256(described).hexdigest()[:16]}"
-
-
-def _rows(fingerprint: str) -> int:
-    """The row count a :func:`_fingerprint` starts with."""
-    return int(fingerprint.split(":", 1)[0])
+    text = f"{rows}:{row_hashes}:{hashlib.sha256(described).hexdigest()[:16]}"
+    return _Fingerprint(int(rows), text)
 
 
 def _copy_comments(connection: duckdb.DuckDBPyConnection, layout: _Layout, target: str) -> None:
