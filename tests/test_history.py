@@ -41,12 +41,15 @@ def history_data_dir(refreshed, tmp_path, monkeypatch):
     return data_dir
 
 
-def _run_history(instance, start: str, end: str):
+def _run_history(instance, start: str, end: str, every: str = "day"):
+    """One run of the job history_snapshot over the range, its dates ``every`` day, week or
+    month apart."""
     from orchestration.definitions import defs
 
     return defs.resolve_job_def("history_snapshot").execute_in_process(
         instance=instance,
         raise_on_error=False,
+        run_config={"ops": {"customer_snapshots": {"config": {"every": every}}}},
         tags={
             "dagster/asset_partition_range_start": start,
             "dagster/asset_partition_range_end": end,
@@ -174,15 +177,7 @@ def test_the_retention_skips_dates_it_would_delete_and_marks_the_deleted_partiti
         monkeypatch.setenv("HISTORY_RETENTION_DAYS", "20")
         # Weekly from Aug 4 to Sep 1: with 20 days kept, only Aug 18, Aug 25 and Sep 1 are
         # taken; the stored Jun 1 is deleted.
-        run = defs_job("history_snapshot").execute_in_process(
-            instance=instance,
-            raise_on_error=False,
-            run_config={"ops": {"customer_snapshots": {"config": {"every": "week"}}}},
-            tags={
-                "dagster/asset_partition_range_start": "2011-08-04",
-                "dagster/asset_partition_range_end": SNAPSHOT_DATE,
-            },
-        )
+        run = _run_history(instance, "2011-08-04", SNAPSHOT_DATE, every="week")
         assert run.success
         taken = sorted(
             event.partition
@@ -205,24 +200,6 @@ def test_the_retention_skips_dates_it_would_delete_and_marks_the_deleted_partiti
     assert [day for (day,) in stored] == taken
 
 
-def defs_job(name: str):
-    from orchestration.definitions import defs
-
-    return defs.resolve_job_def(name)
-
-
-def _thinned_run(instance, start: str, end: str):
-    return defs_job("history_snapshot").execute_in_process(
-        instance=instance,
-        raise_on_error=False,
-        run_config={"ops": {"customer_snapshots": {"config": {"every": "week"}}}},
-        tags={
-            "dagster/asset_partition_range_start": start,
-            "dagster/asset_partition_range_end": end,
-        },
-    )
-
-
 def _history_evaluations(run) -> list:
     return [
         event.event_specific_data
@@ -234,10 +211,10 @@ def _history_evaluations(run) -> list:
 
 def test_a_thinned_backfill_runs_the_snapshots_checks_itself(history_data_dir):
     """A weekly run reports its dates as events, so the check step after the asset's output
-    is skipped; the asset validates the table and logs the check's evaluation instead, and
+    is skipped; the asset validates the table and yields the check's evaluation instead, and
     a failed blocking expectation fails the run."""
     with DagsterInstance.ephemeral() as instance:
-        run = _thinned_run(instance, "2011-08-18", SNAPSHOT_DATE)
+        run = _run_history(instance, "2011-08-18", SNAPSHOT_DATE, every="week")
         assert run.success
         (evaluation,) = _history_evaluations(run)
         assert evaluation.check_name == "gx_history_customer_snapshots"
@@ -252,7 +229,7 @@ def test_a_thinned_backfill_runs_the_snapshots_checks_itself(history_data_dir):
                 FROM history.customer_snapshots LIMIT 1
                 """
             )
-        run = _thinned_run(instance, "2011-08-18", SNAPSHOT_DATE)
+        run = _run_history(instance, "2011-08-18", SNAPSHOT_DATE, every="week")
         assert not run.success
         (evaluation,) = _history_evaluations(run)
         assert not evaluation.passed
