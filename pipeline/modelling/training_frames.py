@@ -453,10 +453,10 @@ def cap_training_rows(
     :data:`MIN_EARLIER_SHARE`, drawn with ``seed``; the rows keep their order."""
     window, _ = pd.factorize(rows["window_start"])
     earlier = (rows["window_start"] != cutoff).to_numpy() & ~is_validation
-    training = int((~is_validation).sum())
-    if max_training_rows <= 0 or training <= max_training_rows or not earlier.any():
+    training, earlier_rows = int((~is_validation).sum()), int(earlier.sum())
+    if max_training_rows <= 0 or training <= max_training_rows or not earlier_rows:
         return rows, 1.0
-    share = (max_training_rows - (training - int(earlier.sum()))) / int(earlier.sum())
+    share = (max_training_rows - (training - earlier_rows)) / earlier_rows
     share = min(max(share, MIN_EARLIER_SHARE), 1.0)
     random = np.random.default_rng(seed)
     keep = ~earlier
