@@ -184,7 +184,8 @@ def register_propensity(
         params={
             **_window_params(data),
             "selected": training.selected,
-            "calibration": "Platt (sigmoid) on 5-fold out-of-fold scores, folds by customer, "
+            "calibration": f"Platt (sigmoid) on {training.model.folds}-fold out-of-fold scores, "
+            "folds by customer, "
             f"fitted on {training.model.calibration_.replace('_', ' ')}",
             **{f"bgnbd_{k}": round(v, 6) for k, v in bgnbd.items()},
         },
