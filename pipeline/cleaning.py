@@ -21,13 +21,16 @@ that the published figures do not include: non-product stock codes and exact dup
 from __future__ import annotations
 
 import datetime as dt
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 
 import duckdb
 
 from pipeline.cleaning_state import RuleSettings, record_state
 from pipeline.sql_files import SqlFiles
-from pipeline.sql_text import one_row, parameters_named, transaction
+from pipeline.sql_text import one_row, parameters_named, quote_literal, transaction
 
 SQL = SqlFiles(__package__)
 
@@ -97,18 +100,25 @@ _CASES = "\n".join(f"            WHEN {rule.condition} THEN '{rule.name}'" for r
 RULE_CASE = f"""CASE
 {_CASES}
             END"""
-# Each raw row with the first rule it matches, and its rowid.
-_FIRST_RULE_SQL = f"""
+
+
+def _first_rule_sql(rows: str = "") -> str:
+    """Each raw row with the first rule it matches, and its rowid (``rows``: a condition
+    on raw.transactions that limits them to a part, see :func:`cleaning_parts`)."""
+    where = f"\n        WHERE {rows}" if rows else ""
+    return f"""
         SELECT rowid AS raw_rowid, {TRANSACTION_COLUMNS},
             {RULE_CASE} AS rule
-        FROM raw.transactions"""
+        FROM raw.transactions{where}"""
+
 
 # The rowids of purchase lines that copy an earlier line (file order). Copies share the
 # hash of their key, so only lines whose key hash occurs more than once go through the
 # window (about 2% of the lines; a hash collision only adds a line to it, the window
 # compares the key itself): the window sorts those instead of every raw row.
-LATER_COPIES_SELECT = f"""
-WITH first_rule AS ({_FIRST_RULE_SQL}
+def later_copies_select(rows: str = "") -> str:
+    return f"""
+WITH first_rule AS ({_first_rule_sql(rows)}
 ), repeated_keys AS (
     SELECT hash({DUPLICATE_KEY}) AS key_hash FROM first_rule WHERE rule IS NULL
     GROUP BY ALL HAVING count(*) > 1
@@ -122,38 +132,50 @@ SELECT raw_rowid FROM (
 )
 WHERE copy_number > 1
 """
-LATER_COPIES_SQL = f"CREATE OR REPLACE TEMP TABLE _later_copies AS {LATER_COPIES_SELECT}"
 
-# Every raw row with its rule and whether it is a later copy; computed in each statement
-# below rather than stored (a scan of raw is cheaper than writing all of it to a temp table).
-_CLASSIFIED_CTE = f"""
+
+LATER_COPIES_SELECT = later_copies_select()
+
+
+def _classified_cte(rows: str = "") -> str:
+    """Every raw row (of a part) with its rule and whether it is a later copy; computed in
+    each statement below rather than stored (a scan of raw is cheaper than writing all of it
+    to a temp table)."""
+    return f"""
     WITH _classified AS (
         SELECT f.* EXCLUDE (raw_rowid),
                f.rule IS NULL AND l.raw_rowid IS NOT NULL AS is_later_copy
-        FROM ({_FIRST_RULE_SQL}) f
+        FROM ({_first_rule_sql(rows)}) f
         LEFT JOIN _later_copies l USING (raw_rowid)
     )"""
 
-# The SELECT that fills each staging table (the Spark engine runs the same ones).
-STAGING_SELECTS: dict[str, str] = {
-    "staging.transactions": f"""{_CLASSIFIED_CTE}
+
+def staging_select(table: str, rows: str = "") -> str:
+    """The SELECT that fills ``table`` (a staging table) from the raw rows of a part."""
+    if table == "staging.transactions":
+        return f"""{_classified_cte(rows)}
     SELECT {TRANSACTION_COLUMNS} FROM _classified
     WHERE rule IS NULL AND NOT is_later_copy
-    ORDER BY invoice_ts, source_file, source_row""",
-    "staging.returns": f"""{_CLASSIFIED_CTE}
+    ORDER BY invoice_ts, source_file, source_row"""
+    if table == "staging.returns":
+        return f"""{_classified_cte(rows)}
     SELECT {TRANSACTION_COLUMNS} FROM _classified WHERE rule = 'cancellation'
-    ORDER BY invoice_ts, source_file, source_row""",
-    "staging.excluded": f"""{_CLASSIFIED_CTE}
+    ORDER BY invoice_ts, source_file, source_row"""
+    if table == "staging.excluded":
+        return f"""{_classified_cte(rows)}
     SELECT {TRANSACTION_COLUMNS},
            CASE WHEN rule IS NULL THEN '{DUPLICATE_RULE.name}' ELSE rule END AS rule
     FROM _classified
     WHERE rule IS NOT NULL AND rule <> 'cancellation' OR is_later_copy
-    ORDER BY source_file, source_row""",
+    ORDER BY source_file, source_row"""
+    raise ValueError(f"no staging table {table!r}")
+
+
+# The SELECT that fills each staging table from all of raw (the Spark engine runs these).
+STAGING_SELECTS: dict[str, str] = {
+    table: staging_select(table)
+    for table in ("staging.transactions", "staging.returns", "staging.excluded")
 }
-STAGING_TABLE_STATEMENTS: tuple[str, ...] = (
-    "CREATE SCHEMA IF NOT EXISTS staging",
-    *(f"CREATE OR REPLACE TABLE {table} AS{select}" for table, select in STAGING_SELECTS.items()),
-)
 
 
 @dataclass(frozen=True)
@@ -198,13 +220,121 @@ def build_staging(
     return cleaning_counts(connection)
 
 
-def rebuild_staging(connection: duckdb.DuckDBPyConnection, settings: RuleSettings) -> None:
-    """The three staging tables from all of raw.transactions (inside a transaction)."""
+def rebuild_staging(
+    connection: duckdb.DuckDBPyConnection, settings: RuleSettings, part_rows: int | None = None
+) -> None:
+    """The three staging tables from all of raw.transactions (inside a transaction), part by
+    part (:func:`cleaning_parts`; ``part_rows``: at most about that many raw rows per part,
+    default from DuckDB's memory limit)."""
     parameters = rule_parameters(settings.non_product_codes, settings.latest_valid_ts)
-    connection.execute(LATER_COPIES_SQL, parameters)
-    for statement in STAGING_TABLE_STATEMENTS:
-        connection.execute(statement, parameters_named(statement, parameters))
+    parts = cleaning_parts(connection, part_rows or rows_per_part(connection))
+    _fill(
+        connection,
+        "_later_copies",
+        [later_copies_select(rows) for rows in parts.by_time],
+        parameters,
+        temp=True,
+    )
+    connection.execute("CREATE SCHEMA IF NOT EXISTS staging")
+    for table in STAGING_SELECTS:
+        by = parts.by_file if table == "staging.excluded" else parts.by_time
+        _fill(connection, table, [staging_select(table, rows) for rows in by], parameters)
     connection.execute("DROP TABLE _later_copies")
+
+
+def _fill(
+    connection: duckdb.DuckDBPyConnection,
+    table: str,
+    selects: Sequence[str],
+    parameters: dict,
+    *,
+    temp: bool = False,
+) -> None:
+    """``table`` created from the first SELECT, each later one appended after it: the rows
+    keep the parts' order."""
+    create = f"CREATE OR REPLACE {'TEMP ' if temp else ''}TABLE {table} AS"
+    for number, select in enumerate(selects):
+        statement = f"{create} {select}" if number == 0 else f"INSERT INTO {table} {select}"
+        connection.execute(statement, parameters_named(statement, parameters))
+
+
+# Raw rows per GiB of DuckDB's memory limit that one part of the full cleaning may hold: the
+# time-sorted staging tables and the duplicate keys' hash table of a part stay in memory
+# (benchmarks/RESULTS.md, "cleaning in parts": at 100M rows under a 4 GB limit, cleaning in
+# one part spilled ~7 GB to disk and took 23 times its 10M time).
+ROWS_PER_GIB = 3_000_000
+# DuckDB spells its memory limit in binary units ("3.7 GiB" for '4GB').
+_SIZE = re.compile(r"^\s*([0-9.]+)\s*(bytes|KiB|MiB|GiB|TiB|PiB)\s*$")
+_BYTES = {"bytes": 1, "KiB": 2**10, "MiB": 2**20, "GiB": 2**30, "TiB": 2**40, "PiB": 2**50}
+
+
+def rows_per_part(connection: duckdb.DuckDBPyConnection) -> int:
+    """Raw rows one part of the full cleaning may hold under the connection's memory limit
+    (no limit, or one spelt otherwise: one part)."""
+    (limit,) = one_row(connection, "SELECT current_setting('memory_limit')")
+    match = _SIZE.match(str(limit))
+    if match is None:
+        return 2**62
+    gib = float(match.group(1)) * _BYTES[match.group(2)] / 2**30
+    return max(1_000_000, int(gib * ROWS_PER_GIB))
+
+
+@dataclass(frozen=True)
+class CleaningParts:
+    """Conditions on raw.transactions that split it into parts cleaned one after another
+    (``""``: all of it, in one part).
+
+    ``by_time`` splits at day boundaries of ``invoice_ts`` (the rows without a time in the
+    last part): the copies of a purchase line share its time, so each part decides its own
+    duplicates, and parts appended in time order give the order of one sort by time.
+    ``by_file`` splits between files (names in sort order) for staging.excluded, which is
+    in file order. Raw is loaded file by file in row order, so the zone maps of both
+    columns let each part's statements skip most row groups of the others."""
+
+    by_time: tuple[str, ...]
+    by_file: tuple[str, ...]
+
+
+def cleaning_parts(connection: duckdb.DuckDBPyConnection, part_rows: int) -> CleaningParts:
+    """Parts of at most about ``part_rows`` raw rows (a day or a file with more is one
+    part); one part when raw.transactions holds no more."""
+    (total,) = one_row(connection, "SELECT count(*) FROM raw.transactions")
+    if total <= part_rows:
+        return CleaningParts(("",), ("",))
+    return CleaningParts(
+        _ranges(connection, "invoice_ts", "date_trunc('day', invoice_ts)", part_rows),
+        _ranges(connection, "source_file", "source_file", part_rows),
+    )
+
+
+def _ranges(
+    connection: duckdb.DuckDBPyConnection, column: str, key: str, part_rows: int
+) -> tuple[str, ...]:
+    """Conditions on ``column`` splitting raw into consecutive ranges of its ``key`` (a
+    monotone function of it) of at most about ``part_rows`` rows; NULLs in the last."""
+    counts = connection.execute(
+        f"SELECT {key} AS key, count(*) FROM raw.transactions GROUP BY ALL ORDER BY key"
+    ).fetchall()
+    starts: list[object] = []
+    rows = 0
+    for value, count in counts:
+        if rows and rows + count > part_rows and value is not None:
+            starts.append(value)
+            rows = 0
+        rows += count
+    if not starts:
+        return ("",)
+    bounds = [_literal(value) for value in starts]
+    conditions = [f"{column} < {bounds[0]}"]
+    conditions += [f"{column} >= {lo} AND {column} < {hi}" for lo, hi in pairwise(bounds)]
+    conditions.append(f"({column} >= {bounds[-1]} OR {column} IS NULL)")
+    return tuple(conditions)
+
+
+def _literal(value: object) -> str:
+    if isinstance(value, dt.datetime):
+        return f"TIMESTAMP '{value.isoformat(sep=' ')}'"
+    return quote_literal(str(value))
 
 
 def cleaning_counts(connection: duckdb.DuckDBPyConnection) -> CleaningCounts:

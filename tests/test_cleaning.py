@@ -181,3 +181,52 @@ def test_rules_are_named_and_documented():
     assert all(
         rule.description and rule.destination in {"excluded", "returns"} for rule in ALL_RULES
     )
+
+
+def test_cleaning_in_parts_gives_the_tables_of_one_part(connection):
+    """Parts by day and by file (pipeline.cleaning.cleaning_parts) give the same rows in the
+    same order as one part: copies across files on one day, copies of an earlier line in a
+    later file, returns, exclusions spread over the parts."""
+    from pipeline.cleaning import cleaning_parts, rebuild_staging
+    from pipeline.cleaning_state import RuleSettings
+
+    ensure_raw_schema(connection)
+    rows = []
+    for number in range(240):
+        day = dt.datetime(2011, 1, 1) + dt.timedelta(days=number % 12, hours=number % 7)
+        values = line(
+            number,
+            invoice_id=f"C{number}" if number % 17 == 0 else f"5{number % 90}",
+            invoice_ts=day,
+            customer_id=None if number % 13 == 0 else str(17000 + number % 9),
+            quantity=-1.0 if number % 17 == 0 else float(1 + number % 3),
+        )
+        rows.append((values, f"part-{number % 4}.csv"))
+    # Copies of line 5 (a purchase) in a later file on its day, and of line 7 in an earlier one.
+    rows.append(({**rows[5][0], "source_row": 1000}, "part-9.csv"))
+    rows.append(({**rows[7][0], "source_row": 1001}, "part-0.csv"))
+    for values, file in rows:
+        connection.execute(
+            """
+            INSERT INTO raw.transactions VALUES ($invoice_id, $stock_code, $description,
+                $quantity, $invoice_ts, $unit_price, $customer_id, $country, $line_amount,
+                $file, NULL, $source_row, TIMESTAMP '2012-01-01')
+            """,
+            {**values, "file": file},
+        )
+    settings = RuleSettings(DEFAULT_NON_PRODUCT_CODES, NOW, 0)
+    tables = ("staging.transactions", "staging.returns", "staging.excluded")
+
+    def built(part_rows):
+        rebuild_staging(connection, settings, part_rows=part_rows)
+        return {
+            t: connection.execute(f"SELECT * FROM {t} ORDER BY rowid").fetchall() for t in tables
+        }
+
+    whole = built(None)
+    parts = cleaning_parts(connection, 50)
+    assert len(parts.by_time) >= 4 and len(parts.by_file) >= 4
+    assert built(50) == whole
+    assert sum(len(table) for table in whole.values()) == len(rows)
+    excluded = whole["staging.excluded"]
+    assert sum(1 for row in excluded if row[-1] == "duplicate_line") >= 2
