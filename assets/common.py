@@ -16,7 +16,7 @@ from dagster import (
 
 from pipeline.catalog import TABLES
 from pipeline.catalog.ddl import comment_statements
-from pipeline.sql_text import one_row, qualified
+from pipeline.sql_text import execute_together, one_row, qualified
 
 OWNERS = ["team:data-platform"]
 
@@ -106,8 +106,7 @@ def comment_table(connection: duckdb.DuckDBPyConnection, table: str) -> None:
             {"s": schema, "t": name},
         ).fetchall()
     }
-    for statement in comment_statements(table, present):
-        connection.execute(statement)
+    execute_together(connection, comment_statements(table, present))
 
 
 def comment_and_describe(connection: duckdb.DuckDBPyConnection, table: str, preview: bool = True):

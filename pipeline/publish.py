@@ -20,7 +20,7 @@ from pathlib import Path
 import duckdb
 
 from pipeline.catalog import published_tables
-from pipeline.sql_text import qualified, quote_identifier, quote_literal
+from pipeline.sql_text import execute_together, qualified, quote_identifier, quote_literal
 
 SNAPSHOT_ALIAS = "snapshot"
 INFO_TABLE = "snapshot_info"
@@ -210,10 +210,11 @@ def _fingerprint(connection: duckdb.DuckDBPyConnection, layout: _Layout) -> _Fin
 
 def _copy_comments(connection: duckdb.DuckDBPyConnection, layout: _Layout, target: str) -> None:
     """Carry COMMENT ON text over, so BI tools show what each table and column means."""
+    statements = [
+        f"COMMENT ON COLUMN {target}.{quote_identifier(column)} IS {quote_literal(comment)}"
+        for column, _, comment in layout.columns
+        if comment is not None
+    ]
     if layout.comment and layout.comment[0][0]:
-        connection.execute(f"COMMENT ON TABLE {target} IS {quote_literal(layout.comment[0][0])}")
-    for column, _, comment in layout.columns:
-        if comment is not None:
-            connection.execute(
-                f"COMMENT ON COLUMN {target}.{quote_identifier(column)} IS {quote_literal(comment)}"
-            )
+        statements.insert(0, f"COMMENT ON TABLE {target} IS {quote_literal(layout.comment[0][0])}")
+    execute_together(connection, statements)
