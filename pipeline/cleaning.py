@@ -21,16 +21,15 @@ that the published figures do not include: non-product stock codes and exact dup
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from itertools import pairwise
 
 import duckdb
 
+from pipeline.cleaning_parts import cleaning_parts, rows_per_part
 from pipeline.cleaning_state import RuleSettings, record_state
 from pipeline.sql_files import SqlFiles
-from pipeline.sql_text import one_row, parameters_named, quote_literal, transaction
+from pipeline.sql_text import one_row, parameters_named, transaction
 
 SQL = SqlFiles(__package__)
 
@@ -104,7 +103,7 @@ RULE_CASE = f"""CASE
 
 def _first_rule_sql(rows: str = "") -> str:
     """Each raw row with the first rule it matches, and its rowid (``rows``: a condition
-    on raw.transactions that limits them to a part, see :func:`cleaning_parts`)."""
+    on raw.transactions that limits them to a part, see :mod:`pipeline.cleaning_parts`)."""
     where = f"\n        WHERE {rows}" if rows else ""
     return f"""
         SELECT rowid AS raw_rowid, {TRANSACTION_COLUMNS},
@@ -224,8 +223,8 @@ def rebuild_staging(
     connection: duckdb.DuckDBPyConnection, settings: RuleSettings, part_rows: int | None = None
 ) -> None:
     """The three staging tables from all of raw.transactions (inside a transaction), part by
-    part (:func:`cleaning_parts`; ``part_rows``: at most about that many raw rows per part,
-    default from DuckDB's memory limit)."""
+    part (:mod:`pipeline.cleaning_parts`; ``part_rows``: at most about that many raw rows per
+    part, default from DuckDB's memory limit)."""
     parameters = rule_parameters(settings.non_product_codes, settings.latest_valid_ts)
     parts = cleaning_parts(connection, part_rows or rows_per_part(connection))
     _fill(
@@ -256,85 +255,6 @@ def _fill(
     for number, select in enumerate(selects):
         statement = f"{create} {select}" if number == 0 else f"INSERT INTO {table} {select}"
         connection.execute(statement, parameters_named(statement, parameters))
-
-
-# Raw rows per GiB of DuckDB's memory limit that one part of the full cleaning may hold: the
-# time-sorted staging tables and the duplicate keys' hash table of a part stay in memory
-# (benchmarks/RESULTS.md, "cleaning in parts": at 100M rows under a 4 GB limit, cleaning in
-# one part spilled ~7 GB to disk and took 23 times its 10M time).
-ROWS_PER_GIB = 3_000_000
-# DuckDB spells its memory limit in binary units ("3.7 GiB" for '4GB').
-_SIZE = re.compile(r"^\s*([0-9.]+)\s*(bytes|KiB|MiB|GiB|TiB|PiB)\s*$")
-_BYTES = {"bytes": 1, "KiB": 2**10, "MiB": 2**20, "GiB": 2**30, "TiB": 2**40, "PiB": 2**50}
-
-
-def rows_per_part(connection: duckdb.DuckDBPyConnection) -> int:
-    """Raw rows one part of the full cleaning may hold under the connection's memory limit
-    (no limit, or one spelt otherwise: one part)."""
-    (limit,) = one_row(connection, "SELECT current_setting('memory_limit')")
-    match = _SIZE.match(str(limit))
-    if match is None:
-        return 2**62
-    gib = float(match.group(1)) * _BYTES[match.group(2)] / 2**30
-    return max(1_000_000, int(gib * ROWS_PER_GIB))
-
-
-@dataclass(frozen=True)
-class CleaningParts:
-    """Conditions on raw.transactions that split it into parts cleaned one after another
-    (``""``: all of it, in one part).
-
-    ``by_time`` splits at day boundaries of ``invoice_ts`` (the rows without a time in the
-    last part): the copies of a purchase line share its time, so each part decides its own
-    duplicates, and parts appended in time order give the order of one sort by time.
-    ``by_file`` splits between files (names in sort order) for staging.excluded, which is
-    in file order. Raw is loaded file by file in row order, so the zone maps of both
-    columns let each part's statements skip most row groups of the others."""
-
-    by_time: tuple[str, ...]
-    by_file: tuple[str, ...]
-
-
-def cleaning_parts(connection: duckdb.DuckDBPyConnection, part_rows: int) -> CleaningParts:
-    """Parts of at most about ``part_rows`` raw rows (a day or a file with more is one
-    part); one part when raw.transactions holds no more."""
-    (total,) = one_row(connection, "SELECT count(*) FROM raw.transactions")
-    if total <= part_rows:
-        return CleaningParts(("",), ("",))
-    return CleaningParts(
-        _ranges(connection, "invoice_ts", "date_trunc('day', invoice_ts)", part_rows),
-        _ranges(connection, "source_file", "source_file", part_rows),
-    )
-
-
-def _ranges(
-    connection: duckdb.DuckDBPyConnection, column: str, key: str, part_rows: int
-) -> tuple[str, ...]:
-    """Conditions on ``column`` splitting raw into consecutive ranges of its ``key`` (a
-    monotone function of it) of at most about ``part_rows`` rows; NULLs in the last."""
-    counts = connection.execute(
-        f"SELECT {key} AS key, count(*) FROM raw.transactions GROUP BY ALL ORDER BY key"
-    ).fetchall()
-    starts: list[object] = []
-    rows = 0
-    for value, count in counts:
-        if rows and rows + count > part_rows and value is not None:
-            starts.append(value)
-            rows = 0
-        rows += count
-    if not starts:
-        return ("",)
-    bounds = [_literal(value) for value in starts]
-    conditions = [f"{column} < {bounds[0]}"]
-    conditions += [f"{column} >= {lo} AND {column} < {hi}" for lo, hi in pairwise(bounds)]
-    conditions.append(f"({column} >= {bounds[-1]} OR {column} IS NULL)")
-    return tuple(conditions)
-
-
-def _literal(value: object) -> str:
-    if isinstance(value, dt.datetime):
-        return f"TIMESTAMP '{value.isoformat(sep=' ')}'"
-    return quote_literal(str(value))
 
 
 def cleaning_counts(connection: duckdb.DuckDBPyConnection) -> CleaningCounts:

@@ -1,12 +1,16 @@
-"""Each cleaning rule on small fixtures, including the edge cases of rule order."""
+"""Each cleaning rule on small fixtures, including the edge cases of rule order, and the
+full cleaning in parts."""
 
 from __future__ import annotations
 
 import datetime as dt
 
+import duckdb
 import pytest
 
-from pipeline.cleaning import ALL_RULES, build_staging
+from pipeline.cleaning import ALL_RULES, build_staging, rebuild_staging
+from pipeline.cleaning_parts import ROWS_PER_GIB, cleaning_parts, rows_per_part
+from pipeline.cleaning_state import RuleSettings
 from pipeline.ingest import ensure_raw_schema
 from pipeline.settings import DEFAULT_NON_PRODUCT_CODES
 
@@ -187,9 +191,6 @@ def test_cleaning_in_parts_gives_the_tables_of_one_part(connection):
     """Parts by day and by file (pipeline.cleaning.cleaning_parts) give the same rows in the
     same order as one part: copies across files on one day, copies of an earlier line in a
     later file, returns, exclusions spread over the parts."""
-    from pipeline.cleaning import cleaning_parts, rebuild_staging
-    from pipeline.cleaning_state import RuleSettings
-
     ensure_raw_schema(connection)
     rows = []
     for number in range(240):
@@ -230,3 +231,15 @@ def test_cleaning_in_parts_gives_the_tables_of_one_part(connection):
     assert sum(len(table) for table in whole.values()) == len(rows)
     excluded = whole["staging.excluded"]
     assert sum(1 for row in excluded if row[-1] == "duplicate_line") >= 2
+
+
+@pytest.mark.parametrize(
+    ("limit", "gib"), [("4GB", 4e9 / 2**30), ("2GiB", 2.0), ("500MB", 500e6 / 2**30)]
+)
+def test_the_parts_of_a_full_cleaning_are_sized_by_the_memory_limit(limit, gib):
+    # DuckDB reports its limit rounded to a tenth of its unit ("3.7 GiB").
+    assert rows_per_part(duckdb.connect(config={"memory_limit": limit})) == pytest.approx(
+        gib * ROWS_PER_GIB, rel=0.02
+    )
+    # Under a small limit a part still holds a million rows.
+    assert rows_per_part(duckdb.connect(config={"memory_limit": "100MB"})) == 1_000_000
