@@ -188,7 +188,7 @@ def test_rules_are_named_and_documented():
 
 
 def test_cleaning_in_parts_gives_the_tables_of_one_part(connection):
-    """Parts by day and by file (pipeline.cleaning.cleaning_parts) give the same rows in the
+    """Parts by day and by file (pipeline.cleaning_parts) give the same rows in the
     same order as one part: copies across files on one day, copies of an earlier line in a
     later file, returns, exclusions spread over the parts."""
     ensure_raw_schema(connection)
