@@ -9,10 +9,11 @@ benchmarks/RESULTS.md, "Thread limits of the models").
   models (k-means, isolation forest) run inside it.
 - :func:`single_blas_thread` (a decorator): BLAS at one thread, OpenMP left alone, so the
   gradient-boosted models keep their threads; the supervised models' training and scoring.
-- :func:`fit_each`: independent fits side by side, one per core, each on one thread. Each
-  fit is whole (a second of work, not a tiny call), so the threads pay their scheduling
-  once; each fit computes what it would alone, so the results are the same bit for bit
-  (the trees' and BLAS's results do not depend on their thread count).
+- :func:`fit_each`: independent fits side by side, one per core, each on one thread (the
+  fits left after the whole rounds share the cores' OpenMP threads). Each fit is whole (a
+  second of work, not a tiny call), so the threads pay their scheduling once; each fit
+  computes what it would alone, so the results are the same bit for bit (the trees' and
+  BLAS's results do not depend on their thread count).
 """
 
 from __future__ import annotations
@@ -45,15 +46,29 @@ def fit_each(fit: Callable[[T], R], items: Iterable[T]) -> list[R]:
     backend), each fit on one thread: BLAS at one thread for the process while they run,
     and OpenMP (the gradient-boosted trees) at one thread in each worker, where its limit
     applies (OpenMP's is per thread). For fits whose work releases the GIL: BLAS, the
-    compiled loss of a logistic regression, the trees' histograms and splits."""
+    compiled loss of a logistic regression, the trees' histograms and splits.
+
+    The fits that are left when fewer remain than there are cores (the third of three on
+    two cores) share the cores' OpenMP threads instead of leaving a core idle."""
     items = list(items)
-    workers = min(len(items), usable_cores())
+    cores = usable_cores()
+    workers = min(len(items), cores)
     if workers <= 1:
         return [fit(item) for item in items]
+    whole_rounds = len(items) - len(items) % workers
+    with threadpool_limits(limits=1, user_api="blas"):
+        return _side_by_side(fit, items[:whole_rounds], workers, threads=1) + _side_by_side(
+            fit, items[whole_rounds:], workers, threads=cores // max(len(items) - whole_rounds, 1)
+        )
 
-    def alone(item: T) -> R:
-        with threadpool_limits(limits=1, user_api="openmp"):
+
+def _side_by_side(fit: Callable[[T], R], items: list[T], workers: int, threads: int) -> list[R]:
+    def limited(item: T) -> R:
+        with threadpool_limits(limits=threads, user_api="openmp"):
             return fit(item)
 
-    with threadpool_limits(limits=1, user_api="blas"):
-        return Parallel(n_jobs=workers, prefer="threads")(delayed(alone)(item) for item in items)
+    if len(items) <= 1:
+        return [limited(item) for item in items]
+    return Parallel(n_jobs=min(workers, len(items)), prefer="threads")(
+        delayed(limited)(item) for item in items
+    )

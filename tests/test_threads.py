@@ -7,6 +7,7 @@ import threading
 import numpy as np
 import pandas as pd
 import pytest
+from threadpoolctl import threadpool_info
 
 import pipeline.modelling.classifiers as classifiers
 import pipeline.modelling.product_propensity as product
@@ -30,7 +31,21 @@ def test_fit_each_keeps_the_order_and_uses_a_thread_per_core(monkeypatch):
         return item * item
 
     assert threads.fit_each(work, range(7)) == [i * i for i in range(7)]
-    assert len(seen) == 2
+    # two workers; the seventh item, alone after three rounds, runs in the caller
+    assert len(seen - {threading.get_ident()}) == 2
+
+
+def test_the_fits_left_after_the_whole_rounds_share_the_cores(monkeypatch):
+    import sklearn.ensemble  # noqa: F401  (loads the OpenMP runtime the trees use)
+
+    monkeypatch.setattr(threads, "usable_cores", lambda: 2)
+
+    def openmp_threads(_) -> set[int]:
+        return {i["num_threads"] for i in threadpool_info() if i["user_api"] == "openmp"}
+
+    # Three calibration folds on two cores: two side by side, then the third on both cores.
+    assert threads.fit_each(openmp_threads, range(3)) == [{1}, {1}, {2}]
+    assert threads.fit_each(openmp_threads, range(4)) == [{1}] * 4
 
 
 def test_fit_each_on_one_core_runs_in_the_caller(monkeypatch):
