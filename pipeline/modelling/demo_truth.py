@@ -70,18 +70,25 @@ def _row(name: str, y, p) -> dict:
 
 def _bought_cells(cells: pd.DataFrame, truth: pd.DataFrame) -> np.ndarray:
     """For each (customer_id, category) cell: did the customer buy the category in the
-    horizon (``future_categories``: the categories, comma-separated)."""
+    horizon (``future_categories``: the categories, comma-separated).
+
+    The cells (customers x top categories, ~800k at 10M rows) are matched by integer codes
+    of their two keys rather than by a merge on the id strings (0.5-0.6 s against 0.6-0.8 s
+    there)."""
     bought = (
         truth[["customer_id"]]
         .assign(category=truth["future_categories"].fillna("").str.split(","))
         .explode("category")
-        .drop_duplicates()
-        .assign(bought=True)
     )
-    found = cells[["customer_id", "category"]].merge(
-        bought, on=["customer_id", "category"], how="left", validate="many_to_one"
-    )
-    return found["bought"].fillna(False).to_numpy(dtype=bool)
+    customers = pd.Index(truth["customer_id"].unique())
+    categories = pd.Index(pd.unique(pd.concat([cells["category"], bought["category"]])))
+
+    def codes(frame: pd.DataFrame) -> np.ndarray:
+        customer = customers.get_indexer(frame["customer_id"]).astype(np.int64)
+        code = customer * len(categories) + categories.get_indexer(frame["category"])
+        return np.where(customer >= 0, code, -1)
+
+    return np.isin(codes(cells), codes(bought))
 
 
 @single_blas_thread
@@ -144,9 +151,11 @@ def compare_with_truth(
         )
     product = None
     if product_scores is not None and len(product_scores):
-        cells = product_scores[["customer_id", "category", "probability"]].merge(
-            truth[["customer_id"]], on="customer_id"
-        )
+        # get_indexer, not isin or a merge: at 10M rows 0.2 s against 0.8 s for isin of the
+        # score table's string column in the truth's object ids, 0.5 s for the merge.
+        known = pd.Index(truth["customer_id"].unique())
+        in_truth = known.get_indexer(product_scores["customer_id"]) >= 0
+        cells = product_scores.loc[in_truth, ["customer_id", "category", "probability"]]
         bought_category = _bought_cells(cells, truth)
         product = pd.DataFrame(
             [_row(PRODUCT_SCORES, bought_category, cells["probability"])]
