@@ -94,6 +94,12 @@ def markdown_rows(rows: Sequence[Sequence[object]], header: Sequence[str]) -> st
     return "\n".join(lines)
 
 
+def frame_markdown(frame, limit: int = 15) -> str:
+    """The first ``limit`` rows of a pandas frame as a Markdown table, figures to 4 decimals."""
+    rows = frame.head(limit).round(4).itertuples(index=False)
+    return markdown_rows(list(rows), list(frame.columns))
+
+
 def comment_table(connection: duckdb.DuckDBPyConnection, table: str) -> None:
     """COMMENT ON the table and its columns from its contract, so BI tools show what each
     column means."""

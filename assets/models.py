@@ -28,17 +28,19 @@ from dagster import (
     multi_asset_check,
 )
 
-from assets.common import OWNERS, comment_and_describe, markdown_rows, table_key, table_spec
+from assets.common import (
+    OWNERS,
+    comment_and_describe,
+    frame_markdown,
+    markdown_rows,
+    table_key,
+    table_spec,
+)
 from assets.model_config import ModelConfig, model_windows
 from assets.quality import contract_checks
 from pipeline.catalog.writer import replace_table
-from pipeline.features import default_as_of
 from pipeline.model_registry import champion_uri
-from pipeline.modelling.champion_scoring import (
-    SCORE_TABLES,
-    scoring_windows,
-    truth_comparison,
-)
+from pipeline.modelling.champion_scoring import SCORE_TABLES, scoring_windows
 from pipeline.modelling.churn import coefficients_summary
 from pipeline.modelling.decay import MONITORED_MODELS, champion_decay
 from pipeline.modelling.evaluation import metrics_markdown
@@ -70,8 +72,6 @@ EVALUATION = "scores.model_evaluation"
 MODEL_INPUTS = (
     "features.customer_rfm",
     "features.product_categories",
-    # The demo-truth comparison scores the snapshot on the stored orders per day.
-    "features.daily_orders",
     "staging.transactions",
     "staging.returns",
 )
@@ -157,12 +157,7 @@ def _challenger_check(model_name: str, registered: RegisteredModel | None, note:
     )
 
 
-def _frame_markdown(frame, limit: int = 15) -> str:
-    rows = frame.head(limit).round(4).itertuples(index=False)
-    return markdown_rows(list(rows), list(frame.columns))
-
-
-def _training_metadata(trained: TrainedModels, comparison) -> dict[str, dict]:
+def _training_metadata(trained: TrainedModels) -> dict[str, dict]:
     """Metadata of each model asset: its champion, the decision, the validation figures."""
     windows, data = trained.windows, trained.data
     common = {
@@ -186,7 +181,7 @@ def _training_metadata(trained: TrainedModels, comparison) -> dict[str, dict]:
             **_model_metadata(trained.churn_model),
             "validation_metrics": MetadataValue.md(metrics_markdown(churn.evaluation.table())),
             "coefficients": coefficients_summary(churn.coefficients),
-            "coefficient_table": MetadataValue.md(_frame_markdown(churn.coefficients)),
+            "coefficient_table": MetadataValue.md(frame_markdown(churn.coefficients)),
         },
         PROPENSITY_MODEL: {
             **common,
@@ -203,9 +198,7 @@ def _training_metadata(trained: TrainedModels, comparison) -> dict[str, dict]:
                     },
                 )
             ),
-            "feature_importance": MetadataValue.md(
-                _frame_markdown(propensity.importance, limit=10)
-            ),
+            "feature_importance": MetadataValue.md(frame_markdown(propensity.importance, limit=10)),
         },
         PRODUCT_MODEL: {**common, "note": trained.product_note},
     }
@@ -215,21 +208,8 @@ def _training_metadata(trained: TrainedModels, comparison) -> dict[str, dict]:
             metrics_markdown(product.evaluation.table())
         )
         metadata[PRODUCT_MODEL]["category_metrics"] = MetadataValue.md(
-            _frame_markdown(product.per_category[["category", "roc_auc", "brier", "outcome_rate"]])
+            frame_markdown(product.per_category[["category", "roc_auc", "brier", "outcome_rate"]])
         )
-    if comparison is not None:
-        metadata[PROPENSITY_MODEL]["truth_comparison"] = MetadataValue.md(
-            metrics_markdown(comparison.propensity)
-            + "\n\nspend in the horizon:\n\n"
-            + _frame_markdown(comparison.spend.reset_index())
-        )
-        metadata[CHURN_MODEL]["truth_comparison"] = MetadataValue.md(
-            metrics_markdown(comparison.churn)
-        )
-        if comparison.product is not None:
-            metadata[PRODUCT_MODEL]["truth_comparison"] = MetadataValue.md(
-                metrics_markdown(comparison.product)
-            )
     return metadata
 
 
@@ -278,7 +258,6 @@ def train_models_asset(
             max_categories=config.max_categories,
             max_training_rows=config.max_training_rows,
         )
-        data_end = default_as_of(connection)
     read_seconds = time.perf_counter() - started
     trained = train_models(
         data,
@@ -290,12 +269,8 @@ def train_models_asset(
     trained.seconds = {"read training frames": read_seconds, **trained.seconds}
     began = time.perf_counter()
     predicted = horizon_prediction_rows(trained)
-    champions = {m.name: (m.scorer, m.scorer_version) for m in trained.registered}
     with warehouse.writer() as connection:
-        comparison, truth_note = truth_comparison(
-            connection, windows, champions, settings.demo_dir, data_end
-        )
-        tables = {HORIZON_PREDICTIONS: predicted, **report_tables(trained, comparison)}
+        tables = {HORIZON_PREDICTIONS: predicted, **report_tables(trained)}
         table_metadata = {}
         for table, frame in tables.items():
             replace_table(connection, table, frame)
@@ -313,8 +288,7 @@ def train_models_asset(
             ["model", "champion", "trained in this run", "decision"],
         )
     )
-    model_metadata = _training_metadata(trained, comparison)
-    model_metadata[PROPENSITY_MODEL]["truth_note"] = truth_note
+    model_metadata = _training_metadata(trained)
     for name, metadata in model_metadata.items():
         yield MaterializeResult(asset_key=model_key(name), metadata=metadata)
     for table, metadata in table_metadata.items():

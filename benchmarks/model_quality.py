@@ -6,10 +6,10 @@
 
 The demo generator writes each customer's real outcome in the 90 days after the history
 (DATA_DIR/demo/customer_truth.parquet). When the snapshot is the day after the history and
-the horizon is 90 days, the models step compares the scores it wrote (made with
-models:/NAME@champion) and a plain BG/NBD fit on the same histories with that truth
-(pipeline/modelling/demo_truth.py) and puts the tables in the `truth_comparison` metadata
-of scores/propensity, scores/churn and scores/product_propensity. This script reads them
+the horizon is 90 days, the asset scores/truth_evaluation compares the score tables the
+refresh wrote (made with models:/NAME@champion) and plain BG/NBD and Pareto/NBD fits on the
+same histories with that truth (pipeline/modelling/truth_report.py) and puts one table per
+model in its metadata (keyed by the model's name). This script reads them
 from the newest refresh run that has them in refresh.py's kept state
 (BENCH_DATA_DIR/refresh-<rows>/; a refresh runs first when there is none) and prints them
 with the differences to the baseline.
@@ -34,10 +34,12 @@ from _harness import (  # noqa: E402
 from live_scoring import ensure_refreshed  # noqa: E402
 from refresh import read_runs  # noqa: E402
 
-ASSETS = {
-    "purchase in the horizon": "scores/propensity",
-    "churn (no purchase in the horizon)": "scores/churn",
-    "product category bought in the horizon": "scores/product_propensity",
+TRUTH_ASSET = "scores/truth_evaluation"
+# Target -> the metadata key of its model's table on TRUTH_ASSET.
+MODELS = {
+    "purchase in the horizon": "purchase_propensity",
+    "churn (no purchase in the horizon)": "customer_churn",
+    "product category bought in the horizon": "product_category_propensity",
 }
 METRICS = ("roc_auc", "pr_auc", "brier", "log_loss", "ece")
 HIGHER_IS_BETTER = {"roc_auc": True, "pr_auc": True, "brier": False, "log_loss": False}
@@ -178,30 +180,31 @@ def main(argv: list[str] | None = None) -> int:
             r
             for r in read_runs(folder / "home", "refresh")
             if r.status == "SUCCESS"
-            and "truth_comparison" in r.metadata.get(ASSETS["purchase in the horizon"], {})
+            and MODELS["purchase in the horizon"] in r.metadata.get(TRUTH_ASSET, {})
         ),
         None,
     )
     if run is None:
         notes = {
-            r.run_id: r.metadata.get("scores/propensity", {}).get("truth_note")
+            r.run_id: r.metadata.get(TRUTH_ASSET, {}).get("truth_note")
             for r in read_runs(folder / "home", "refresh")
         }
         print(f"\nno refresh run in {folder / 'home'} compared with the demo truth: {notes}")
         return 1
-    propensity = run.metadata["scores/propensity"]
+    truth = run.metadata[TRUTH_ASSET]
+    propensity = run.metadata.get("scores/propensity", {})
     print(
         f"\n## Model quality against the demo truth ({args.rows:,} rows requested; refresh run "
-        f"{run.run_id}, {propensity.get('truth_note')})\n"
+        f"{run.run_id}, {truth.get('truth_note')})\n"
     )
     print(
-        f"as of {propensity.get('as_of')}, horizon {propensity.get('horizon_days')} days; "
-        f"propensity champion: {propensity.get('model')} "
-        f"(selected candidate: {propensity.get('selected_candidate')})\n"
+        f"as of {truth.get('as_of')}, horizon {propensity.get('horizon_days')} days; "
+        f"propensity champion: {propensity.get('model')} (selected candidate: "
+        f"{run.metadata.get('models/purchase_propensity', {}).get('selected_candidate')})\n"
     )
     table, figures, verdicts = [], {}, []
-    for target, asset in ASSETS.items():
-        rows = markdown_rows(str(run.metadata.get(asset, {}).get("truth_comparison", "")))
+    for target, model in MODELS.items():
+        rows = markdown_rows(str(truth.get(model, "")))
         figures[target] = rows
         for row in rows:
             table.append(
@@ -210,7 +213,7 @@ def main(argv: list[str] | None = None) -> int:
             )
         verdicts += [f"{target}: {line}" for line in baseline_verdicts(rows)]
     print(markdown_table(["target", "model", *METRICS, "customers"], table))
-    spend = str(run.metadata["scores/propensity"].get("truth_comparison", ""))
+    spend = str(truth.get(MODELS["purchase in the horizon"], ""))
     if "spend in the horizon" in spend:
         spend_rows = markdown_rows(spend.split("spend in the horizon", 1)[1])
         figures["spend in the horizon"] = spend_rows

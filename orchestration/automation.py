@@ -10,6 +10,8 @@
   and on demand; ``train_models`` also when a champion's decay check newly fails, a
   segment model when its drift check does (the customers' shares over its labels moved
   beyond the tolerance since its fit: pipeline/segmentation/drift.py).
+- What follows training (the demo truth's comparison of the written scores) runs after a
+  training run, not after every new day.
 - What consumers read (marts, exports, the BI snapshot) carries a freshness policy: overdue
   after ``FRESHNESS_HOURS`` (default 26 h) without a materialization.
 
@@ -118,6 +120,19 @@ def retrain_condition(settings: Settings, decayed: AutomationCondition = CHAMPIO
     )
 
 
+def after_training_condition(training_keys: set[AssetKey]) -> AutomationCondition:
+    """Once a training output updated (or will in this tick), when nothing it reads is
+    missing or in progress."""
+    return (
+        AutomationCondition.any_deps_updated()
+        .allow(AssetSelection.assets(*training_keys))
+        .since_last_handled()
+        & ~AutomationCondition.any_deps_missing()
+        & ~AutomationCondition.any_deps_in_progress()
+        & ~AutomationCondition.in_progress()
+    ).with_label("after a training run")
+
+
 def freshness_policy(settings: Settings) -> FreshnessPolicy:
     hours = settings.freshness_hours
     return FreshnessPolicy.time_window(fail_window=dt.timedelta(hours=hours))
@@ -128,11 +143,14 @@ def with_automation(
     settings: Settings,
     training_keys: set[AssetKey],
     drift_keys: set[AssetKey] = frozenset(),
+    after_training_keys: set[AssetKey] = frozenset(),
 ) -> list[AssetsDefinition]:
     """``assets`` with their automation condition and, for what consumers read, a freshness
     policy. ``training_keys``: the assets training writes (they follow its cron);
-    ``drift_keys``: those of them whose decay signal is a drift check (the segment models)."""
+    ``drift_keys``: those of them whose decay signal is a drift check (the segment models);
+    ``after_training_keys``: assets that follow a training run rather than each new day."""
     retrain = retrain_condition(settings)
+    after_training = after_training_condition(training_keys)
     retrain_on_drift = retrain_condition(settings, SEGMENTS_DRIFTED)
     policy = freshness_policy(settings)
 
@@ -143,6 +161,8 @@ def with_automation(
             condition = retrain_on_drift
         elif spec.key in training_keys:
             condition = retrain
+        elif spec.key in after_training_keys:
+            condition = after_training
         elif spec.key == HISTORY_SNAPSHOTS:
             condition = None
         elif history_deps:

@@ -25,6 +25,7 @@ from assets import (
     segment_models,
     segments,
     staging,
+    truth_evaluation,
 )
 from orchestration.automation import automation_sensor, with_automation
 from orchestration.history import (
@@ -33,6 +34,7 @@ from orchestration.history import (
     history_snapshot_schedule,
 )
 from orchestration.jobs import (
+    AFTER_TRAINING_KEYS,
     TRAINING_KEYS,
     ingest_job,
     nightly_job,
@@ -60,6 +62,7 @@ _ASSET_MODULES = [
     segment_models,
     models,
     scores,
+    truth_evaluation,
     marts,
     history,
     bi,
@@ -71,6 +74,7 @@ def _assets():
         load_assets_from_modules(_ASSET_MODULES),
         Settings.from_env(),
         training_keys=TRAINING_KEYS,
+        after_training_keys=AFTER_TRAINING_KEYS,
         drift_keys=segment_models.SEGMENT_MODEL_KEYS,
     )
     # Code references (a link from each asset to its source file in the UI) are a beta

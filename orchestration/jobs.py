@@ -2,7 +2,9 @@
 
 ``refresh`` is "everything now" (ingest, rebuild, retrain) for the CLI and the UI;
 ``nightly`` is the same without training (the scores use the current champions; training
-follows its own cadence, see orchestration/automation.py) and without the migration marts,
+follows its own cadence, see orchestration/automation.py), without what follows training
+(the demo truth's comparison, which describes the horizon after the data's end that a new
+day moves away from) and without the migration marts,
 which read nothing but the history: the history job that follows a run rebuilds them after
 its new snapshot (orchestration/history.py), so rebuilding them before it would only redo
 yesterday's tables; ``ingest`` loads new landing
@@ -22,6 +24,7 @@ from dagster import (
 
 from assets.models import decay_check_key, train_models_asset
 from assets.segment_models import SEGMENT_DRIFT_CHECKS, SEGMENT_MODEL_KEYS
+from assets.truth_evaluation import truth_evaluation
 from orchestration.automation import MIGRATION_MARTS, RUN_GUARD_TAG, RUN_GUARD_VALUE
 from pipeline.modelling.decay import MONITORED_MODELS
 
@@ -30,6 +33,9 @@ WRITER_TAGS = {RUN_GUARD_TAG: RUN_GUARD_VALUE}
 # with their report, and the segment models (the nightly labels with their champions).
 TRAINING_KEYS = {*train_models_asset.keys, *SEGMENT_MODEL_KEYS}
 TRAINING = AssetSelection.assets(*TRAINING_KEYS)
+# What follows a training run, with the scores of its champions.
+AFTER_TRAINING_KEYS = set(truth_evaluation.keys)
+AFTER_TRAINING = AssetSelection.assets(*AFTER_TRAINING_KEYS)
 DECAY_CHECKS = AssetSelection.checks(
     *(decay_check_key(name) for name in MONITORED_MODELS), *SEGMENT_DRIFT_CHECKS
 )
@@ -60,7 +66,8 @@ refresh_job = _writer_job(
 )
 nightly_job = _writer_job(
     "nightly",
-    (AssetSelection.all() - TRAINING - HISTORY_SNAPSHOTS - MIGRATION_MARTS) | DECAY_CHECKS,
+    (AssetSelection.all() - TRAINING - AFTER_TRAINING - HISTORY_SNAPSHOTS - MIGRATION_MARTS)
+    | DECAY_CHECKS,
     "Ingest new files and rebuild everything downstream with the champion models (no "
     "training); the decay checks judge the champions on the latest horizon. The migration "
     "marts follow the next history snapshot (job history_snapshot).",

@@ -192,6 +192,20 @@ def write_snapshot(path: Path, omit: tuple[str, ...] = ()) -> Path:
                 ("bgnbd", "roc_auc", 0.83),
             ]
         ],
+        "scores.truth_evaluation": [
+            {
+                "model_name": "customer_churn",
+                "model_version": "2",
+                "champion_version": "2",
+                "candidate": candidate,
+                "is_registered": candidate == "churn (scores.churn)",
+                "dataset": "truth",
+                "metric": "brier",
+                "value": value,
+                "window_start": dt.datetime(2011, 12, 10),
+            }
+            for candidate, value in [("churn (scores.churn)", 0.12), ("bgnbd", 0.13)]
+        ],
         "scores.calibration_curve": [
             {
                 "model_name": "customer_churn",
@@ -303,6 +317,10 @@ def test_model_tables(snapshot):
     assert figures["roc_auc"] == pytest.approx(0.85)
     assert figures["baseline_brier"] == pytest.approx(0.17)
     assert data.headline_metrics(evaluation, "purchase_propensity")["brier"] is None
+    # the demo truth's rows come with the validation rows, from their own table
+    truth = evaluation[evaluation["dataset"] == "truth"].set_index("candidate")["value"]
+    assert truth.to_dict() == {"bgnbd": pytest.approx(0.13), "churn (scores.churn)": 0.12}
+    assert (evaluation["dataset"] == "validation").sum() == 5
     curve = data.calibration_curve(snapshot)
     assert list(curve["bin"]) == list(range(10))
     coefficients = data.churn_coefficients(snapshot)
@@ -362,6 +380,8 @@ def test_an_older_snapshot_without_the_prediction_log_or_model_report(tmp_path):
     )
     profile = data.customer_profile(path, "A1")
     assert profile.predictions is None and profile.recommendations is None
+    without_truth = write_snapshot(tmp_path / "no_truth.duckdb", omit=("scores.truth_evaluation",))
+    assert set(data.model_evaluation(without_truth)["dataset"]) == {"validation"}
     with pytest.raises(data.TableMissing, match="no table scores.model_evaluation"):
         data.model_evaluation(path)
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import dagster as dg
 import duckdb
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -15,15 +16,22 @@ from assets import marts, models, scores
 from orchestration.definitions import defs
 from pipeline.cleaning import build_staging
 from pipeline.demo import write_demo_data
-from pipeline.features import build_customer_rfm
+from pipeline.features import build_customer_rfm, default_as_of
 from pipeline.ingest import ingest_landing
+from pipeline.model_registry import load_champion
 from pipeline.modelling.champion_scoring import (
+    SCORE_TABLES,
+    score_frame,
     scoring_windows,
+    snapshot_frame,
     stored_daily_orders,
     stored_features,
 )
+from pipeline.modelling.demo_truth import compare_with_truth, load_truth
+from pipeline.modelling.model_runs import CHURN_MODEL, PRODUCT_MODEL, PROPENSITY_MODEL
 from pipeline.modelling.trading_clock import daily_orders
 from pipeline.modelling.training_frames import resolve_snapshot, scoring_frame, window_frame
+from pipeline.modelling.truth_report import scores_against_truth, truth_rows
 from pipeline.product_categories import build_product_categories, load_rules
 from pipeline.serving.daily_orders import build_daily_orders
 from pipeline.settings import DEFAULT_NON_PRODUCT_CODES
@@ -43,6 +51,7 @@ MODEL_CHECKS = {
     "gx_scores_model_evaluation",
     "gx_scores_calibration_curve",
     "gx_scores_churn_coefficients",
+    "gx_scores_truth_evaluation",
     "challenger_beats_champion",
     "champion_not_decayed",
     "recommendations_above_threshold",
@@ -225,7 +234,9 @@ def test_refresh_trains_registers_and_scores_with_every_model_check_passing(data
 
     metadata = materializations(result)
     propensity = metadata["models/purchase_propensity"]
-    assert "model_comparison" in propensity and "truth_comparison" in propensity
+    assert "model_comparison" in propensity
+    truth = metadata["scores/truth_evaluation"]
+    assert {"purchase_propensity", "customer_churn", "product_category_propensity"} <= set(truth)
     assert Path(propensity["calibration_plot"].value).exists()
     assert propensity["champion"].value == "purchase_propensity v1"
     assert metadata["scores/propensity"]["model"].value.startswith("purchase_propensity v1")
@@ -249,6 +260,33 @@ def test_refresh_trains_registers_and_scores_with_every_model_check_passing(data
         run = client.get_run(champion.run_id)
         assert run.data.tags["dagster_run_id"] == result.run_id
         assert run.data.tags["dagster_asset_key"] == f"models/{name}"
+
+    # The demo truth's comparison reads the written scores: the same figures as scoring the
+    # snapshot again with the champions.
+    with duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True) as connection:
+        windows = scoring_windows(connection, None, 90)
+        data_end = default_as_of(connection)
+        report = scores_against_truth(connection, windows, data_dir / "demo", data_end)
+        champions = {name: load_champion(client, name) for name in SCORE_TABLES}
+        product_model = champions[PRODUCT_MODEL][0]
+        frame = snapshot_frame(connection, windows, tuple(product_model.categories_))
+        written = connection.execute(
+            "SELECT * FROM scores.truth_evaluation ORDER BY model_name, candidate, metric"
+        ).df()
+    truth, _ = load_truth(data_dir / "demo", windows, data_end)
+    scored = {
+        name: score_frame(name, model, version, frame, windows, explain=False)
+        for name, (model, version) in champions.items()
+    }
+    again = compare_with_truth(
+        truth, frame, scored[PROPENSITY_MODEL], scored[CHURN_MODEL], scored[PRODUCT_MODEL], 90
+    )
+    for part in ("propensity", "churn", "product", "spend"):
+        pd.testing.assert_frame_equal(getattr(report.comparison, part), getattr(again, part))
+    assert report.versions == {name: version for name, (_, version) in champions.items()}
+    rows = truth_rows(report).sort_values(["model_name", "candidate", "metric"])
+    assert len(written) == len(rows) > 0 and set(written["dataset"]) == {"truth"}
+    assert np.allclose(written["value"], rows["value"], equal_nan=True)
 
     # Each score table can be rebuilt alone, with the champion, without training.
     with dg.DagsterInstance.ephemeral() as instance:

@@ -90,6 +90,8 @@ TRAINED = {k for k in ALL_KEYS if k.path[0] == "models"} | {
     AssetKey(["scores", "horizon_predictions"]),
     AssetKey(["scores", "model_evaluation"]),
 }
+# The demo truth's comparison of the written scores follows training, not each new day.
+TRUTH = AssetKey(["scores", "truth_evaluation"])
 
 
 def _requested(result) -> set[AssetKey]:
@@ -124,6 +126,7 @@ def test_a_new_raw_load_flows_downstream_with_the_champions_and_no_training():
         assert AssetKey(table.split(".")) in requested, table
     assert AssetKey(["exports", "segment_files"]) in requested
     assert not requested & TRAINED
+    assert TRUTH not in requested
     assert not any(key.path[0] == "raw" for key in requested)
 
 
@@ -156,7 +159,8 @@ def test_training_follows_the_retrain_cron():
     downstream = {"segments", "scores", "marts", "exports", "bi"}
     assert not _requested(due) - TRAINED - {k for k in ALL_KEYS if k.path[0] in downstream}
     assert AssetKey(["segments", "customer_value"]) in _requested(due)
-    assert not _requested(later) & TRAINED  # once per tick of the cron
+    assert TRUTH in _requested(due)  # compares the new champions' scores, in the same run
+    assert not _requested(later) & (TRAINED | {TRUTH})  # once per tick of the cron
 
 
 def _check_result(instance, model: str, check: str, passed: bool):
@@ -250,6 +254,10 @@ def test_the_nightly_job_scores_and_judges_the_champions_without_training():
     keys = job.asset_layer.selected_asset_keys
     assert AssetKey(["scores", "churn"]) in keys
     assert not keys & TRAINED
+    assert (
+        TRUTH not in keys
+        and TRUTH in defs.resolve_job_def("refresh").asset_layer.selected_asset_keys
+    )
     checks = {key.name for key in job.asset_layer.asset_graph.asset_check_keys}
     assert "champion_not_decayed" in checks
     # The migration marts read only the history: the history job after the run rebuilds them.

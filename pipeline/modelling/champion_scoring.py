@@ -3,15 +3,14 @@
 Every refresh scores the customers as of the snapshot with ``models:/NAME@champion``: the
 features are read from the warehouse, the champion is loaded from the registry, and no model
 is fitted. Each score table is scored on its own (:func:`score_with_champion`), so one can be
-rebuilt without the others. :func:`truth_comparison` scores with the champions a training
-run just chose, for the demo data's proof against the real outcomes.
+rebuilt without the others (:mod:`pipeline.modelling.truth_report` compares the written
+score tables with the demo data's real outcomes).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from pathlib import Path
 
 import duckdb
 import pandas as pd
@@ -19,7 +18,6 @@ import pandas as pd
 from pipeline.catalog.writer import empty_frame
 from pipeline.model_registry import load_champion
 from pipeline.modelling.churn import score_churn
-from pipeline.modelling.demo_truth import TruthComparison, compare_with_truth, load_truth
 from pipeline.modelling.model_runs import CHURN_MODEL, PRODUCT_MODEL, PROPENSITY_MODEL
 from pipeline.modelling.product_propensity import score_product_propensity
 from pipeline.modelling.propensity import score_propensity
@@ -100,7 +98,7 @@ def snapshot_frame(
     )
 
 
-def _holds_snapshot(
+def holds_snapshot(
     connection: duckdb.DuckDBPyConnection, schema: str, table: str, snapshot: dt.datetime
 ) -> bool:
     """Whether ``schema.table`` exists and its as_of column holds ``snapshot`` only."""
@@ -123,7 +121,7 @@ def stored_features(
     """features.customer_rfm when it holds the customer features as of ``snapshot`` (it is
     the same query, so scoring need not run it again over every line); None when the table
     is missing or of another date."""
-    if not _holds_snapshot(connection, "features", "customer_rfm", snapshot):
+    if not holds_snapshot(connection, "features", "customer_rfm", snapshot):
         return None
     return connection.execute("SELECT * FROM features.customer_rfm ORDER BY customer_id").df()
 
@@ -135,7 +133,7 @@ def stored_daily_orders(
     as of ``snapshot``: the same query as :func:`pipeline.modelling.trading_clock.daily_orders`,
     and the days before an earlier date are a prefix of it (the trading clock keeps the days
     before its own date). None when the table is missing or of another date."""
-    if not _holds_snapshot(connection, "features", "daily_orders", snapshot):
+    if not holds_snapshot(connection, "features", "daily_orders", snapshot):
         return None
     return read_daily_orders(connection)
 
@@ -157,33 +155,3 @@ def score_frame(
     return _SCORERS[model_name](
         model, frame, windows=windows, model_name=model_name, model_version=version, **options
     )
-
-
-def truth_comparison(
-    connection: duckdb.DuckDBPyConnection,
-    windows: ModelWindows,
-    champions: dict[str, tuple[object, str]],
-    demo_dir: Path,
-    data_end: dt.datetime,
-) -> tuple[TruthComparison | None, str]:
-    """On demo data, the scores of ``champions`` (model name -> (model, version)) against
-    what the customers really did in the horizon after the data's end; (None, why not)
-    on any other data."""
-    truth, note = load_truth(demo_dir, windows, data_end)
-    if truth is None:
-        return None, note
-    product = champions.get(PRODUCT_MODEL)
-    frame = snapshot_frame(connection, windows, _categories(product[0]) if product else ())
-    scored = {
-        name: score_frame(name, model, version, frame, windows, explain=False)
-        for name, (model, version) in champions.items()
-    }
-    comparison = compare_with_truth(
-        truth,
-        frame,
-        scored[PROPENSITY_MODEL],
-        scored[CHURN_MODEL],
-        scored.get(PRODUCT_MODEL),
-        windows.horizon_days,
-    )
-    return comparison, note

@@ -5,8 +5,9 @@ The figures are the ones each run already computes (:mod:`pipeline.modelling.eva
 
 * ``scores.model_evaluation``: one row per model, candidate, dataset and metric. Dataset
   ``validation`` is the held-out customers at the cutoff (the version trained in this run,
-  next to its baselines and candidates); ``truth`` is the demo data's real outcomes in the
-  horizon after the snapshot (the scores written, by the champion).
+  next to its baselines and candidates). ``scores.truth_evaluation`` has the same columns,
+  dataset ``truth``: the demo data's real outcomes in the horizon after the snapshot against
+  the written scores (:mod:`pipeline.modelling.truth_report`).
 * ``scores.calibration_curve``: observed purchase (or churn) rate per predicted-probability
   bin on the validation customers, the figures behind the calibration plot.
 * ``scores.churn_coefficients``: the standardised coefficients of the churn champion.

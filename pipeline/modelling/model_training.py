@@ -20,19 +20,7 @@ import pandas as pd
 
 from pipeline.modelling.churn import MODEL as CHURN_CANDIDATE
 from pipeline.modelling.churn import ChurnTraining
-from pipeline.modelling.demo_truth import (
-    CHURN_SCORES,
-    PRODUCT_SCORES,
-    PROPENSITY_SCORES,
-    TruthComparison,
-)
-from pipeline.modelling.model_report import (
-    TRUTH,
-    calibration_rows,
-    coefficient_rows,
-    metric_rows,
-    validation_rows,
-)
+from pipeline.modelling.model_report import calibration_rows, coefficient_rows, validation_rows
 from pipeline.modelling.model_runs import (
     CHURN_MODEL,
     PRODUCT_MODEL,
@@ -153,25 +141,11 @@ def _validated(trained: TrainedModels):
     return pairs
 
 
-def _truth_rows(trained: TrainedModels, comparison: TruthComparison | None):
-    if comparison is None:
-        return []
-    rows = [
-        (trained.churn_model, comparison.churn, CHURN_SCORES),
-        (trained.propensity_model, comparison.propensity, PROPENSITY_SCORES),
-    ]
-    if comparison.product is not None and trained.product_model is not None:
-        rows.append((trained.product_model, comparison.product, PRODUCT_SCORES))
-    return rows
-
-
-def report_tables(
-    trained: TrainedModels, comparison: TruthComparison | None
-) -> dict[str, pd.DataFrame]:
+def report_tables(trained: TrainedModels) -> dict[str, pd.DataFrame]:
     """The rows of scores.model_evaluation, scores.calibration_curve and
-    scores.churn_coefficients: validation figures of the versions trained in this run,
-    the champions' scores against the demo truth (when there is one), and the churn
-    champion's coefficients."""
+    scores.churn_coefficients: validation figures of the versions trained in this run and
+    the churn champion's coefficients (the demo truth's figures are scores.truth_evaluation,
+    :mod:`pipeline.modelling.truth_report`)."""
     windows = trained.windows
     evaluation, calibration = [], []
     for registered, training, candidate in _validated(trained):
@@ -189,18 +163,6 @@ def report_tables(
             )
         )
         calibration.append(calibration_rows(training.evaluation, **common))
-    for registered, table, candidate in _truth_rows(trained, comparison):
-        evaluation.append(
-            metric_rows(
-                table,
-                model_name=registered.name,
-                model_version=registered.scorer_version,
-                champion_version=registered.scorer_version,
-                registered=candidate,
-                dataset=TRUTH,
-                window_start=windows.snapshot,
-            )
-        )
     churn = trained.churn_model
     return {
         EVALUATION: pd.concat(evaluation, ignore_index=True),
