@@ -192,6 +192,7 @@ def test_a_decayed_champion_requests_a_retrain_once():
     # The decay of a scoring model retrains the scoring models; the segment models, which
     # have no out-of-time score to decay, keep their cron.
     assert TRAINED - SEGMENT_MODEL_KEYS <= _requested(decayed)
+    assert TRUTH in _requested(decayed)  # the retrained champions' scores are compared
     assert not _requested(decayed) & SEGMENT_MODEL_KEYS
     assert not _requested(again) & TRAINED
 
