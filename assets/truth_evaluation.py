@@ -6,6 +6,9 @@ and, under automation, after a training run, not on the nightly runs (whose new 
 the snapshot away from the horizon the demo truth describes).
 """
 
+# No ``from __future__ import annotations``: Dagster reads the config parameter's annotation
+# (ScoringConfig) when the asset is defined.
+
 from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, multi_asset
 
 from assets.common import (
@@ -23,8 +26,12 @@ from pipeline.features import default_as_of
 from pipeline.modelling.champion_scoring import SCORE_TABLES
 from pipeline.modelling.evaluation import metrics_markdown
 from pipeline.modelling.model_runs import CHURN_MODEL, PRODUCT_MODEL, PROPENSITY_MODEL
-from pipeline.modelling.truth_report import TRUTH_EVALUATION, TruthReport, scores_against_truth
-from pipeline.modelling.truth_report import truth_rows as report_rows
+from pipeline.modelling.truth_report import (
+    TRUTH_EVALUATION,
+    TruthReport,
+    scores_against_truth,
+    truth_rows,
+)
 from pipeline.settings import Settings
 from resources.warehouse import WRITER_POOL, WRITER_RETRY, DuckDBWarehouse
 
@@ -72,7 +79,7 @@ def truth_evaluation(
         report = scores_against_truth(
             connection, windows, settings.demo_dir, default_as_of(connection)
         )
-        rows = report_rows(report)
+        rows = truth_rows(report)
         replace_table(
             connection, TRUTH_EVALUATION, empty_frame(TRUTH_EVALUATION) if rows is None else rows
         )
