@@ -244,16 +244,13 @@ def _whole_table(path: Path, table: str, order_by: str) -> pd.DataFrame:
 def model_evaluation(path: Path) -> pd.DataFrame:
     """scores.model_evaluation (validation), with the demo truth's rows of
     scores.truth_evaluation where the snapshot has them (same columns)."""
-    order = "model_name, dataset, candidate, metric"
     with connect(path) as connection:
         _require(connection, "scores.model_evaluation")
-        if "scores.truth_evaluation" not in _tables(connection):
-            return _frame(connection, f"SELECT * FROM scores.model_evaluation ORDER BY {order}")
-        return _frame(
-            connection,
-            "SELECT * FROM scores.model_evaluation UNION ALL BY NAME "
-            f"SELECT * FROM scores.truth_evaluation ORDER BY {order}",
-        )
+        tables = ["scores.model_evaluation"]
+        if "scores.truth_evaluation" in _tables(connection):
+            tables.append("scores.truth_evaluation")
+        rows = " UNION ALL BY NAME ".join(f"SELECT * FROM {table}" for table in tables)
+        return _frame(connection, f"{rows} ORDER BY model_name, dataset, candidate, metric")
 
 
 def calibration_curve(path: Path) -> pd.DataFrame:

@@ -56,10 +56,12 @@ def fit_each(fit: Callable[[T], R], items: Iterable[T]) -> list[R]:
     if workers <= 1:
         return [fit(item) for item in items]
     whole_rounds = len(items) - len(items) % workers
+    left = items[whole_rounds:]
     with threadpool_limits(limits=1, user_api="blas"):
-        return _side_by_side(fit, items[:whole_rounds], workers, threads=1) + _side_by_side(
-            fit, items[whole_rounds:], workers, threads=cores // max(len(items) - whole_rounds, 1)
-        )
+        results = _side_by_side(fit, items[:whole_rounds], workers, threads=1)
+        if left:
+            results += _side_by_side(fit, left, workers, threads=cores // len(left))
+        return results
 
 
 def _side_by_side(fit: Callable[[T], R], items: list[T], workers: int, threads: int) -> list[R]:

@@ -79,20 +79,24 @@ def scores_against_truth(
     truth, note = load_truth(demo_dir, windows, data_end)
     if truth is None:
         return TruthReport(None, {}, note, windows.snapshot)
-    written = {name: _written_scores(connection, name, windows.snapshot) for name in _READ}
+    written, not_compared = {}, {}
+    for name in _READ:
+        scores = _written_scores(connection, name, windows.snapshot)
+        (not_compared if isinstance(scores, str) else written)[name] = scores
     for name in (CHURN_MODEL, PROPENSITY_MODEL):
-        if isinstance(written[name], str):
-            return TruthReport(None, {}, f"{note}; not compared: {written[name]}", windows.snapshot)
-    product = written[PRODUCT_MODEL]
+        if name in not_compared:
+            why = f"{note}; not compared: {not_compared[name]}"
+            return TruthReport(None, {}, why, windows.snapshot)
+    product = written.get(PRODUCT_MODEL)
     comparison = compare_with_truth(
         truth,
         snapshot_frame(connection, windows, ()),
         written[PROPENSITY_MODEL][0],
         written[CHURN_MODEL][0],
-        None if isinstance(product, str) else product[0],
+        None if product is None else product[0],
         windows.horizon_days,
     )
-    versions = {name: scores[1] for name, scores in written.items() if not isinstance(scores, str)}
+    versions = {name: version for name, (_, version) in written.items()}
     return TruthReport(comparison, versions, note, windows.snapshot)
 
 
